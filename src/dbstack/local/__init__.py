@@ -1,0 +1,1 @@
+"""The local PostgreSQL server: Docker (SDK) or embedded (initdb/pg_ctl)."""

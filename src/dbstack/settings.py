@@ -1,0 +1,398 @@
+"""Typed, immutable settings; targets; URL building and masking.
+
+Every key has a default here (``DEFAULTS``), so invoke can override any of
+them from ``invoke.yaml`` or an ``INVOKE_DBSTACK_…`` environment variable.
+Tasks hand ``c.config.dbstack`` to :func:`from_mapping`; code that runs
+without invoke (benchmarks, standalone tools) calls :func:`load`.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from .errors import ConfigError
+
+DEFAULTS: dict[str, Any] = {
+    # Database used when a task gets no --db.
+    "database": "mydatabase",
+    # Target used when a task gets no --target.
+    "target": "local",
+    # Local server backend: auto (Docker when its daemon answers and the
+    # image is available, else embedded), docker or embedded.
+    "backend": "auto",
+    # Seconds to wait for the advisory lock (Atlas's --lock-timeout default).
+    "lock_timeout": 10.0,
+    # Seconds a local server may take to accept connections.
+    "ready_timeout": 60.0,
+    "compose": {
+        "file": "docker-compose.yml",
+        "service": "postgres",
+        # Overrides the compose file's image (tests use a locally built one).
+        "image": "",
+    },
+    "embedded": {
+        # Project-local, git-ignored data directory of the embedded server.
+        "data_dir": ".dbstack/pgdata",
+        # Directory holding initdb/pg_ctl/postgres; empty = search.
+        "bin_dir": "",
+    },
+    # The local dev server. Empty values come from the compose service
+    # (POSTGRES_USER / POSTGRES_PASSWORD / published port).
+    "local": {"host": "127.0.0.1", "port": 0, "user": "", "password": "", "admin_db": "postgres"},
+    "databases": {
+        "mydatabase": {
+            # One or more migration directories ("layers"), applied in one
+            # global version order into one revisions table.
+            "dirs": ["manifests/migrations/mydatabase"],
+            "format": "atlas",
+            "revisions_schema": "",
+        },
+    },
+    "targets": {
+        "local": {"kind": "local", "dev": True},
+        # A port-forwarded CNPG cluster (`inv cnpg-port-forward`).
+        "cluster": {
+            "kind": "server", "host": "localhost", "port": 5433, "user": "mydatabase",
+            "password_env": "PGPASSWORD", "sslmode": "disable", "dev": False,
+        },
+        # Any server reachable through the URL in $DATABASE_URL.
+        "cnpg": {"kind": "url", "url_env": "DATABASE_URL", "dev": False},
+    },
+}
+
+_SECRET = "****"
+
+
+# --------------------------------------------------------------------------- URLs
+
+def build_url(*, user: str, password: str | None, host: str, port: int, dbname: str,
+              params: Mapping[str, str] | None = None, scheme: str = "postgres") -> str:
+    """A PostgreSQL URL with every component escaped."""
+    auth = quote(user, safe="")
+    if password:
+        auth += ":" + quote(password, safe="")
+    netloc = f"{auth}@" if auth else ""
+    h = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    url = f"{scheme}://{netloc}{h}:{port}/{quote(dbname, safe='')}"
+    if params:
+        url += "?" + urlencode(dict(params))
+    return url
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (and any password= parameter) replaced by ****."""
+    url = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", rf"\g<1>{_SECRET}@", url)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", rf"\g<1>{_SECRET}", url)
+
+
+@dataclass(frozen=True)
+class ConnSpec:
+    """Where and how to connect; the password stays out of repr and str."""
+
+    host: str
+    port: int
+    user: str
+    dbname: str
+    password: str | None = field(default=None, repr=False)
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_url(cls, url: str) -> "ConnSpec":
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise ConfigError(f"unsupported database URL scheme {parts.scheme!r} in {mask_url(url)}",
+                              "use a postgres:// or postgresql:// URL")
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise ConfigError(f"invalid port in database URL {mask_url(url)}", "fix the URL") from None
+        return cls(
+            host=unquote(parts.hostname or "localhost"),
+            port=port,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password) if parts.password is not None else None,
+            dbname=unquote(parts.path.lstrip("/")) or unquote(parts.username or "postgres"),
+            params=tuple(parse_qsl(parts.query)),
+        )
+
+    def with_db(self, dbname: str) -> "ConnSpec":
+        return replace(self, dbname=dbname)
+
+    @property
+    def search_path(self) -> str | None:
+        """The schema a URL is bound to (Atlas: ?search_path=…)."""
+        for k, v in self.params:
+            if k == "search_path" and v:
+                return v
+        return None
+
+    def url(self, *, masked: bool = True) -> str:
+        pw = (_SECRET if self.password else None) if masked else self.password
+        return build_url(user=self.user, password=pw, host=self.host, port=self.port,
+                         dbname=self.dbname, params=dict(self.params))
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for psycopg.connect (password never in a string we log)."""
+        kw: dict[str, Any] = {"host": self.host, "port": self.port, "dbname": self.dbname}
+        if self.user:
+            kw["user"] = self.user
+        if self.password:
+            kw["password"] = self.password
+        for k, v in self.params:
+            # search_path is an Atlas URL convention, not a libpq parameter.
+            if k == "search_path":
+                kw["options"] = f"-c search_path={v}"
+            else:
+                kw[k] = v
+        kw.setdefault("connect_timeout", 10)
+        return kw
+
+    def __str__(self) -> str:
+        return self.url(masked=True)
+
+
+# --------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    name: str
+    dirs: tuple[Path, ...]
+    format: str = "atlas"
+    revisions_schema: str = ""
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    name: str
+    kind: str  # local | server | url
+    dev: bool = False
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password_env: str = ""
+    url_env: str = ""
+    sslmode: str = ""
+
+
+@dataclass(frozen=True)
+class ComposeSettings:
+    file: Path
+    service: str
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class EmbeddedSettings:
+    data_dir: Path
+    bin_dir: str = ""
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    host: str = "127.0.0.1"
+    port: int = 0
+    user: str = ""
+    password: str = field(default="", repr=False)
+    admin_db: str = "postgres"
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    database: str
+    target: str
+    backend: str
+    lock_timeout: float
+    ready_timeout: float
+    compose: ComposeSettings
+    embedded: EmbeddedSettings
+    local: LocalSettings
+    databases: Mapping[str, DatabaseSettings]
+    targets: Mapping[str, TargetSettings]
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # -- lookups ---------------------------------------------------------------
+    def db(self, name: str | None = None) -> DatabaseSettings:
+        name = name or self.database
+        try:
+            return self.databases[name]
+        except KeyError:
+            known = ", ".join(sorted(self.databases)) or "none"
+            raise ConfigError(f"unknown database {name!r} (configured: {known})",
+                              "pass --db with a configured name, --dir PATH, or add it under dbstack.databases in invoke.yaml") from None
+
+    def migration_dirs(self, db: str | None = None, dir: str | os.PathLike | None = None) -> tuple[Path, ...]:
+        """The directories (layers) to work on: --dir wins over --db."""
+        if dir:
+            return (self.resolve(dir),)
+        return self.db(db).dirs
+
+    def target_settings(self, name: str | None = None) -> TargetSettings:
+        name = name or self.target
+        try:
+            return self.targets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.targets))
+            raise ConfigError(f"unknown target {name!r} (configured: {known})",
+                              "pass --target with a configured name or add it under dbstack.targets in invoke.yaml") from None
+
+    def resolve(self, p: str | os.PathLike) -> Path:
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    def local_server(self) -> ConnSpec:
+        """The local dev server's admin connection (database = admin_db)."""
+        from .local.compose import load_service  # compose holds the defaults
+
+        svc = load_service(self.compose.file, self.compose.service)
+        user = self.local.user or svc.environment.get("POSTGRES_USER", "postgres")
+        password = self.local.password or svc.environment.get("POSTGRES_PASSWORD", "")
+        port = self.local.port or svc.published_port(5432) or 5432
+        return ConnSpec(host=self.local.host, port=port, user=user, password=password or None,
+                        dbname=self.local.admin_db)
+
+    def connection(self, target: str | None = None, db: str | None = None,
+                   env: Mapping[str, str] | None = None) -> ConnSpec:
+        """Connection for a target and database; passwords come from settings or env, never argv."""
+        env = os.environ if env is None else env
+        t = self.target_settings(target)
+        dbname = db or self.database
+        if t.kind == "local":
+            return self.local_server().with_db(dbname)
+        if t.kind == "server":
+            pw = env.get(t.password_env) if t.password_env else None
+            params = (("sslmode", t.sslmode),) if t.sslmode else ()
+            return ConnSpec(host=t.host, port=t.port, user=t.user, password=pw, dbname=dbname, params=params)
+        if t.kind == "url":
+            url = env.get(t.url_env, "")
+            if not url:
+                raise ConfigError(f"target {t.name!r} reads its URL from ${t.url_env}, which is not set",
+                                  f"export {t.url_env}=postgres://USER:PASSWORD@HOST:PORT/DB")
+            return ConnSpec.from_url(url)
+        raise ConfigError(f"target {t.name!r} has unknown kind {t.kind!r}", "use kind: local, server or url")
+
+
+# --------------------------------------------------------------------------- loading
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _get(m: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    v = m.get(key)
+    if kind is float and isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)
+    if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+        raise ConfigError(f"setting {where}.{key} must be {kind.__name__}, got {v!r}",
+                          "fix it in invoke.yaml (or the INVOKE_DBSTACK_… variable)")
+    return v
+
+
+def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = None) -> Settings:
+    """Settings from a dbstack config mapping (defaults merged underneath)."""
+    root_path = Path(root or find_root()).resolve()
+    m = deep_merge(DEFAULTS, _plain(mapping))
+    w = "dbstack"
+
+    def res(p: str) -> Path:
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else root_path / path
+
+    backend = _get(m, "backend", str, w)
+    if backend not in ("auto", "docker", "embedded"):
+        raise ConfigError(f"setting dbstack.backend must be auto, docker or embedded, got {backend!r}",
+                          "fix it in invoke.yaml or pass --backend")
+    dbs: dict[str, DatabaseSettings] = {}
+    for name, d in _get(m, "databases", dict, w).items():
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"setting dbstack.databases.{name} must be a mapping", "see invoke.yaml")
+        dirs = d.get("dirs") or []
+        if isinstance(dirs, str):
+            dirs = [dirs]
+        if not dirs:
+            raise ConfigError(f"database {name!r} lists no migration directories",
+                              f"set dbstack.databases.{name}.dirs in invoke.yaml")
+        fmt = d.get("format", "atlas")
+        if fmt not in ("atlas", "golang-migrate"):
+            raise ConfigError(f"database {name!r}: unknown directory format {fmt!r}", "use atlas or golang-migrate")
+        dbs[name] = DatabaseSettings(name=name, dirs=tuple(res(x) for x in dirs), format=fmt,
+                                     revisions_schema=str(d.get("revisions_schema") or ""))
+    targets: dict[str, TargetSettings] = {}
+    for name, t in _get(m, "targets", dict, w).items():
+        if not isinstance(t, Mapping):
+            raise ConfigError(f"setting dbstack.targets.{name} must be a mapping", "see invoke.yaml")
+        kind = t.get("kind", "server")
+        if kind not in ("local", "server", "url"):
+            raise ConfigError(f"target {name!r} has unknown kind {kind!r}", "use kind: local, server or url")
+        targets[name] = TargetSettings(
+            name=name, kind=kind, dev=bool(t.get("dev", False)), host=str(t.get("host", "")),
+            port=int(t.get("port", 5432)), user=str(t.get("user", "")),
+            password_env=str(t.get("password_env", "")), url_env=str(t.get("url_env", "")),
+            sslmode=str(t.get("sslmode", "")))
+    c, e, l = m["compose"], m["embedded"], m["local"]
+    return Settings(
+        root=root_path,
+        database=_get(m, "database", str, w),
+        target=_get(m, "target", str, w),
+        backend=backend,
+        lock_timeout=_get(m, "lock_timeout", float, w),
+        ready_timeout=_get(m, "ready_timeout", float, w),
+        compose=ComposeSettings(file=res(_get(c, "file", str, w + ".compose")),
+                                service=_get(c, "service", str, w + ".compose"),
+                                image=_get(c, "image", str, w + ".compose")),
+        embedded=EmbeddedSettings(data_dir=res(_get(e, "data_dir", str, w + ".embedded")),
+                                  bin_dir=_get(e, "bin_dir", str, w + ".embedded")),
+        local=LocalSettings(host=_get(l, "host", str, w + ".local"), port=_get(l, "port", int, w + ".local"),
+                            user=_get(l, "user", str, w + ".local"),
+                            password=_get(l, "password", str, w + ".local"),
+                            admin_db=_get(l, "admin_db", str, w + ".local")),
+        databases=dbs,
+        targets=targets,
+        raw=m,
+    )
+
+
+def _plain(m: Any) -> Any:
+    """invoke's DataProxy → plain dicts/lists."""
+    if isinstance(m, Mapping) or hasattr(m, "items"):
+        return {k: _plain(v) for k, v in m.items()}
+    if isinstance(m, (list, tuple)):
+        return [_plain(v) for v in m]
+    return m
+
+
+def find_root(start: str | os.PathLike | None = None) -> Path:
+    """The project root: the nearest directory holding tasks.py or invoke.yaml."""
+    p = Path(start or os.getcwd()).resolve()
+    for d in (p, *p.parents):
+        if (d / "invoke.yaml").is_file() or (d / "tasks.py").is_file():
+            return d
+    return p
+
+
+def load(root: str | os.PathLike | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings without invoke: defaults, then the project's invoke.yaml, then overrides."""
+    import yaml
+
+    root_path = Path(root) if root else find_root()
+    data: Mapping[str, Any] = {}
+    cfg = root_path / "invoke.yaml"
+    if cfg.is_file():
+        try:
+            data = (yaml.safe_load(cfg.read_text()) or {}).get("dbstack") or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{cfg} is not valid YAML: {exc}", "fix the file") from None
+    if overrides:
+        data = deep_merge(data, overrides)
+    return from_mapping(data, root_path)
