@@ -1,0 +1,1 @@
+"""Tasks: inspect (being written)."""

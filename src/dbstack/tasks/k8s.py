@@ -1,0 +1,1 @@
+"""Tasks: k8s (being written)."""

@@ -1,0 +1,1 @@
+"""Tasks: local (being written)."""

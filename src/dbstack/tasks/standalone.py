@@ -1,0 +1,1 @@
+"""Tasks: standalone (being written)."""
