@@ -243,7 +243,7 @@ class Settings:
 
     def resolve(self, p: str | os.PathLike) -> Path:
         path = Path(p).expanduser()
-        return path if path.is_absolute() else self.root / path
+        return Path(os.path.normpath(path if path.is_absolute() else self.root / path))
 
     def local_server(self) -> ConnSpec:
         """The local dev server's admin connection (database = admin_db)."""
@@ -307,7 +307,7 @@ def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = No
 
     def res(p: str) -> Path:
         path = Path(p).expanduser()
-        return path if path.is_absolute() else root_path / path
+        return Path(os.path.normpath(path if path.is_absolute() else root_path / path))
 
     backend = _get(m, "backend", str, w)
     if backend not in ("auto", "docker", "embedded"):
