@@ -52,6 +52,14 @@ DEFAULTS: dict[str, Any] = {
             "format": "atlas",
             "revisions_schema": "",
         },
+        # The layered example database of the standalone tools (seed 004):
+        # four layers, one global version order, one revisions table.
+        "hotpot": {
+            "dirs": ["deploy/migrations/bronze", "deploy/migrations/bronzehistory",
+                     "deploy/migrations/silver", "deploy/migrations/gold"],
+            "format": "atlas",
+            "revisions_schema": "",
+        },
     },
     "targets": {
         "local": {"kind": "local", "dev": True},
@@ -62,6 +70,16 @@ DEFAULTS: dict[str, Any] = {
         },
         # Any server reachable through the URL in $DATABASE_URL.
         "cnpg": {"kind": "url", "url_env": "DATABASE_URL", "dev": False},
+    },
+    # The standalone `migrate` / `genmigrate` tools (dbstack.standalone.options).
+    "standalone": {
+        # Layer directories under here, in this order; embedded by `inv build-migrate`.
+        "migrations_dir": "deploy/migrations",
+        "layers": ["bronze", "bronzehistory", "silver", "gold"],
+        # genmigrate's desired schema: <schema_dir>/<layer>/*.sql.
+        "schema_dir": "deploy/schema",
+        "pyz": "dist/migrate.pyz",
+        "atlas_hcl": "manifests/schemas/atlas.hcl",
     },
 }
 
