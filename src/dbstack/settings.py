@@ -81,6 +81,20 @@ DEFAULTS: dict[str, Any] = {
         "pyz": "dist/migrate.pyz",
         "atlas_hcl": "manifests/schemas/atlas.hcl",
     },
+    # Kind + CNPG + Atlas operator (dbstack.k8s.config.K8sSettings reads it).
+    "k8s": {
+        # Kind cluster name; every kubectl/helm/API call uses context kind-<name>.
+        "kind_cluster": "dbstack",
+        "kind_config": "kind/cluster.yaml",
+        # environments.yaml, base/ and overlays/<env>/ live here.
+        "manifests_dir": "manifests/cnpg",
+        "cnpg_version": "1.30.0",
+        "atlas_operator_chart": "oci://ghcr.io/ariga/charts/atlas-operator",
+        "atlas_operator_version": "0.7.37",
+        # Seconds to wait for the operators, the Cluster and the AtlasMigration.
+        "operator_timeout": 300.0,
+        "ready_timeout": 900.0,
+    },
 }
 
 _SECRET = "****"
