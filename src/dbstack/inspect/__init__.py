@@ -1,0 +1,1 @@
+"""Schema inspection from pg_catalog: the catalog model, its renderers (SQL, HCL, Mermaid), diff and drift."""

@@ -1,0 +1,428 @@
+"""Runnable DDL from the catalog model.
+
+``render_sql`` writes a script that recreates the schema on an empty
+database, in dependency order: schemas, extensions, enums, domains,
+sequences, functions that need no relation, tables (partitions after their
+parent; primary key, unique, check and exclusion constraints inline),
+NOT VALID checks, foreign keys, serial sequence ownership, indexes, views,
+materialized views and the functions that read relations (in one
+topological order), triggers, comments.
+
+The per-object helpers (``create_table_sql`` …, ``add_column_sql`` …) are
+public: the migration generator builds its statements from them.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from .catalog import (Catalog, Check, Column, Domain, Enum, Exclusion, Extension, ForeignKey, Function, Index,
+                      PrimaryKey, Schema, Sequence, SequenceOptions, Table, Trigger, Unique, View, qualify,
+                      quote_ident, quote_literal)
+
+_TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
+# The standard comment of the public schema: not worth a statement.
+_PUBLIC_COMMENT = "standard public schema"
+
+
+# --------------------------------------------------------------------------- small pieces
+
+def _comment(kind: str, target: str, comment: str | None) -> str:
+    return f"COMMENT ON {kind} {target} IS {quote_literal(comment) if comment is not None else 'NULL'};"
+
+
+def sequence_options_sql(o: SequenceOptions, *, with_type: bool = True, only_non_default: bool = False) -> str:
+    """START WITH … INCREMENT BY … (all of them, or only those differing from PostgreSQL's defaults)."""
+    tmax = _TYPE_MAX.get(o.type, 9223372036854775807)
+    asc = o.increment > 0
+    dmin = 1 if asc else -tmax - 1
+    dmax = tmax if asc else -1
+    dstart = o.min_value if asc else o.max_value
+    parts = []
+    if with_type and not only_non_default:
+        parts.append(f"AS {o.type}")
+    checks = [
+        ("START WITH", o.start, dstart), ("INCREMENT BY", o.increment, 1),
+        ("MINVALUE", o.min_value, dmin), ("MAXVALUE", o.max_value, dmax), ("CACHE", o.cache, 1),
+    ]
+    for word, value, default in checks:
+        if not only_non_default or value != default:
+            parts.append(f"{word} {value}")
+    if o.cycle:
+        parts.append("CYCLE")
+    elif not only_non_default:
+        parts.append("NO CYCLE")
+    return " ".join(parts)
+
+
+def column_sql(col: Column) -> str:
+    """One column definition as it appears in CREATE TABLE / ADD COLUMN."""
+    out = [quote_ident(col.name), col.type]
+    if col.collation:
+        out.append(f"COLLATE {col.collation}")
+    if col.identity is not None:
+        opts = sequence_options_sql(col.identity.options, only_non_default=True)
+        out.append(f"GENERATED {col.identity.generated} AS IDENTITY" + (f" ({opts})" if opts else ""))
+    elif col.generated is not None:
+        out.append(f"GENERATED ALWAYS AS ({col.generated}) {col.generated_kind or 'STORED'}")
+    elif col.default is not None:
+        out.append(f"DEFAULT {col.default}")
+    if not col.nullable:
+        out.append("NOT NULL")
+    return " ".join(out)
+
+
+def constraint_sql(con: PrimaryKey | Unique | Check | Exclusion | ForeignKey) -> str:
+    return f"CONSTRAINT {quote_ident(con.name)} {con.definition}"
+
+
+def _inline_checks(table: Table) -> list[Check]:
+    # CREATE TABLE validates every check: a NOT VALID one is added afterwards.
+    return [c for c in table.checks if c.valid]
+
+
+# --------------------------------------------------------------------------- CREATE
+
+def create_schema_sql(schema: Schema) -> str:
+    return f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema.name)};"
+
+
+def create_extension_sql(ext: Extension) -> str:
+    return (f"CREATE EXTENSION IF NOT EXISTS {quote_ident(ext.name)} WITH SCHEMA {quote_ident(ext.schema)}"
+            f" VERSION {quote_literal(ext.version)};")
+
+
+def create_enum_sql(enum: Enum) -> str:
+    labels = ", ".join(quote_literal(x) for x in enum.labels)
+    return f"CREATE TYPE {enum.qualified} AS ENUM ({labels});"
+
+
+def add_enum_value_sql(enum: Enum, label: str, *, after: str | None = None) -> str:
+    where = f" AFTER {quote_literal(after)}" if after is not None else ""
+    return f"ALTER TYPE {enum.qualified} ADD VALUE {quote_literal(label)}{where};"
+
+
+def create_domain_sql(dom: Domain) -> str:
+    out = [f"CREATE DOMAIN {dom.qualified} AS {dom.type}"]
+    if dom.collation:
+        out.append(f"COLLATE {dom.collation}")
+    if dom.default is not None:
+        out.append(f"DEFAULT {dom.default}")
+    if dom.not_null:
+        out.append("NOT NULL")
+    for c in dom.checks:
+        out.append(f"CONSTRAINT {quote_ident(c.name)} {c.definition}")
+    return " ".join(out) + ";"
+
+
+def create_sequence_sql(seq: Sequence) -> str:
+    return f"CREATE SEQUENCE {seq.qualified} {sequence_options_sql(seq.options)};"
+
+
+def sequence_owned_by_sql(seq: Sequence) -> str | None:
+    if seq.owned_by is None:
+        return None
+    sch, tab, col = seq.owned_by
+    return f"ALTER SEQUENCE {seq.qualified} OWNED BY {qualify(sch, tab)}.{quote_ident(col)};"
+
+
+def create_function_sql(fn: Function) -> str:
+    return fn.definition.rstrip().rstrip(";") + ";"
+
+
+def create_table_sql(table: Table, *, indent: str = "    ") -> str:
+    """CREATE TABLE with columns and the primary key, unique, valid check and exclusion constraints.
+
+    Foreign keys, NOT VALID checks, indexes, triggers and comments are separate
+    statements (``add_foreign_key_sql``, ``create_index_sql`` …) so tables can
+    be created in any order.
+    """
+    prefix = "CREATE UNLOGGED TABLE" if table.unlogged else "CREATE TABLE"
+    if table.partition_of is not None:
+        parent = qualify(*table.partition_of)
+        return f"{prefix} {table.qualified} PARTITION OF {parent} {table.partition_bound or 'DEFAULT'};"
+    items = [column_sql(c) for c in table.columns]
+    if table.primary_key is not None:
+        items.append(constraint_sql(table.primary_key))
+    items += [constraint_sql(u) for u in table.uniques]
+    items += [constraint_sql(c) for c in _inline_checks(table)]
+    items += [constraint_sql(x) for x in table.exclusions]
+    body = (",\n".join(indent + i for i in items))
+    text = f"{prefix} {table.qualified} (\n{body}\n)" if items else f"{prefix} {table.qualified} ()"
+    if table.partition_key:
+        text += f" PARTITION BY {table.partition_key}"
+    return text + ";"
+
+
+def table_extra_constraints_sql(table: Table) -> list[str]:
+    """Statements for a table's constraints that CREATE TABLE cannot carry (NOT VALID checks; local ones of partitions)."""
+    out = []
+    if table.partition_of is not None:
+        if table.primary_key is not None:
+            out.append(add_constraint_sql(table, table.primary_key))
+        out += [add_constraint_sql(table, u) for u in table.uniques]
+        out += [add_constraint_sql(table, c) for c in table.checks]
+        out += [add_constraint_sql(table, x) for x in table.exclusions]
+    else:
+        out += [add_constraint_sql(table, c) for c in table.checks if not c.valid]
+    return out
+
+
+def add_constraint_sql(table: Table, con: PrimaryKey | Unique | Check | Exclusion | ForeignKey) -> str:
+    return f"ALTER TABLE {table.qualified} ADD {constraint_sql(con)};"
+
+
+def add_foreign_key_sql(table: Table, fk: ForeignKey) -> str:
+    return add_constraint_sql(table, fk)
+
+
+def create_index_sql(index: Index) -> str:
+    # pg_get_indexdef says "ON ONLY" for an index of a partitioned table; we
+    # want it to cascade to the partitions, as the original CREATE INDEX did.
+    return index.definition.replace(" ON ONLY ", " ON ", 1) + ";"
+
+
+def create_view_sql(view: View) -> str:
+    body = view.definition.strip().rstrip(";").strip()
+    if view.materialized:
+        return f"CREATE MATERIALIZED VIEW {view.qualified} AS\n{body};"
+    opts = f" WITH ({', '.join(view.options)})" if view.options else ""
+    return f"CREATE VIEW {view.qualified}{opts} AS\n{body};"
+
+
+def create_trigger_sql(trigger: Trigger) -> list[str]:
+    out = [trigger.definition.rstrip(";") + ";"]
+    state = {"D": "DISABLE TRIGGER", "R": "ENABLE REPLICA TRIGGER", "A": "ENABLE ALWAYS TRIGGER"}.get(trigger.enabled)
+    if state:
+        out.append(f"ALTER TABLE {qualify(trigger.schema, trigger.table)} {state} {quote_ident(trigger.name)};")
+    return out
+
+
+# --------------------------------------------------------------------------- ALTER / DROP (for generated migrations)
+
+def add_column_sql(table: Table, col: Column) -> str:
+    return f"ALTER TABLE {table.qualified} ADD COLUMN {column_sql(col)};"
+
+
+def drop_column_sql(table: Table, name: str) -> str:
+    return f"ALTER TABLE {table.qualified} DROP COLUMN {quote_ident(name)};"
+
+
+def alter_column_type_sql(table: Table, col: Column) -> str:
+    coll = f" COLLATE {col.collation}" if col.collation else ""
+    return f"ALTER TABLE {table.qualified} ALTER COLUMN {quote_ident(col.name)} TYPE {col.type}{coll};"
+
+
+def alter_column_null_sql(table: Table, col: Column) -> str:
+    action = "DROP NOT NULL" if col.nullable else "SET NOT NULL"
+    return f"ALTER TABLE {table.qualified} ALTER COLUMN {quote_ident(col.name)} {action};"
+
+
+def alter_column_default_sql(table: Table, col: Column) -> str:
+    action = f"SET DEFAULT {col.default}" if col.default is not None else "DROP DEFAULT"
+    return f"ALTER TABLE {table.qualified} ALTER COLUMN {quote_ident(col.name)} {action};"
+
+
+def drop_constraint_sql(table: Table, name: str) -> str:
+    return f"ALTER TABLE {table.qualified} DROP CONSTRAINT {quote_ident(name)};"
+
+
+def drop_table_sql(table: Table) -> str:
+    return f"DROP TABLE {table.qualified};"
+
+
+def drop_index_sql(index: Index) -> str:
+    return f"DROP INDEX {index.qualified};"
+
+
+def drop_view_sql(view: View) -> str:
+    kind = "MATERIALIZED VIEW" if view.materialized else "VIEW"
+    return f"DROP {kind} {view.qualified};"
+
+
+def drop_function_sql(fn: Function) -> str:
+    return f"DROP {fn.kind.upper() if fn.kind == 'procedure' else 'FUNCTION'} {fn.signature};"
+
+
+def drop_trigger_sql(trigger: Trigger) -> str:
+    return f"DROP TRIGGER {quote_ident(trigger.name)} ON {qualify(trigger.schema, trigger.table)};"
+
+
+def drop_sequence_sql(seq: Sequence) -> str:
+    return f"DROP SEQUENCE {seq.qualified};"
+
+
+def drop_type_sql(obj: Enum | Domain) -> str:
+    return f"DROP {'DOMAIN' if isinstance(obj, Domain) else 'TYPE'} {obj.qualified};"
+
+
+# --------------------------------------------------------------------------- comments
+
+def table_comments_sql(table: Table) -> list[str]:
+    out = []
+    if table.comment is not None:
+        out.append(_comment("TABLE", table.qualified, table.comment))
+    for c in table.columns:
+        if c.comment is not None:
+            out.append(_comment("COLUMN", f"{table.qualified}.{quote_ident(c.name)}", c.comment))
+    cons: list = ([table.primary_key] if table.primary_key else []) + list(table.uniques) + list(table.checks) \
+        + list(table.exclusions) + list(table.foreign_keys)
+    for con in cons:
+        if con.comment is not None:
+            out.append(_comment("CONSTRAINT", f"{quote_ident(con.name)} ON {table.qualified}", con.comment))
+    for i in table.indexes:
+        if i.comment is not None:
+            out.append(_comment("INDEX", i.qualified, i.comment))
+    for t in table.triggers:
+        if t.comment is not None:
+            out.append(_comment("TRIGGER", f"{quote_ident(t.name)} ON {table.qualified}", t.comment))
+    return out
+
+
+def view_comments_sql(view: View) -> list[str]:
+    out = []
+    if view.comment is not None:
+        out.append(_comment("MATERIALIZED VIEW" if view.materialized else "VIEW", view.qualified, view.comment))
+    for c in view.columns:
+        if c.comment is not None:
+            out.append(_comment("COLUMN", f"{view.qualified}.{quote_ident(c.name)}", c.comment))
+    for i in view.indexes:
+        if i.comment is not None:
+            out.append(_comment("INDEX", i.qualified, i.comment))
+    for t in view.triggers:
+        if t.comment is not None:
+            out.append(_comment("TRIGGER", f"{quote_ident(t.name)} ON {view.qualified}", t.comment))
+    return out
+
+
+def function_comment_sql(fn: Function) -> str | None:
+    if fn.comment is None:
+        return None
+    return _comment("PROCEDURE" if fn.kind == "procedure" else "FUNCTION", fn.signature, fn.comment)
+
+
+# --------------------------------------------------------------------------- ordering
+
+def _table_order(tables: Iterable[Table]) -> list[Table]:
+    """Parents before their partitions, otherwise catalog order."""
+    tables = list(tables)
+    by_key = {(t.schema, t.name): t for t in tables}
+    done: set[tuple[str, str]] = set()
+    out: list[Table] = []
+
+    def visit(t: Table, seen: frozenset) -> None:
+        key = (t.schema, t.name)
+        if key in done or key in seen:
+            return
+        if t.partition_of in by_key:
+            visit(by_key[t.partition_of], seen | {key})
+        done.add(key)
+        out.append(t)
+
+    for t in tables:
+        visit(t, frozenset())
+    return out
+
+
+def _late_order(views: list[View], functions: list[Function]) -> list[View | Function]:
+    """Views and relation-reading functions in one dependency order (stable otherwise)."""
+    nodes: dict[str, View | Function] = {}
+    for v in views:
+        nodes["r:" + v.schema + "." + v.name] = v
+    for f in functions:
+        nodes["f:" + f.signature] = f
+
+    def deps(obj: View | Function) -> list[str]:
+        if isinstance(obj, View):
+            return ["r:" + s + "." + n for s, n in obj.depends_on] + ["f:" + s for s in obj.uses_functions]
+        return ["r:" + s + "." + n for s, n in obj.depends_on]
+
+    out: list[View | Function] = []
+    state: dict[str, int] = {}
+
+    def visit(key: str) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:  # a cycle cannot be created anyway; keep going
+            return
+        state[key] = 1
+        for d in deps(nodes[key]):
+            if d in nodes:
+                visit(d)
+        state[key] = 2
+        out.append(nodes[key])
+
+    for key in nodes:
+        visit(key)
+    return out
+
+
+def _late_functions(cat: Catalog) -> tuple[list[Function], list[Function]]:
+    early, late = [], []
+    for f in cat.functions:
+        (late if f.depends_on else early).append(f)
+    return early, late
+
+
+# --------------------------------------------------------------------------- whole catalog
+
+def sql_statements(cat: Catalog) -> list[str]:
+    """Every statement of the recreate script, in dependency order."""
+    out: list[str] = []
+    # Bodies of functions created before the tables they use are not checked.
+    out.append("SET check_function_bodies = false;")
+    out += [create_schema_sql(s) for s in cat.schemas]
+    out += [create_extension_sql(e) for e in cat.extensions]
+    out += [create_enum_sql(e) for e in cat.enums]
+    out += [create_domain_sql(d) for d in cat.domains]
+    out += [create_sequence_sql(s) for s in cat.sequences]
+    early, late = _late_functions(cat)
+    out += [create_function_sql(f) for f in early]
+    tables = _table_order(cat.tables)
+    out += [create_table_sql(t) for t in tables]
+    for t in tables:
+        out += table_extra_constraints_sql(t)
+    for t in tables:
+        out += [add_foreign_key_sql(t, fk) for fk in t.foreign_keys]
+    out += [x for x in (sequence_owned_by_sql(s) for s in cat.sequences) if x]
+    for t in tables:
+        out += [create_index_sql(i) for i in t.indexes]
+    for obj in _late_order(list(cat.views), late):
+        if isinstance(obj, View):
+            out.append(create_view_sql(obj))
+            out += [create_index_sql(i) for i in obj.indexes]
+        else:
+            out.append(create_function_sql(obj))
+    for t in tables:
+        for tr in t.triggers:
+            out += create_trigger_sql(tr)
+    for v in cat.views:
+        for tr in v.triggers:
+            out += create_trigger_sql(tr)
+    # comments
+    for s in cat.schemas:
+        if s.comment is not None and not (s.name == "public" and s.comment == _PUBLIC_COMMENT):
+            out.append(_comment("SCHEMA", quote_ident(s.name), s.comment))
+    for e in cat.enums:
+        if e.comment is not None:
+            out.append(_comment("TYPE", e.qualified, e.comment))
+    for d in cat.domains:
+        if d.comment is not None:
+            out.append(_comment("DOMAIN", d.qualified, d.comment))
+    for s in cat.sequences:
+        if s.comment is not None:
+            out.append(_comment("SEQUENCE", s.qualified, s.comment))
+    for f in cat.functions:
+        c = function_comment_sql(f)
+        if c:
+            out.append(c)
+    for t in tables:
+        out += table_comments_sql(t)
+    for v in cat.views:
+        out += view_comments_sql(v)
+    return out
+
+
+def render_sql(cat: Catalog) -> str:
+    """A runnable script that recreates the catalog's schema on an empty database."""
+    header = f"-- Schema of database {cat.database!r}" if cat.database else "-- Schema"
+    return header + " (dbstack db-inspect-sql)\n" + "\n".join(sql_statements(cat)) + "\n"
