@@ -1,0 +1,53 @@
+"""Settings-level commands: what tasks and tools call (alembic-style command layer).
+
+They turn settings (database, target, directories) into a connection and
+layers, then call the engine. No printing here: callers render the report.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from ..settings import ConnSpec, Settings
+    from .engine import ApplyOptions, ApplyReport, StatusReport
+    from .layers import Layers
+
+
+def resolve(settings: "Settings", *, db: str | None = None, target: str | None = None,
+            dir: str | None = None, dir_format: str | None = None) -> tuple["ConnSpec", "Layers", str]:
+    """(connection, layers, configured revisions schema) for a database on a target."""
+    from .layers import Layers
+
+    configured = settings.databases.get(db or settings.database)
+    if dir:
+        fmt = dir_format or "atlas"
+    else:
+        fmt = dir_format or settings.db(db).format
+    layers = Layers.of(settings.migration_dirs(db, dir), fmt)
+    conn = settings.connection(target, db)
+    return conn, layers, (configured.revisions_schema if configured else "")
+
+
+def migrate(settings: "Settings", *, db: str | None = None, target: str | None = None,
+            dir: str | None = None, opts: "ApplyOptions | None" = None,
+            out: Callable[[str], None] | None = None, dir_format: str | None = None) -> "ApplyReport":
+    """Apply pending migrations of a configured database (or --dir) on a target."""
+    from .engine import ApplyOptions, apply
+
+    conn, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
+    if opts is None:
+        opts = ApplyOptions(lock_timeout=settings.lock_timeout)
+    if not opts.revisions_schema and rev_schema:
+        opts = replace(opts, revisions_schema=rev_schema)
+    return apply(conn, layers, opts, out=out)
+
+
+def migration_status(settings: "Settings", *, db: str | None = None, target: str | None = None,
+                     dir: str | None = None, dir_format: str | None = None,
+                     revisions_schema: str | None = None) -> "StatusReport":
+    """Atlas's `migrate status` for a configured database (or --dir) on a target."""
+    from .engine import status
+
+    conn, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
+    return status(conn, layers, revisions_schema=revisions_schema or rev_schema or None)

@@ -1,0 +1,797 @@
+"""Applying migration files the way Atlas's executor does (``atlas-facts.md`` §d).
+
+Order of work in an apply: options and ``atlas.sum`` are checked before the
+database is touched; then the advisory lock (Atlas's key), the revision
+schema ambiguity guard, the revisions table, the pending files (clean check,
+baseline, exec order), and the files themselves in their transaction mode.
+
+Speed: in ``file`` mode the row Atlas leaves after a successful file does
+not depend on running the file statement by statement, so consecutive
+``file``-mode files travel to the server together — each in its own
+``BEGIN … COMMIT`` with its revision upsert — in one simple-query message.
+Only when a message fails are its files run again one statement at a time,
+to name the failing statement exactly as Atlas would. ``txmode none`` files
+always run statement by statement in autocommit, recording progress after
+every statement so that a re-run resumes where the last one stopped.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from ..errors import DatabaseError, MigrationError, UsageError
+from .revisions import (TYPE_BASELINE, TYPE_EXECUTE, Revision, RevisionTable, check_clarity,
+                        resolve_schema)
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from ..settings import ConnSpec
+    from .directory import MigrationFile
+    from .layers import Layers
+    from .report import ApplyReport
+
+# Go's hash/fnv.New32 (FNV-1, not FNV-1a) of "atlas_migrate_execute".
+LOCK_NAME = "atlas_migrate_execute"
+LOCK_KEY = 2686470616
+LOCK_HELD = "acquiring database lock: sql/schema: lock is held by other session"
+
+EXEC_ORDERS = ("linear", "linear-skip", "non-linear")
+TX_MODES = ("file", "all", "none")
+NON_LINEAR_URL = "https://atlasgo.io/versioned/apply#non-linear-error"
+
+# How much SQL one message may carry in file mode (files are never split).
+BATCH_MAX_FILES = 200
+BATCH_MAX_BYTES = 2 << 20
+
+_SAVEPOINT = "dbstack_migration_file"
+_ALL_STARTED = "current_setting('dbstack.file_started')::timestamptz"
+
+
+def fnv1_32(data: bytes) -> int:
+    h = 0x811C9DC5
+    for b in data:
+        h = (h * 0x01000193) & 0xFFFFFFFF
+        h ^= b
+    return h
+
+
+def exec_order_of(value: str) -> str:
+    """--exec-order / HCL exec_order (LINEAR, LINEAR_SKIP, NON_LINEAR accepted too)."""
+    v = (value or "linear").strip()
+    v = {"LINEAR": "linear", "LINEAR_SKIP": "linear-skip", "NON_LINEAR": "non-linear"}.get(v, v)
+    if v not in EXEC_ORDERS:
+        raise UsageError(f"unknown execution order: {value!r}".replace("'", '"'),
+                         "use --exec-order linear, linear-skip or non-linear")
+    return v
+
+
+def statement_sums(texts: Sequence[str]) -> list[str]:
+    """Atlas's per-statement hashes: one running SHA-256 over the statement texts."""
+    h = hashlib.sha256()
+    out = []
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogateescape"))
+        out.append(base64.b64encode(h.digest()).decode("ascii"))
+    return out
+
+
+# --------------------------------------------------------------------------- connection
+
+def connect(spec: "ConnSpec", *, autocommit: bool = True) -> "psycopg.Connection":
+    """A connection, or DatabaseError naming the (masked) server and what to check."""
+    import psycopg
+
+    kw = spec.connect_kwargs()
+    kw.setdefault("application_name", "dbstack")
+    try:
+        return psycopg.connect(**kw, autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        reason = _first_line(str(exc)) or type(exc).__name__
+        hint = "check that the server is running and reachable, and the user, password and database name"
+        if "does not exist" in reason and "database" in reason:
+            hint = "create the database first (e.g. `inv db-up` / `inv reset-db` for the local one) or pick another with --db"
+        elif "password" in reason:
+            hint = "check the password (it comes from settings or the environment, never the command line)"
+        raise DatabaseError(f"cannot connect to {spec.host}:{spec.port}/{spec.dbname} ({spec}): {reason}",
+                            hint) from None
+
+
+def _first_line(s: str) -> str:
+    for line in s.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+# --------------------------------------------------------------------------- lock
+
+def acquire_lock(conn: "psycopg.Connection", timeout: float, *, key: int = LOCK_KEY,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+    """pg_try_advisory_lock with Atlas's backoff (25ms doubling, capped at 1s, jitter) until timeout."""
+    deadline = clock() + max(timeout, 0.0)
+    delay = 0.025
+    while True:
+        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            return
+        left = deadline - clock()
+        if left <= 0:
+            raise MigrationError(
+                LOCK_HELD,
+                f"another migration holds the lock on this database (advisory lock {key}); wait for it to "
+                f"finish or raise --lock-timeout (it was {timeout:g}s)")
+        sleep(min(delay + random.uniform(0, delay / 2), left))
+        delay = min(delay * 2, 1.0)
+
+
+def release_lock(conn: "psycopg.Connection", key: int = LOCK_KEY) -> None:
+    import psycopg
+
+    try:
+        if conn.closed:
+            return
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except psycopg.Error:
+        pass  # the session ends right after; that releases it too
+
+
+# --------------------------------------------------------------------------- clean check
+
+_SCHEMAS_SQL = """
+SELECT n.nspname,
+       count(c.oid) FILTER (WHERE c.relkind IN ('r', 'p')),
+       min(c.relname COLLATE "C") FILTER (WHERE c.relkind IN ('r', 'p'))
+FROM pg_catalog.pg_namespace n
+LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+WHERE n.nspname NOT IN ('information_schema', 'pg_catalog', 'pg_toast', 'crdb_internal', 'pg_extension')
+  AND n.nspname NOT LIKE 'pg\\_%temp\\_%'
+GROUP BY n.nspname
+ORDER BY n.nspname COLLATE "C"
+"""
+
+
+def dirty_reason(conn: "psycopg.Connection", spec: "ConnSpec", rev_schema: str) -> str | None:
+    """Atlas's CheckClean for PostgreSQL: None when clean, else its reason text."""
+    from .revisions import TABLE
+
+    rows = conn.execute(_SCHEMAS_SQL).fetchall()
+    bound = spec.search_path
+    if bound:
+        for name, ntables, first in rows:
+            if name != bound:
+                continue
+            if ntables == 0 or (name == rev_schema and ntables == 1 and first == TABLE):
+                return None
+            return f"found table {first!r} in schema {name!r}".replace("'", '"')
+        return None
+    for name, ntables, first in rows:
+        if ntables == 0 and name == "public":
+            continue
+        if ntables == 0 or name != rev_schema:
+            return f'found schema "{name}"'
+        if ntables > 1:
+            return f'found {ntables} tables in schema "{name}"'
+        if first != TABLE:
+            return f'found table "{first}" in schema "{name}"'
+    return None
+
+
+# --------------------------------------------------------------------------- pending files
+
+class NonLinearError(MigrationError):
+    """Files were added out of order (Atlas's HistoryNonLinearError)."""
+
+    def __init__(self, out_of_order: list["MigrationFile"], pending: list["MigrationFile"]) -> None:
+        names = [f.name for f in out_of_order]
+        what = f"file {names[0]} was" if len(names) == 1 else f"files {', '.join(names)} were"
+        super().__init__(
+            f"migration {what} added out of order. See: {NON_LINEAR_URL}",
+            "rename the file(s) to a version after the last applied one (and re-hash), or apply them with "
+            "--exec-order non-linear (or skip them with --exec-order linear-skip)")
+        self.out_of_order = out_of_order
+        self.pending = pending
+
+
+def _last_index(files: Sequence["MigrationFile"], pred: Callable[["MigrationFile"], bool]) -> int:
+    for i in range(len(files) - 1, -1, -1):
+        if pred(files[i]):
+            return i
+    return -1
+
+
+def pending_after(files: Sequence["MigrationFile"], revs: Sequence[Revision],
+                  order: str = "linear") -> list["MigrationFile"]:
+    """Atlas's Executor.Pending when revisions exist (versions compared as strings)."""
+    if not files:
+        return []
+    last = revs[-1]
+    partially = last.applied != last.total
+    if partially:
+        idx = _last_index(files, lambda f: f.version == last.version)
+        if idx == -1:
+            raise MigrationError(
+                f'sql/migrate: missing migration: revision "{last.version}_{last.description}.sql" is partially '
+                "applied but migration file was not found",
+                "restore the file (it was partially applied, see `inv migrate-status`), or resolve the revision "
+                "with `atlas migrate set`")
+    else:
+        idx = _last_index(files, lambda f: f.version <= last.version)
+        if idx == -1:
+            return list(files)
+        idx += 1
+    pending = list(files[idx:])
+    if order != "linear-skip":
+        first = next((i for i, f in enumerate(files[:idx]) if f.version >= revs[0].version), -1)
+        if first != -1 and first < idx:
+            known = {r.version for r in revs}
+            skipped = [f for f in files[first:idx] if f.version not in known]
+            if skipped:
+                if order == "non-linear":
+                    pending = skipped + pending
+                else:
+                    raise NonLinearError(skipped, pending)
+    return pending
+
+
+# --------------------------------------------------------------------------- options
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """What `inv migrate` / `migrate-dry` can ask for (Atlas's migrate apply flags)."""
+
+    dry_run: bool = False
+    baseline: str | None = None
+    allow_dirty: bool = False
+    exec_order: str = "linear"          # linear | linear-skip | non-linear
+    tx_mode: str = "file"               # file | all | none
+    lock_timeout: float = 10.0
+    revisions_schema: str | None = None
+    amount: int | None = None           # apply at most N pending files
+
+    def checked(self) -> "ApplyOptions":
+        """The options validated (Atlas's texts), exec order normalised."""
+        from dataclasses import replace
+
+        if self.amount is not None and self.amount < 1:
+            raise UsageError(f"cannot apply '{self.amount}' migration files",
+                             "omit the amount to apply every pending file, or pass a positive number")
+        if self.tx_mode not in TX_MODES:
+            raise UsageError(f'unknown tx-mode "{self.tx_mode}"', "use --tx-mode file, all or none")
+        order = exec_order_of(self.exec_order)
+        if self.baseline and self.allow_dirty:
+            raise UsageError("sql/migrate: baseline and allow-dirty are mutually exclusive",
+                             "pass either --baseline VERSION or --allow-dirty, not both")
+        if self.lock_timeout < 0:
+            raise UsageError(f"invalid lock timeout {self.lock_timeout:g}s", "pass a duration of 0 or more, e.g. 10s")
+        return replace(self, exec_order=order)
+
+
+def parse_amount(value: object) -> int | None:
+    """The optional AMOUNT argument, with Atlas's error texts."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = value
+    else:
+        s = str(value).strip()
+        try:
+            n = int(s, 10)
+        except ValueError:
+            raise UsageError(f'invalid amount argument "{value}" (invalid syntax). Omit the argument or pass a '
+                             "valid integer instead", "e.g. --amount 1 applies the next pending file only") from None
+        if not -(2 ** 63) <= n < 2 ** 63:
+            raise UsageError(f'invalid amount argument "{value}" (value out of range). Omit the argument or pass '
+                             "a valid integer instead", "e.g. --amount 1 applies the next pending file only")
+    if n < 1:
+        raise UsageError(f"cannot apply '{n}' migration files",
+                         "omit the amount to apply every pending file, or pass a positive number")
+    return n
+
+
+def parse_duration(value: object, what: str = "lock timeout") -> float:
+    """Seconds from 10, 10s, 1.5s, 500ms, 2m or 1h (Go duration style)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    import re
+
+    s = str(value).strip()
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)?", s)
+    if not s or "".join(n + u for n, u in parts) != s or (len(parts) > 1 and any(not u for _, u in parts)):
+        raise UsageError(f"invalid {what} {value!r}", "pass seconds or a duration such as 10s, 500ms or 2m")
+    return sum(float(n) * units[u or "s"] for n, u in parts)
+
+
+# --------------------------------------------------------------------------- planning
+
+@dataclass
+class Planned:
+    """A pending file, scanned and ready to run."""
+
+    file: "MigrationFile"
+    hash: str
+    statements: list  # scanner Statements
+    mode: str         # file | all | none
+    existing: Revision | None = None
+
+    @property
+    def version(self) -> str:
+        return self.file.version
+
+    @property
+    def skip(self) -> int:
+        return self.existing.applied if self.existing else 0
+
+    def texts(self) -> list[str]:
+        return [s.text for s in self.statements]
+
+
+def txmode_for(file: "MigrationFile", content: str, global_mode: str) -> str:
+    """The file's transaction mode: its `atlas:txmode` directive, else the global one."""
+    from . import scanner
+
+    m = scanner.txmode_of(content, file.name)
+    if not m or m == global_mode:
+        return global_mode
+    if global_mode == "all":
+        raise MigrationError(
+            f'cannot set txmode directive to "{m}" in "{file.name}" when txmode "all" is set globally',
+            "run with --tx-mode file (the default), or remove the directive from the file")
+    return m
+
+
+def plan_files(files: Sequence["MigrationFile"], hashes: dict, revs: dict[str, Revision],
+               tx_mode: str) -> list[Planned]:
+    """Scan every pending file and settle its mode before anything runs."""
+    from . import scanner
+
+    out = []
+    for f in files:
+        content = f.text()
+        mode = txmode_for(f, content, tx_mode)
+        stmts = scanner.scan(content, source=f.name)
+        h = hashes.get((str(f.dir), f.name), "")
+        existing = revs.get(f.version)
+        p = Planned(f, h, list(stmts), mode, existing)
+        if existing is not None and existing.applied > 0:
+            check_history(p)
+        out.append(p)
+    return out
+
+
+def check_history(p: Planned) -> None:
+    """Resuming a file: the statements already applied must not have changed."""
+    rev = p.existing
+    assert rev is not None
+    sums = statement_sums(p.texts())
+    stored = rev.partial_hashes or []
+    for i in range(rev.applied):
+        if i >= len(sums) or i >= len(stored) or sums[i] != stored[i].removeprefix("h1:"):
+            raise MigrationError(
+                f'sql/migrate: history changed: statement {i + 1} from file "{p.file.name}" changed',
+                f"statements 1..{rev.applied} of {p.file.name} were already applied and must stay as they were; "
+                "restore them (only the failed statement and what follows may change), then re-hash")
+
+
+# --------------------------------------------------------------------------- execution
+
+class StatementFailed(MigrationError):
+    """A migration statement failed on the server."""
+
+
+def pq_text(exc: BaseException) -> str:
+    """The error as Atlas (lib/pq) shows and stores it: "pq: <server message>"."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    return "pq: " + (primary or _first_line(str(exc)) or type(exc).__name__)
+
+
+def _error_line(stmt, exc: BaseException) -> int:
+    diag = getattr(exc, "diag", None)
+    pos = getattr(diag, "statement_position", None) if diag is not None else None
+    try:
+        offset = int(pos) - 1 if pos else -1
+    except ValueError:
+        offset = -1
+    if 0 <= offset <= len(stmt.text):
+        return stmt.line + stmt.text.count("\n", 0, offset)
+    return stmt.line
+
+
+@dataclass
+class Runner:
+    """Runs planned files on one connection, filling the apply report."""
+
+    conn: "psycopg.Connection"
+    table: RevisionTable
+    report: "ApplyReport"
+    operator: str
+    tx_mode: str
+    out: Callable[[str], None] | None = None
+    dry_run: bool = False
+    total_files: int = 0
+    done_files: int = 0
+    _in_all_tx: bool = field(default=False, repr=False)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _progress(self, batch: Sequence[Planned]) -> None:
+        if not self.out:
+            return
+        i = self.done_files + 1
+        if len(batch) == 1:
+            self.out(f"migrating version {batch[0].version} ({i}/{self.total_files})")
+        else:
+            self.out(f"migrating versions {batch[0].version} … {batch[-1].version} "
+                     f"({i}–{i + len(batch) - 1}/{self.total_files})")
+
+    def _new_revision(self, p: Planned) -> Revision:
+        if p.existing is not None:
+            # Resume: keep Atlas's row, but let total and hash describe the file as it is now
+            # (Atlas keeps the first attempt's, which can leave a row that never completes).
+            return p.existing.copy(total=len(p.statements), hash=p.hash, operator_version=self.operator)
+        return Revision(version=p.version, description=p.file.description, type=TYPE_EXECUTE,
+                        total=len(p.statements), hash=p.hash, operator_version=self.operator)
+
+    def _final_revision(self, p: Planned) -> Revision:
+        rev = self._new_revision(p)
+        rev.applied = rev.total
+        rev.error = rev.error_stmt = ""
+        rev.partial_hashes = None  # Atlas ≥ v0.31 resets it when a file completes
+        return rev
+
+    def _record(self, p: Planned, started: datetime, elapsed_ns: int, applied: list[str],
+                error: tuple[str, str] | None = None) -> None:
+        from .report import AppliedFile, FileRef, StmtError
+
+        af = AppliedFile(FileRef.of(p.file), start=started, elapsed_ns=elapsed_ns, skipped=p.skip,
+                         applied=applied)
+        if error is not None:
+            af.error = StmtError(*error)
+        self.report.files.append(af)
+        if error is None:
+            self.done_files += 1
+
+    def _fail(self, p: Planned, stmt, exc: BaseException, applied_before: int) -> StatementFailed:
+        sqlstate = getattr(exc, "sqlstate", None) or "?????"
+        text = pq_text(exc)
+        line = _error_line(stmt, exc)
+        msg = (f"sql/migrate: executing statement {_go_quote(stmt.text)} from version {_go_quote(p.version)}: "
+               f"{text} (SQLSTATE {sqlstate}; {p.file.name} line {line})")
+        diag = getattr(exc, "diag", None)
+        extra = [getattr(diag, "message_detail", None), getattr(diag, "message_hint", None)]
+        n = len(p.statements)
+        if p.mode == "none":
+            hint = (f"{applied_before} of {n} statements of {p.file.name} are applied and recorded (txmode none); "
+                    f"fix statement {applied_before + 1} (changing only it and what follows is safe), run "
+                    "`inv migrate-hash`, and migrate again to resume there")
+        elif p.mode == "all":
+            hint = ("the whole run was rolled back (tx-mode all): nothing of it stays; fix the statement, run "
+                    "`inv migrate-hash`, and migrate again")
+        else:
+            hint = (f"nothing of {p.file.name} stays (its transaction was rolled back); fix the statement, run "
+                    "`inv migrate-hash`, and migrate again")
+        for label, value in zip(("detail", "server hint"), extra):
+            if value:
+                msg += f"\n  {label}: {value}"
+        err = StatementFailed(msg, hint)
+        err.version = p.version  # type: ignore[attr-defined]
+        return err
+
+    def _lost(self, p: Planned, exc: BaseException) -> MigrationError:
+        return MigrationError(
+            f"lost the connection while applying version {p.version} ({p.file.name}): {_first_line(str(exc))}",
+            "check the server; then run `inv migrate-status` and migrate again (in tx-mode file the "
+            "interrupted file was rolled back)")
+
+    # -- entry point -------------------------------------------------------------------
+    def run(self, planned: Sequence[Planned]) -> None:
+        self.total_files = len(planned)
+        if self.dry_run:
+            for p in planned:
+                self._progress([p])
+                now = datetime.now().astimezone()
+                self._record(p, now, 0, p.texts()[p.skip:])
+            return
+        i = 0
+        try:
+            if self.tx_mode == "all":
+                self.conn.execute("BEGIN")
+                self._in_all_tx = True
+            while i < len(planned):
+                p = planned[i]
+                if p.mode == "none":
+                    self._run_none(p)
+                    i += 1
+                    continue
+                batch = [p]
+                size = sum(len(t) for t in p.texts())
+                while (i + len(batch) < len(planned) and len(batch) < BATCH_MAX_FILES
+                       and planned[i + len(batch)].mode == p.mode and size < BATCH_MAX_BYTES):
+                    nxt = planned[i + len(batch)]
+                    size += sum(len(t) for t in nxt.texts())
+                    batch.append(nxt)
+                self._run_batch(batch)
+                i += len(batch)
+            if self._in_all_tx:
+                self.conn.execute("COMMIT")
+                self._in_all_tx = False
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        import psycopg
+
+        self._in_all_tx = False
+        try:
+            if not self.conn.closed and \
+                    self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.rollback()
+        except psycopg.Error:
+            pass
+
+    # -- file / all mode ------------------------------------------------------------------
+    def _segment(self, p: Planned) -> str:
+        """One file as part of a message: its statements and its revision, in a transaction."""
+        if p.mode == "file":
+            begin, end, started = "BEGIN;\n", "COMMIT;\n", "now()"
+        else:  # all: the run's transaction is open; a savepoint lets us locate a failure later
+            begin = (f"SAVEPOINT {_SAVEPOINT};\n"
+                     "SELECT set_config('dbstack.file_started', clock_timestamp()::text, true);\n")
+            end, started = f"RELEASE SAVEPOINT {_SAVEPOINT};\n", _ALL_STARTED
+        body = "".join(t + "\n;\n" for t in p.texts()[p.skip:])
+        # The marker columns let us find this file's timing among the message's results.
+        returning = (f"{started} AS dbstack_started, "
+                     f"(extract(epoch from (clock_timestamp() - {started})) * 1000000000)::bigint AS dbstack_elapsed")
+        upsert = self.table.upsert_sql(self._final_revision(p), started=started, returning=returning)
+        return f"{begin}{body}{upsert};\n{end}"
+
+    def _run_batch(self, batch: list[Planned]) -> None:
+        import psycopg
+
+        self._progress(batch)
+        sent = datetime.now().astimezone()
+        t0 = time.perf_counter_ns()
+        message = "".join(self._segment(p) for p in batch)
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(message)
+                timings = _markers(cur)
+        except psycopg.Error as exc:
+            if self.conn.closed or self.conn.broken:
+                raise self._lost(batch[0], exc) from None
+            self._recover(batch, exc)
+            return
+        wall = time.perf_counter_ns() - t0
+        if len(timings) != len(batch):  # not expected: time the batch as a whole
+            timings = [(sent, wall // len(batch))] * len(batch)
+        for p, (started, elapsed) in zip(batch, timings):
+            self._record(p, _local(started), int(elapsed), p.texts()[p.skip:])
+
+    def _recover(self, batch: list[Planned], first_exc: BaseException) -> None:
+        """A message failed: keep what committed, then run the rest one file at a time."""
+        import psycopg
+
+        try:
+            if batch[0].mode != "file":
+                self.conn.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            elif self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.rollback()
+        except psycopg.Error:
+            self._abort()
+            raise MigrationError(f"applying version {batch[0].version} failed: {pq_text(first_exc)}",
+                                 "a statement in the file ended the surrounding transaction itself; "
+                                 "check the file for COMMIT or ROLLBACK") from None
+        done = self._completed(batch)
+        for p in batch:
+            if p.version in done:
+                started, elapsed = done[p.version]
+                self._record(p, _local(started), elapsed, p.texts()[p.skip:])
+            elif len(batch) > 1:
+                self._run_batch([p])
+            else:
+                self._run_precise(p)
+
+    def _completed(self, batch: list[Planned]) -> dict[str, tuple[datetime, int]]:
+        """Files of a failed message whose revision is complete: they committed (or stay in `all`)."""
+        rows = self.conn.execute(
+            f'SELECT "version", "applied", "total", "executed_at", "execution_time" FROM {self.table.qualified} '
+            'WHERE "version" = ANY(%s)', ([p.version for p in batch],)).fetchall()
+        want = {p.version: len(p.statements) for p in batch}
+        return {v: (at, int(t)) for v, applied, total, at, t in rows
+                if applied == total == want.get(v)}
+
+    def _run_precise(self, p: Planned) -> None:
+        """One file, statement by statement inside its transaction (or savepoint)."""
+        import psycopg
+
+        started = datetime.now().astimezone()
+        t0 = time.perf_counter_ns()
+        self.conn.execute("BEGIN" if p.mode == "file" else f"SAVEPOINT {_SAVEPOINT}")
+        applied: list[str] = []
+        for stmt in p.statements[p.skip:]:
+            applied.append(stmt.text)
+            try:
+                self.conn.execute(stmt.text)
+            except psycopg.Error as exc:
+                if self.conn.closed or self.conn.broken:
+                    raise self._lost(p, exc) from None
+                elapsed = time.perf_counter_ns() - t0
+                self._abort()  # file mode: the file's transaction; all mode: the whole run
+                self._record(p, started, elapsed, applied, (stmt.text, pq_text(exc)))
+                raise self._fail(p, stmt, exc, p.skip) from None
+        rev = self._final_revision(p)
+        rev.executed_at = started
+        rev.execution_time = time.perf_counter_ns() - t0
+        self.table.write(self.conn, rev)
+        self.conn.execute("COMMIT" if p.mode == "file" else f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        self._record(p, started, time.perf_counter_ns() - t0, applied)
+
+    # -- none mode ------------------------------------------------------------------------
+    def _run_none(self, p: Planned) -> None:
+        """Atlas's executor in autocommit: record progress after every statement."""
+        import psycopg
+
+        self._progress([p])
+        started = datetime.now().astimezone()
+        t0 = time.perf_counter_ns()
+        in_tx = self._in_all_tx
+        rev = self._new_revision(p)
+        rev.executed_at = started
+        sums = statement_sums(p.texts())
+        self.table.write(self.conn, rev)  # marks the file as started
+        applied: list[str] = []
+        last_write = time.perf_counter_ns()
+        for stmt in p.statements[rev.applied:]:
+            applied.append(stmt.text)
+            try:
+                self.conn.execute(stmt.text)
+            except psycopg.Error as exc:
+                if self.conn.closed or self.conn.broken:
+                    raise self._lost(p, exc) from None
+                err = self._fail(p, stmt, exc, rev.applied)
+                rev.error_stmt = stmt.text
+                rev.error = pq_text(exc)
+                rev.execution_time = time.perf_counter_ns() - last_write
+                if in_tx:
+                    self._abort()
+                else:
+                    self.table.write(self.conn, rev)
+                self._record(p, started, time.perf_counter_ns() - t0, applied, (stmt.text, rev.error))
+                raise err from None
+            rev.partial_hashes = (rev.partial_hashes or []) + ["h1:" + sums[rev.applied]]
+            rev.applied += 1
+            rev.error = rev.error_stmt = ""
+            self.table.write(self.conn, rev)
+            last_write = time.perf_counter_ns()
+        rev.partial_hashes = None
+        rev.execution_time = time.perf_counter_ns() - last_write
+        rev.total = len(p.statements)
+        self.table.write(self.conn, rev)
+        self._record(p, started, time.perf_counter_ns() - t0, applied)
+
+
+def _markers(cur) -> list[tuple[datetime, int]]:
+    """(started, elapsed ns) of each file, from the marker SELECTs among a message's results."""
+    out = []
+    while True:
+        desc = cur.description
+        if desc is not None and len(desc) == 2 and desc[0].name == "dbstack_started" \
+                and desc[1].name == "dbstack_elapsed":
+            row = cur.fetchone()
+            if row is not None:
+                out.append((row[0], int(row[1])))
+        if not cur.nextset():
+            break
+    return out
+
+
+def _local(dt: datetime) -> datetime:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone()
+
+
+def _go_quote(s: str) -> str:
+    from .report import go_quote
+
+    return go_quote(s)
+
+
+# --------------------------------------------------------------------------- the whole run
+
+def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operator: str,
+              out: Callable[[str], None] | None = None) -> "ApplyReport":
+    """Atlas's `migrate apply` (see the module docstring for the order of work)."""
+    import psycopg
+
+    from .report import ApplyReport, Env, FileRef
+
+    opts = opts.checked()
+    sums = layers.validate()  # checksum errors before the database is touched
+    hashes = {(path, e.name): e.hash for path, hf in sums.items() for e in hf.entries}
+    files = layers.files()
+    report = ApplyReport(env=Env(url=spec.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs)),
+                         start=datetime.now().astimezone(), dry_run=opts.dry_run)
+    t0 = time.perf_counter_ns()
+    conn = connect(spec)
+    try:
+        try:
+            acquire_lock(conn, opts.lock_timeout)
+            check_clarity(conn, spec, opts.revisions_schema)
+            schema = resolve_schema(opts.revisions_schema, spec)
+            table = RevisionTable(schema)
+            if opts.dry_run:
+                revs = table.read_all(conn) if table.exists(conn) else []
+            else:
+                table.ensure(conn)
+                revs = table.read_all(conn)
+            pending_files, revs = _pending(conn, spec, table, files, revs, opts, operator)
+            report.current = revs[-1].version if revs else ""
+            if not pending_files:  # "No migration files to execute"
+                report.elapsed_ns = time.perf_counter_ns() - t0
+                return report
+            if opts.amount is not None:
+                pending_files = pending_files[:opts.amount]
+            by_version = {r.version: r for r in revs}
+            planned = plan_files(pending_files, hashes, by_version, opts.tx_mode)
+            report.pending_files = [FileRef.of(f) for f in pending_files]
+            report.target = pending_files[-1].version
+            runner = Runner(conn, table, report, operator, opts.tx_mode, out=out, dry_run=opts.dry_run)
+            try:
+                runner.run(planned)
+            except MigrationError as exc:
+                report.error = exc.message
+                report.elapsed_ns = time.perf_counter_ns() - t0
+                exc.report = report  # type: ignore[attr-defined]
+                exc.output = report.render_text()
+                raise
+            report.elapsed_ns = time.perf_counter_ns() - t0
+            return report
+        except psycopg.OperationalError as exc:
+            if conn.closed or conn.broken:
+                raise DatabaseError(f"lost the connection to {spec}: {_first_line(str(exc))}",
+                                    "check the server, then run `inv migrate-status`") from None
+            raise MigrationError(f"database error: {_first_line(str(exc))}", "") from None
+        except psycopg.Error as exc:
+            raise MigrationError(f"database error: {pq_text(exc)} (SQLSTATE {getattr(exc, 'sqlstate', '')})",
+                                 "check the revisions table and the user's privileges") from None
+    finally:
+        release_lock(conn)
+        conn.close()
+
+
+def _pending(conn, spec, table: RevisionTable, files, revs: list[Revision], opts: ApplyOptions,
+             operator: str):
+    """(pending files, revisions including a new baseline row)."""
+    if not revs:
+        reason = dirty_reason(conn, spec, table.schema)
+        if reason and not opts.allow_dirty and not opts.baseline:
+            raise MigrationError(
+                f"sql/migrate: connected database is not clean: {reason}. baseline version or allow-dirty is required",
+                "this database already has objects but no revisions: pass --baseline VERSION (the last migration "
+                "its schema already contains) or --allow-dirty to apply every file on top of it")
+        pending = list(files)
+        if opts.baseline:
+            idx = _last_index(files, lambda f: f.version == opts.baseline)
+            if idx == -1:
+                raise MigrationError(f'baseline version "{opts.baseline}" not found',
+                                     "pass the version of an existing migration file to --baseline")
+            f = files[idx]
+            base = Revision(version=f.version, description=f.description, type=TYPE_BASELINE,
+                            executed_at=datetime.now(timezone.utc), operator_version=operator)
+            if not opts.dry_run:
+                table.write(conn, base)
+            revs = [base]
+            pending = list(files[idx + 1:])
+    else:
+        pending = pending_after(files, revs, opts.exec_order)
+    return pending, revs
