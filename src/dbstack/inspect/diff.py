@@ -1,0 +1,181 @@
+"""Differences between two catalogs, object by object.
+
+``diff(desired, actual)``: *desired* is what the migrations produce (or a
+desired schema), *actual* the database looked at. Each difference is one
+:class:`Change`:
+
+- ``missing``: in desired, not in actual (``desired`` holds the object);
+- ``extra``: in actual, not in desired (``actual`` holds the object);
+- ``changed``: in both, one attribute differs (``attribute``, and the two
+  values in ``desired`` / ``actual``).
+
+Objects are matched by name (tables and their children by schema, table
+and name; functions by signature). A rename is therefore a missing plus an
+extra. Column order is not compared.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .catalog import Catalog, Table, View, _plain
+
+# The order changes are reported in.
+_TYPE_ORDER = ("schema", "extension", "enum", "domain", "sequence", "table", "column", "primary key", "unique",
+               "check", "exclusion", "foreign key", "index", "trigger", "view", "materialized view", "function",
+               "procedure")
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str                 # missing | extra | changed
+    object_type: str          # table, column, index, foreign key, view, function, ...
+    name: str                 # qualified, dotted: public.users, public.users.email, public.users.users_email_key
+    attribute: str | None = None
+    desired: Any = None
+    actual: Any = None
+    # For objects that belong to a table or view: (schema, name) of it.
+    table: tuple[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "object_type": self.object_type, "name": self.name, "attribute": self.attribute,
+                "desired": _plain(self.desired), "actual": _plain(self.actual),
+                "table": list(self.table) if self.table else None}
+
+    def describe(self, *, desired_label: str = "migrations", actual_label: str = "database") -> str:
+        if self.kind == "missing":
+            return f"missing  {self.object_type} {self.name} (in the {desired_label}, not in the {actual_label})"
+        if self.kind == "extra":
+            return f"extra    {self.object_type} {self.name} (in the {actual_label}, not in the {desired_label})"
+        return (f"changed  {self.object_type} {self.name}: {self.attribute}: "
+                f"{desired_label} {_show(self.desired)}, {actual_label} {_show(self.actual)}")
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "(none)"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        text = v if len(v) <= 200 else v[:197] + "..."
+        return repr(" ".join(text.split()) if "\n" in text else text)
+    return repr(_plain(v))
+
+
+def _dotted(*parts: str) -> str:
+    return ".".join(parts)
+
+
+class _Differ:
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+
+    def pair(self, object_type: str, desired: dict[Any, Any], actual: dict[Any, Any], name_of,
+             compare, table: tuple[str, str] | None = None) -> None:
+        for key in sorted(set(desired) | set(actual), key=repr):
+            d, a = desired.get(key), actual.get(key)
+            name = name_of(key)
+            if a is None:
+                self.changes.append(Change("missing", object_type, name, None, d, None, table))
+            elif d is None:
+                self.changes.append(Change("extra", object_type, name, None, None, a, table))
+            else:
+                compare(object_type, name, d, a, table)
+
+    def fields(self, object_type: str, name: str, d: Any, a: Any, table: tuple[str, str] | None = None,
+               *, skip: Iterable[str] = ()) -> None:
+        skip = set(skip)
+        for f in dataclasses.fields(d):
+            if f.name in skip or not f.compare:
+                continue
+            dv, av = getattr(d, f.name), getattr(a, f.name)
+            if dv != av:
+                self.changes.append(Change("changed", object_type, name, f.name, dv, av, table))
+
+
+_TABLE_CHILDREN = ("columns", "primary_key", "uniques", "checks", "exclusions", "foreign_keys", "indexes", "triggers")
+
+
+def _compare_table(df: _Differ, name: str, d: Table, a: Table) -> None:
+    key = (d.schema, d.name)
+    df.fields("table", name, d, a, skip=("schema", "name") + _TABLE_CHILDREN)
+    df.pair("column", {c.name: c for c in d.columns}, {c.name: c for c in a.columns},
+            lambda k: _dotted(name, k), lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("name", "enum")), key)
+    pk_d = {"pk": d.primary_key} if d.primary_key else {}
+    pk_a = {"pk": a.primary_key} if a.primary_key else {}
+    df.pair("primary key", pk_d, pk_a,
+            lambda k: _dotted(name, (d.primary_key or a.primary_key).name),  # type: ignore[union-attr]
+            lambda t, n, x, y, tb: df.fields(t, n, x, y, tb), key)
+    for object_type, attr in (("unique", "uniques"), ("check", "checks"), ("exclusion", "exclusions"),
+                              ("foreign key", "foreign_keys")):
+        df.pair(object_type, {c.name: c for c in getattr(d, attr)}, {c.name: c for c in getattr(a, attr)},
+                lambda k: _dotted(name, k), lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("name",)), key)
+    _compare_indexes(df, name, d.indexes, a.indexes, key)
+    df.pair("trigger", {t.name: t for t in d.triggers}, {t.name: t for t in a.triggers},
+            lambda k: _dotted(name, k),
+            lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("schema", "table", "name")), key)
+
+
+def _compare_indexes(df: _Differ, name: str, d: Iterable, a: Iterable, key: tuple[str, str]) -> None:
+    def cmp(t: str, n: str, x: Any, y: Any, tb: Any) -> None:
+        before = len(df.changes)
+        df.fields(t, n, x, y, tb, skip=("schema", "table", "name", "definition"))
+        if len(df.changes) == before and x.definition != y.definition:
+            # Something only the full definition shows (storage parameters, ...).
+            df.changes.append(Change("changed", t, n, "definition", x.definition, y.definition, tb))
+
+    df.pair("index", {i.name: i for i in d}, {i.name: i for i in a}, lambda k: _dotted(name, k), cmp, key)
+
+
+def _compare_view(df: _Differ, object_type: str, name: str, d: View, a: View) -> None:
+    key = (d.schema, d.name)
+    df.fields(object_type, name, d, a, skip=("schema", "name", "indexes", "triggers", "depends_on", "uses_functions",
+                                             "columns"))
+    if [(c.name, c.type, c.comment) for c in d.columns] != [(c.name, c.type, c.comment) for c in a.columns]:
+        if d.definition == a.definition:
+            df.changes.append(Change("changed", object_type, name, "columns",
+                                     [(c.name, c.type) for c in d.columns], [(c.name, c.type) for c in a.columns]))
+    _compare_indexes(df, name, d.indexes, a.indexes, key)
+    df.pair("trigger", {t.name: t for t in d.triggers}, {t.name: t for t in a.triggers},
+            lambda k: _dotted(name, k),
+            lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("schema", "table", "name")), key)
+
+
+def diff(desired: Catalog, actual: Catalog) -> list[Change]:
+    """Every difference between two catalogs, in a stable order."""
+    df = _Differ()
+
+    def simple(object_type: str, xs: Iterable, ys: Iterable, key, name_of, skip: tuple[str, ...]) -> None:
+        df.pair(object_type, {key(x): x for x in xs}, {key(y): y for y in ys}, name_of,
+                lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=skip))
+
+    simple("schema", desired.schemas, actual.schemas, lambda s: s.name, str, ("name",))
+    # An extension's comment comes with the extension; its version and schema matter.
+    simple("extension", desired.extensions, actual.extensions, lambda e: e.name, str, ("name", "comment"))
+    simple("enum", desired.enums, actual.enums, lambda e: (e.schema, e.name), lambda k: _dotted(*k),
+           ("schema", "name"))
+    simple("domain", desired.domains, actual.domains, lambda e: (e.schema, e.name), lambda k: _dotted(*k),
+           ("schema", "name"))
+    simple("sequence", desired.sequences, actual.sequences, lambda e: (e.schema, e.name), lambda k: _dotted(*k),
+           ("schema", "name"))
+    df.pair("table", {(t.schema, t.name): t for t in desired.tables}, {(t.schema, t.name): t for t in actual.tables},
+            lambda k: _dotted(*k), lambda t, n, x, y, tb: _compare_table(df, n, x, y))
+    for materialized, object_type in ((False, "view"), (True, "materialized view")):
+        df.pair(object_type,
+                {(v.schema, v.name): v for v in desired.views if v.materialized == materialized},
+                {(v.schema, v.name): v for v in actual.views if v.materialized == materialized},
+                lambda k: _dotted(*k), lambda t, n, x, y, tb: _compare_view(df, t, n, x, y))
+    for kind in ("function", "procedure"):
+        df.pair(kind,
+                {(f.schema, f.name, f.arguments): f for f in desired.functions if (f.kind == "procedure") == (kind == "procedure")},
+                {(f.schema, f.name, f.arguments): f for f in actual.functions if (f.kind == "procedure") == (kind == "procedure")},
+                lambda k: f"{k[0]}.{k[1]}({k[2]})",
+                lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("schema", "name", "arguments", "depends_on")))
+    order = {t: i for i, t in enumerate(_TYPE_ORDER)}
+    # Stable: by object type, then the order found (already sorted by key).
+    return sorted(df.changes, key=lambda c: (order.get(c.object_type, 99),))
+
+
+def render_changes(changes: list[Change], *, desired_label: str = "migrations", actual_label: str = "database") -> str:
+    return "".join(f"  {c.describe(desired_label=desired_label, actual_label=actual_label)}\n" for c in changes)
