@@ -50,7 +50,7 @@ BATCH_MAX_FILES = 200
 BATCH_MAX_BYTES = 2 << 20
 
 _SAVEPOINT = "dbstack_migration_file"
-_ALL_STARTED = "current_setting('dbstack.file_started')::timestamptz"
+_FILE_STARTED = "current_setting('dbstack.file_started')::timestamptz"
 
 
 def fnv1_32(data: bytes) -> int:
@@ -541,12 +541,14 @@ class Runner:
     # -- file / all mode ------------------------------------------------------------------
     def _segment(self, p: Planned) -> str:
         """One file as part of a message: its statements and its revision, in a transaction."""
+        # In one message every transaction starts "now" (when the server received it), so
+        # each file notes its own start; the upsert and the timing marker read it back.
+        clock = "SELECT set_config('dbstack.file_started', clock_timestamp()::text, true);\n"
         if p.mode == "file":
-            begin, end, started = "BEGIN;\n", "COMMIT;\n", "now()"
-        else:  # all: the run's transaction is open; a savepoint lets us locate a failure later
-            begin = (f"SAVEPOINT {_SAVEPOINT};\n"
-                     "SELECT set_config('dbstack.file_started', clock_timestamp()::text, true);\n")
-            end, started = f"RELEASE SAVEPOINT {_SAVEPOINT};\n", _ALL_STARTED
+            begin, end = "BEGIN;\n" + clock, "COMMIT;\n"
+        else:  # all: inside the run's transaction (and the batch's savepoint)
+            begin, end = clock, ""
+        started = _FILE_STARTED
         body = "".join(t + "\n;\n" for t in p.texts()[p.skip:])
         # The marker columns let us find this file's timing among the message's results.
         returning = (f"{started} AS dbstack_started, "
@@ -561,6 +563,11 @@ class Runner:
         sent = datetime.now().astimezone()
         t0 = time.perf_counter_ns()
         message = "".join(self._segment(p) for p in batch)
+        if batch[0].mode == "all":
+            # A message that fails to parse aborts the run's transaction before anything in it
+            # runs, so the point to return to must be set by a message of its own.
+            self.conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+            message += f"RELEASE SAVEPOINT {_SAVEPOINT};\n"
         try:
             with self.conn.cursor() as cur:
                 cur.execute(message)
@@ -581,7 +588,7 @@ class Runner:
         import psycopg
 
         try:
-            if batch[0].mode != "file":
+            if batch[0].mode == "all":
                 self.conn.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             elif self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 self.conn.rollback()
@@ -590,7 +597,7 @@ class Runner:
             raise MigrationError(f"applying version {batch[0].version} failed: {pq_text(first_exc)}",
                                  "a statement in the file ended the surrounding transaction itself; "
                                  "check the file for COMMIT or ROLLBACK") from None
-        done = self._completed(batch)
+        done = self._completed(batch) if batch[0].mode == "file" else {}
         for p in batch:
             if p.version in done:
                 started, elapsed = done[p.version]
@@ -615,7 +622,9 @@ class Runner:
 
         started = datetime.now().astimezone()
         t0 = time.perf_counter_ns()
-        self.conn.execute("BEGIN" if p.mode == "file" else f"SAVEPOINT {_SAVEPOINT}")
+        if p.mode == "file":
+            self.conn.execute("BEGIN")
+        # all: the batch savepoint the failed message was rolled back to is still set
         applied: list[str] = []
         for stmt in p.statements[p.skip:]:
             applied.append(stmt.text)
