@@ -96,6 +96,6 @@ def migrate_with_atlas(cfg, mig, *, status: bool = False, dry_run: bool = False,
                 args += ["--baseline", baseline]
         rc = run_atlas(args, hcl, env_name="migrate", secrets=[cfg.password or ""])
     if rc != 0:
-        layers = ", ".join(f"{mig.root / layer}/" for layer in mig.layers)
+        layers = ", ".join(mig.layer_label(layer) for layer in mig.layers)
         raise MigrationError(f"atlas {' '.join(args[:2])} failed (exit code {rc}); its message is above",
                              f"Check {layers} for conflicts")

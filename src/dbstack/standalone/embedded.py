@@ -24,6 +24,7 @@ class EmbeddedMigrations:
     root: Path
     layers: tuple[str, ...]
     origin: str  # for messages: "embedded in migrate.pyz (build …)" or the checkout's directory
+    display_root: str = ""  # how messages name the layers' parent directory (deploy/migrations)
 
     def layer_dirs(self) -> list[Path]:
         return [self.root / layer for layer in self.layers]
@@ -32,6 +33,9 @@ class EmbeddedMigrations:
         from ..migrations.layers import Layers
 
         return Layers.of(self.layer_dirs())
+
+    def layer_label(self, layer: str) -> str:
+        return f"{self.display_root or self.root}/{layer}/"
 
     def layer_of(self, version: str) -> str | None:
         for layer, d in zip(self.layers, self.layer_dirs()):
@@ -59,7 +63,8 @@ def find_migrations(embed_dir: Path | None = None) -> EmbeddedMigrations:
     if (embed_dir / MANIFEST).is_file():
         m = read_manifest(embed_dir)
         return EmbeddedMigrations(embed_dir, tuple(m["layers"]),
-                                  f"embedded in migrate.pyz (build {m.get('build', '?')}, from {m.get('source', '?')})")
+                                  f"embedded in migrate.pyz (build {m.get('build', '?')}, from {m.get('source', '?')})",
+                                  str(m.get("source") or ""))
     from ..settings import load
     from .options import standalone_settings
 
@@ -68,4 +73,8 @@ def find_migrations(embed_dir: Path | None = None) -> EmbeddedMigrations:
         raise MigrationDirError("this migrate carries no embedded migrations and does not run from a dbstack checkout",
                                 "build the self-contained tool with `inv build-migrate` and run dist/migrate.pyz")
     st = standalone_settings(load(checkout))
-    return EmbeddedMigrations(st.migrations_dir, st.layers, str(st.migrations_dir))
+    try:
+        label = st.migrations_dir.relative_to(checkout).as_posix()
+    except ValueError:
+        label = str(st.migrations_dir)
+    return EmbeddedMigrations(st.migrations_dir, st.layers, str(st.migrations_dir), label)

@@ -81,7 +81,7 @@ def with_layer_hint(exc: DbstackError, mig) -> DbstackError:
     version = (m.group(1) or m.group(2)) if m else None
     layer = mig.layer_of(version) if version else None
     if layer:
-        extra = f"Check {mig.root / layer}/ for conflicts"
+        extra = f"Check {mig.layer_label(layer)} for conflicts"
         exc.hint = f"{exc.hint}; {extra}" if exc.hint else extra
     return exc
 
