@@ -30,6 +30,47 @@ class ComposeService:
     volumes: tuple[tuple[str, str], ...]  # (source, target)
     named_volumes: tuple[str, ...]        # top-level volumes (without project prefix)
     command: tuple[str, ...]
+    path: Path | None = None
+    # Top-level `volumes:` entries with an explicit `name:`, and `external` ones
+    # (compose neither creates nor removes those; neither do we).
+    custom_volume_names: tuple[tuple[str, str], ...] = ()
+    external_volumes: tuple[str, ...] = ()
+
+    # Compose v2's names; v1 used `_` in container names, both use
+    # `<project>_<volume>` for volumes.
+    @property
+    def container_name(self) -> str:
+        return f"{self.project}-{self.name}-1"
+
+    def volume_name(self, key: str) -> str:
+        custom = dict(self.custom_volume_names)
+        return custom.get(key) or f"{self.project}_{key}"
+
+    def data_volume(self) -> tuple[str, str] | None:
+        """(volume key, mount target) of the first named volume the service mounts."""
+        for src, tgt in self.volumes:
+            if src in self.named_volumes and tgt:
+                return src, tgt
+        return None
+
+    def server_settings(self) -> tuple[str, ...]:
+        """The `name=value` server settings of a `postgres -c name=value …` command."""
+        out: list[str] = []
+        args = list(self.command[1:] if self.command[:1] == ("postgres",) else self.command)
+        i = 0
+        while i < len(args):
+            a = args[i]
+            if a == "-c" and i + 1 < len(args):
+                out.append(args[i + 1])
+                i += 2
+                continue
+            if a.startswith("-c") and "=" in a:
+                out.append(a[2:])
+            elif a.startswith("--") and "=" in a:
+                name, _, value = a[2:].partition("=")
+                out.append(f"{name.replace('-', '_')}={value}")
+            i += 1
+        return tuple(out)
 
     def published_port(self, container_port: int) -> int | None:
         for p in self.ports:
@@ -91,6 +132,14 @@ def load_service(path: Path, service: str) -> ComposeService:
     if isinstance(cmd, str):
         import shlex
         cmd = shlex.split(cmd)
+    top_vols = data.get("volumes") or {}
+    custom, external = [], []
+    for key, spec in top_vols.items():
+        if isinstance(spec, dict):
+            if spec.get("name"):
+                custom.append((str(key), str(spec["name"])))
+            if spec.get("external"):
+                external.append(str(key))
     return ComposeService(
         project=_project_name(data, Path(path)),
         name=service,
@@ -100,4 +149,7 @@ def load_service(path: Path, service: str) -> ComposeService:
         volumes=tuple(vols),
         named_volumes=tuple((data.get("volumes") or {}).keys()),
         command=tuple(str(c) for c in cmd),
+        path=Path(path).absolute(),
+        custom_volume_names=tuple(custom),
+        external_volumes=tuple(external),
     )

