@@ -1,0 +1,300 @@
+"""Deploy one environment: render, build, check, apply server-side, wait.
+
+Order matters for "bad input changes nothing": the environment, the
+credentials file, the programs and the cluster (exact name, local context)
+are checked before any file is rendered or any object applied; the built
+objects' references and the kinds the API serves are checked before the
+first apply. Readiness is the Cluster's and the AtlasMigration's `Ready`
+condition for the current generation (and, for the migration, the newest
+version in our ConfigMap), never a sleep.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, KubernetesError
+from . import configmap as cmmod
+from .api import describe
+from .config import Environments, load_environments
+from .plan import Step
+from .references import check as check_references
+from .render import CONFIGMAP_FILE, render_for
+from .toolbox import Toolbox
+from .tools import kustomize
+from .wait import cluster_ready, migration_ready, wait_for
+
+# Namespace first (everything lives in it), Secrets and ConfigMaps before the
+# objects that read them, the Cluster before the migration that needs it.
+KIND_ORDER = ("Namespace", "Secret", "ConfigMap", "ExternalSecret", "Cluster", "AtlasMigration")
+CLUSTER_API = "postgresql.cnpg.io/v1"
+MIGRATION_API = "db.atlasgo.io/v1alpha1"
+PLACEHOLDER_PASSWORD = "dry-run-placeholder-not-a-password"
+
+
+def apply_order(objs: list[dict]) -> list[dict]:
+    def rank(o: dict) -> int:
+        k = o.get("kind", "")
+        return KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER)
+
+    return sorted(objs, key=rank)
+
+
+def kind_hint(api_version: str, kind: str) -> str:
+    if kind == "ExternalSecret":
+        return ("install the external-secrets operator (https://external-secrets.io) and the secret store "
+                "named in manifests/cnpg/environments.yaml")
+    return "install the operators first: `inv operators-install`"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines as kustomize's `envs` reads them (values never printed)."""
+    out: dict[str, str] = {}
+    for i, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = raw.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{path} line {i} is not KEY=VALUE", "write two lines: username=... and password=...")
+        out[key.strip()] = value
+    return out
+
+
+@dataclass
+class Deployment:
+    box: Toolbox
+    env: str
+    db: str | None = None
+    envs: Environments = field(init=False)
+    objects: list[dict] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.envs = load_environments(self.box.ks.environments_file)
+        self.values = self.envs.get(self.env)  # unknown environment: UsageError, nothing done
+        self.names = self.envs.names(self.env)
+
+    # -- paths --------------------------------------------------------------
+    @property
+    def overlay(self) -> Path:
+        return self.box.ks.manifests_dir / "overlays" / self.env
+
+    @property
+    def credentials_file(self) -> Path | None:
+        c = self.values.credentials
+        return self.overlay / c.env_file if c.source == "secret-generator" else None
+
+    # -- checks that change nothing -------------------------------------------
+    def check_credentials(self) -> None:
+        path = self.credentials_file
+        if path is None:
+            return
+        rel = self.box.ks.rel(path)
+        owner = self.envs.owner
+        create = (f"umask 077; printf 'username={owner}\\npassword=%s\\n' "
+                  f"\"$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')\" > {rel}")
+        if not path.is_file():
+            raise ConfigError(
+                f"{rel} is missing: the {self.env} overlay builds the application user's Secret from it "
+                "(it is git-ignored: dbstack never writes passwords into files)",
+                f"create it with a random password:\n    {create}")
+        try:
+            kv = read_env_file(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {rel}: {exc}", f"re-create it:\n    {create}") from None
+        missing = [k for k in ("username", "password") if not kv.get(k)]
+        if missing:
+            raise ConfigError(f"{rel} has no {' and no '.join(missing)}",
+                              f"it needs username={owner} and a password; re-create it:\n    {create}")
+        if kv["username"] != owner:
+            raise ConfigError(f"{rel} has username {kv['username']!r}, but the database owner is {owner!r}",
+                              f"CNPG requires the bootstrap secret's username to equal the owner: set username={owner}")
+        extra = sorted(set(kv) - {"username", "password"})
+        if extra:
+            raise ConfigError(f"{rel} has unexpected keys {', '.join(extra)}", "keep only username and password")
+
+    def preflight(self, *, dry_run: bool, cluster: bool = True) -> None:
+        """Everything that can fail without changing anything."""
+        self.box.require_tools("kubectl")
+        if dry_run:
+            return
+        self.check_credentials()
+        self.box.require_tools("kind")
+        if cluster:
+            self.box.api()
+
+    # -- building -------------------------------------------------------------
+    def build_in(self, root: Path) -> list[dict]:
+        return kustomize(self.box.runner, root / "overlays" / self.env)
+
+    def expected_version(self) -> str | None:
+        for o in self.objects:
+            if o.get("kind") == "ConfigMap" and o["metadata"]["name"] == self.names.configmap:
+                return (o["metadata"].get("annotations") or {}).get(cmmod.ANNOTATION_LATEST)
+        return None
+
+    def required_kinds(self) -> list[tuple[str, str]]:
+        seen: list[tuple[str, str]] = []
+        for o in self.objects:
+            k = (o.get("apiVersion", ""), o.get("kind", ""))
+            if k not in seen and "/" in k[0] and not k[0].startswith(("apps/", "rbac.")):
+                seen.append(k)
+        return seen
+
+    def check_built(self) -> None:
+        problems = check_references(self.objects, self.names, owner=self.envs.owner)
+        if problems:
+            raise KubernetesError(f"the {self.env} build has unresolved references: " + "; ".join(problems),
+                                  "fix manifests/cnpg/environments.yaml or the templates, re-render; nothing was applied")
+
+    # -- steps ----------------------------------------------------------------
+    def steps(self, *, dry_run: bool) -> list[Step]:
+        box, ks, n = self.box, self.box.ks, self.names
+        where = ks.rel(ks.manifests_dir)
+        overlay_rel = ks.rel(self.overlay)
+        plan_render: list[str] = []
+        plan_cm: list[str] = []
+        plan_build = [f"$ kubectl kustomize {overlay_rel}"]
+        if dry_run:
+            self._dry_build(plan_render, plan_cm, plan_build)
+
+        def do_render() -> None:
+            r = render_for(box.settings, db=self.db)
+            changed = r.write()
+            for rel in changed:
+                box.out(f"wrote {where}/{rel}")
+            box.out(f"{len(r.files)} files, {len(changed)} changed")
+
+        def do_configmap() -> None:
+            cm = cmmod.from_settings(box.settings, db=self.db)
+            box.out(f"ConfigMap {cm.name}: {len(cm.migration_files)} migration files, {cm.data_bytes:,} bytes, "
+                    f"atlas.sum h1:{cm.sum.total}")
+            note = cmmod.size_note(cm)
+            if note:
+                box.out(note)
+
+        def do_build() -> None:
+            box.out(f"$ kubectl kustomize {overlay_rel}")
+            self.objects = self.build_in(ks.manifests_dir)
+            self.check_built()
+            box.out(f"{len(self.objects)} objects; every reference resolves")
+
+        def do_check_cluster() -> None:
+            api = box.api()
+            missing = [k for k in self.required_kinds() if not api.has_kind(*k)]
+            if missing:
+                av, kind = missing[0]
+                raise KubernetesError(
+                    f"the cluster (context {ks.context}) does not serve "
+                    + ", ".join(f"{k} ({a})" for a, k in missing) + "; nothing was applied",
+                    kind_hint(av, kind))
+
+        def do_apply() -> None:
+            api = box.api()
+            for o in apply_order(self.objects):
+                api.apply(o, field_manager=ks.field_manager, force=True)
+                box.out(f"applied {describe(o)}")
+
+        def do_wait_cluster() -> None:
+            api = box.api()
+            wait_for(f"Cluster {n.cluster}", lambda: api.get(CLUSTER_API, "Cluster", n.cluster, n.namespace),
+                     cluster_ready, timeout=ks.ready_timeout, clock=box.clock, out=box.out,
+                     interval=box.poll_interval, hint=self._debug_hint("clusters.postgresql.cnpg.io", n.cluster))
+
+        def do_wait_migration() -> None:
+            api = box.api()
+            expected = self.expected_version()
+            wait_for(f"AtlasMigration {n.migration}",
+                     lambda: api.get(MIGRATION_API, "AtlasMigration", n.migration, n.namespace),
+                     lambda o: migration_ready(o, expected), timeout=ks.ready_timeout, clock=box.clock,
+                     out=box.out, interval=box.poll_interval,
+                     hint=self._debug_hint("atlasmigrations.db.atlasgo.io", n.migration))
+            box.out(f"{self.env} is ready: Cluster {n.cluster} in namespace {n.namespace}"
+                    + (f", migrations applied up to {expected}" if expected else ""))
+            box.out(f"next: `inv cnpg-status --env {self.env}`, `inv cnpg-port-forward --env {self.env}` "
+                    f"or `inv migrate-cluster --env {self.env}`")
+
+        kinds = ", ".join(f"{k} ({a})" for a, k in self.required_kinds()) if dry_run else \
+            "Cluster, AtlasMigration (and ExternalSecret when the build has one)"
+        apply_plan = [f"server-side apply (field manager {ks.field_manager}, force conflicts), context {ks.context}:"]
+        apply_plan += [f"  {describe(o)}" for o in apply_order(self.objects)] if dry_run else []
+        return [
+            Step(f"render {where} from environments.yaml", plan_render, do_render),
+            Step(f"migrations ConfigMap {self.envs.configmap_name}", plan_cm, do_configmap),
+            Step(f"build {overlay_rel} and check its references", plan_build, do_build),
+            Step(f"check the cluster serves {kinds}", [
+                "$ kind get clusters",
+                f"  (exact line {ks.kind_cluster!r}); kube context {ks.context} must point at a local API server",
+                f"API (context {ks.context}): {kinds}",
+            ], do_check_cluster),
+            Step(f"apply {self.env} to namespace {n.namespace}", apply_plan, do_apply),
+            Step(f"wait for Cluster {n.namespace}/{n.cluster} Ready", [
+                f"poll clusters.postgresql.cnpg.io/{n.cluster} -n {n.namespace} until condition Ready=True "
+                f"for the current generation (timeout {ks.ready_timeout:.0f}s)"], do_wait_cluster),
+            Step(f"wait for AtlasMigration {n.namespace}/{n.migration} Ready", [
+                f"poll atlasmigrations.db.atlasgo.io/{n.migration} -n {n.namespace} until condition Ready=True"
+                + (f" and status.lastAppliedVersion {self.expected_version()}" if dry_run and self.expected_version() else "")
+                + f" (timeout {ks.ready_timeout:.0f}s; reports reason and message on failure)"], do_wait_migration),
+        ]
+
+    def _debug_hint(self, resource: str, name: str) -> str:
+        ks, n = self.box.ks, self.names
+        return (f"`inv cnpg-status --env {self.env}`, `inv cnpg-logs --env {self.env}`, or "
+                f"`kubectl --context {ks.context} -n {n.namespace} describe {resource}/{name}`")
+
+    def _dry_build(self, plan_render: list[str], plan_cm: list[str], plan_build: list[str]) -> None:
+        """Render and build in a temporary copy: the plan's exact objects, nothing written here."""
+        box, ks = self.box, self.box.ks
+        tmp = Path(tempfile.mkdtemp(prefix="dbstack-plan-"))
+        try:
+            root = tmp / "cnpg"
+            shutil.copytree(ks.manifests_dir, root, symlinks=True)
+            rendered = render_for(box.settings, db=self.db)
+            stale = rendered.stale()
+            plan_render.append(f"write {len(rendered.files)} files under {ks.rel(ks.manifests_dir)} "
+                               + (f"(changes: {', '.join(stale)})" if stale else "(all up to date)"))
+            type(rendered)(root=root, files=rendered.files).write()
+            cm = cmmod.from_settings(box.settings, db=self.db)
+            plan_cm.append(f"{ks.rel(ks.manifests_dir / 'base' / CONFIGMAP_FILE)}: {len(cm.migration_files)} files from "
+                           f"{', '.join(cm.sources)}, {cm.data_bytes:,} bytes, atlas.sum h1:{cm.sum.total}"
+                           + (f", latest version {cm.latest_version}" if cm.latest_version else ""))
+            note = cmmod.size_note(cm)
+            if note:
+                plan_cm.append(note)
+            cred = self.credentials_file
+            if cred is not None:
+                try:
+                    self.check_credentials()
+                except ConfigError as exc:
+                    plan_build.append(f"note: {exc.message}; a real deploy refuses until it is fixed")
+                    tmp_cred = root / cred.relative_to(ks.manifests_dir)
+                    tmp_cred.write_text(f"username={self.envs.owner}\npassword={PLACEHOLDER_PASSWORD}\n")
+            self.objects = self.build_in(root)
+            self.check_built()
+            plan_build.append(f"{len(self.objects)} objects; every reference resolves")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def deploy(box: Toolbox, env: str, *, dry_run: bool = False, db: str | None = None) -> None:
+    from .plan import run_steps
+
+    d = Deployment(box, env, db=db)
+    d.preflight(dry_run=dry_run)
+    run_steps(d.steps(dry_run=dry_run), dry_run=dry_run, out=box.out)
+
+
+def setup(box: Toolbox, env: str = "dev", *, dry_run: bool = False, db: str | None = None) -> None:
+    """kind-up, both operators, deploy: every step idempotent."""
+    from .kind import up_steps
+    from .operators import atlas_install_steps, cnpg_install_steps
+    from .plan import run_steps
+
+    d = Deployment(box, env, db=db)
+    if not dry_run:
+        box.require_tools("kind", "helm", "kubectl")
+    d.preflight(dry_run=dry_run, cluster=False)
+    steps = up_steps(box) + cnpg_install_steps(box) + atlas_install_steps(box) + d.steps(dry_run=dry_run)
+    run_steps(steps, dry_run=dry_run, out=box.out)

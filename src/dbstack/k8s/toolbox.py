@@ -1,0 +1,82 @@
+"""What the cluster tasks work with: settings, programs, the API, a clock.
+
+One object carries the outside world (subprocess runner, API factory, clock,
+environment) so tests swap in fakes at one place: fake kind/helm/kubectl
+executables on PATH and :class:`dbstack.k8s.fake.FakeClusterAPI`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from ..errors import KubernetesError
+from ..settings import Settings
+from .api import ClusterAPI
+from .config import K8sSettings, k8s_settings
+from .kubeconfig import check_kind_context
+from .tools import Runner, find_tool
+from .wait import Clock
+
+
+def _real_api(context: str) -> ClusterAPI:
+    from .api import KubernetesClusterAPI
+
+    return KubernetesClusterAPI(context)
+
+
+@dataclass
+class Toolbox:
+    settings: Settings
+    out: Callable[[str], None] = print
+    api_factory: Callable[[str], ClusterAPI] = _real_api
+    clock: Clock = field(default_factory=Clock)
+    environ: Mapping[str, str] | None = None
+    poll_interval: float = 2.0
+    _api: ClusterAPI | None = field(default=None, init=False, repr=False)
+    _runner: Runner | None = field(default=None, init=False, repr=False)
+
+    @property
+    def ks(self) -> K8sSettings:
+        return k8s_settings(self.settings)
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return os.environ if self.environ is None else self.environ
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = Runner(self.out, self.env, cwd=self.settings.root)
+        return self._runner
+
+    def require_tools(self, *names: str) -> None:
+        """Fail before any change when a program is missing."""
+        for n in names:
+            find_tool(n, self.env)
+
+    def kind_clusters(self) -> list[str]:
+        cp = self.runner.run(["kind", "get", "clusters"])
+        # One name per line on stdout; "No kind clusters found." goes to stderr.
+        return [line.strip() for line in cp.stdout.splitlines() if line.strip()]
+
+    def cluster_exists(self) -> bool:
+        return self.ks.kind_cluster in self.kind_clusters()
+
+    def check_context(self) -> None:
+        check_kind_context(self.ks.context, self.ks.kind_config, self.env)
+
+    def check_cluster(self) -> None:
+        """The Kind cluster exists (exact name) and its context points at a local API server."""
+        ks = self.ks
+        if not self.cluster_exists():
+            raise KubernetesError(f"Kind cluster {ks.kind_cluster!r} does not exist (`kind get clusters` does not list it)",
+                                  "create it with `inv kind-up` (or `inv kind-cnpg-setup`)")
+        self.check_context()
+
+    def api(self) -> ClusterAPI:
+        """The API of the Kind cluster (context kind-<name>), after check_cluster."""
+        if self._api is None:
+            self.check_cluster()
+            self._api = self.api_factory(self.ks.context)
+        return self._api

