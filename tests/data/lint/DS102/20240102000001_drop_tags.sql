@@ -1,0 +1,2 @@
+-- Tags are gone.
+DROP TABLE tags;

@@ -1,0 +1,1 @@
+ALTER TABLE missing_table ADD COLUMN x integer;

@@ -1,0 +1,2 @@
+ALTER TABLE tags ADD COLUMN code text;
+ALTER TABLE tags ADD CONSTRAINT tags_code_key UNIQUE (code);

@@ -1,0 +1,3 @@
+UPDATE users SET email = '' WHERE email IS NULL;
+
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;

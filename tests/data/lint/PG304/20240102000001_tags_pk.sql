@@ -1,0 +1,1 @@
+ALTER TABLE tags ADD PRIMARY KEY USING INDEX tags_id_key;
