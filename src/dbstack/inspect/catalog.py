@@ -823,3 +823,12 @@ def _unquote(ident: str) -> str:
     if len(ident) >= 2 and ident[0] == '"' and ident[-1] == '"':
         return ident[1:-1].replace('""', '"')
     return ident
+
+
+def inspect_target(settings: Any, *, db: str | None = None, target: str | None = None,
+                   schemas: list[str] | None = None) -> Catalog:
+    """The catalog of a configured database on a target (connection from settings, never argv)."""
+    conn = settings.connection(target, db)
+    if schemas is None and conn.search_path:
+        schemas = [conn.search_path]
+    return read_catalog(conn, schemas=schemas)

@@ -1,1 +1,123 @@
-"""Tasks: inspect (being written)."""
+"""Tasks that look at a schema: inspect (HCL, SQL, JSON), ERD, drift and lint."""
+from __future__ import annotations
+
+from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, TARGET_HELP, settings, task
+
+SCHEMA_HELP = "only this schema (repeatable; default: every user schema, or the URL's search_path)"
+
+
+def _schemas(schema) -> list[str] | None:
+    if not schema:
+        return None
+    return [schema] if isinstance(schema, str) else list(schema)
+
+
+def _write(path, text: str) -> None:
+    from pathlib import Path
+
+    from ..errors import UsageError
+
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)
+    except OSError as exc:
+        raise UsageError(f"cannot write {p}: {exc.strerror}", "pass --output with a writable path") from None
+
+
+@task(iterable=["schema"], help={"db": DB_HELP, "target": TARGET_HELP, "schema": SCHEMA_HELP,
+                                 "json": "print the catalog model as JSON instead of HCL"})
+def db_inspect(c, db=None, target=None, schema=None, json=False):
+    """Show the live schema as Atlas-style HCL (or --json), without Atlas."""
+    import json as jsonlib
+
+    from ..inspect.catalog import inspect_target
+    from ..inspect.hcl import render_hcl
+
+    cat = inspect_target(settings(c), db=db, target=target, schemas=_schemas(schema))
+    if json:
+        print(jsonlib.dumps(cat.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(render_hcl(cat), end="")
+
+
+@task(iterable=["schema"], help={"db": DB_HELP, "target": TARGET_HELP, "schema": SCHEMA_HELP,
+                                 "output": "write the script to this file instead of stdout"})
+def db_inspect_sql(c, db=None, target=None, schema=None, output=None):
+    """Show the live schema as SQL that recreates it on an empty database."""
+    from ..inspect.catalog import inspect_target
+    from ..inspect.sql import render_sql
+
+    s = settings(c)
+    text = render_sql(inspect_target(s, db=db, target=target, schemas=_schemas(schema)))
+    if output:
+        _write(s.resolve(output), text)
+        print(f"wrote {s.resolve(output)}")
+    else:
+        print(text, end="")
+
+
+@task(iterable=["schema"], help={"db": DB_HELP, "target": TARGET_HELP, "schema": SCHEMA_HELP,
+                                 "output": "file to write (default: docs/erd-<db>.mmd, or .html with --format html)",
+                                 "format": "mmd (Mermaid erDiagram, default) or html (self-contained page, works offline)"})
+def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd"):
+    """Draw the schema as an entity-relationship diagram (Mermaid, or an offline HTML page)."""
+    from ..errors import UsageError
+    from ..inspect.catalog import inspect_target
+    from ..inspect.erd import render_html, render_mermaid
+
+    if format not in ("mmd", "html"):
+        raise UsageError(f"unknown ERD format {format!r}", "use --format mmd or --format html")
+    s = settings(c)
+    cat = inspect_target(s, db=db, target=target, schemas=_schemas(schema))
+    path = s.resolve(output) if output else s.root / "docs" / f"erd-{db or s.database}.{format}"
+    _write(path, render_html(cat) if format == "html" else render_mermaid(cat))
+    print(f"wrote {path} ({len(cat.tables)} tables, {sum(len(t.foreign_keys) for t in cat.tables)} foreign keys)")
+
+
+@task(help={"db": DB_HELP, "target": TARGET_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
+            "json": "print the differences as JSON"})
+def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False):
+    """Compare the live schema with the migrations replayed on a scratch database (exit 2 on drift)."""
+    import json as jsonlib
+
+    from ..inspect.drift import check_drift
+
+    report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format)
+    text = jsonlib.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n" if json else report.render_text()
+    if report.in_sync:
+        print(text, end="")
+    else:
+        report.check(output=text)
+
+
+@task(help={"db": DB_HELP, "target": TARGET_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
+            "latest": "lint the newest N files (default 1)",
+            "git_base": "lint the files added or changed since this git ref (e.g. origin/main) and all after them",
+            "strict": "treat warnings as errors",
+            "json": "print the findings as JSON"})
+def migrate_lint(c, db=None, target=None, dir=None, dir_format=None, latest=None, git_base=None, strict=False,
+                 json=False):
+    """Lint migrations like `atlas migrate lint` (destructive, data-dependent, locking ...), offline."""
+    import json as jsonlib
+
+    from ..errors import LintFailed, UsageError
+    from ..migrations.lint import run_lint
+
+    if latest is not None:
+        try:
+            latest = int(latest)
+        except ValueError:
+            raise UsageError(f"--latest must be a number, got {latest!r}", "pass e.g. --latest 1") from None
+    report = run_lint(settings(c), db=db, target=target, dir=dir, dir_format=dir_format, latest=latest,
+                      git_base=git_base, strict=strict)
+    text = jsonlib.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n" if json else report.render_text()
+    if report.failed:
+        n = len(report.errors)
+        raise LintFailed(f"migrate-lint: {n} error{'s' if n != 1 else ''}"
+                         f"{' (warnings count as errors with --strict)' if strict else ''}",
+                         "fix the findings, or silence an intended one with `-- atlas:nolint CODE` above "
+                         "the statement", output=text)
+    print(text, end="")
