@@ -1,0 +1,530 @@
+"""From catalog differences to migration DDL (genmigrate's planner).
+
+``plan(desired, actual)`` diffs two catalogs of one layer (``inspect.diff``)
+and returns the statements that turn *actual* (the layer's migrations
+replayed) into *desired* (the layer's schema files loaded), in an order that
+works: drops of dependents first (views, triggers, foreign keys, indexes,
+constraints), then schemas, types, sequences, plain functions, tables and
+columns, constraints, foreign keys, indexes, views and relation-reading
+functions, triggers, comments. Every CREATE text comes from the inspection
+helpers (``inspect.sql``); the ALTERs are written here.
+
+Changes with no safe statement (an enum label removed or reordered, a domain
+or an extension changed, a partitioning change) raise :class:`Unsupported`
+listing them: write that migration by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..errors import MigrationError
+from ..inspect import sql as S
+from ..inspect.catalog import (Catalog, Column, Enum, Function, Index, Sequence, SequenceOptions, Table, Trigger, View,
+                               qualify, quote_ident, quote_literal)
+from ..inspect.diff import Change, diff
+
+
+class Unsupported(MigrationError):
+    """The desired schema needs a change genmigrate cannot write safely."""
+
+
+@dataclass(frozen=True)
+class Step:
+    comment: str
+    sql: str
+
+
+# Phases, in execution order.
+(DROP_VIEWS, DROP_TRIGGERS, DROP_FKS, DROP_INDEXES, DROP_CONSTRAINTS, DROP_TABLES, DROP_COLUMNS, DROP_FUNCS,
+ DROP_TYPES, SCHEMAS, EXTENSIONS, TYPES, SEQUENCES, EARLY_FUNCS, TABLES, COLUMNS, COLUMN_DEFAULTS, COLUMN_NULLS,
+ CONSTRAINTS, FKS, OWNED, INDEXES, LATE, TRIGGERS, COMMENTS) = range(25)
+
+
+@dataclass
+class Plan:
+    steps: dict[int, list[Step]] = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)
+    late: list[tuple[Any, list[Step]]] = field(default_factory=list)  # views / functions in dependency order
+
+    def add(self, phase: int, comment: str, *sql: str) -> None:
+        for s in sql:
+            self.steps.setdefault(phase, []).append(Step(comment, s))
+
+    def statements(self) -> list[Step]:
+        out: list[Step] = []
+        for phase in sorted(self.steps):
+            if phase == LATE or phase < 0:  # negative phases are bookkeeping
+                continue
+            if phase > LATE and self.late:
+                out += self._late_steps()
+                self.late = []
+            out += self.steps[phase]
+        if self.late:
+            out += self._late_steps()
+        return out
+
+    def _late_steps(self) -> list[Step]:
+        objs = [o for o, _ in self.late]
+        views = [o for o in objs if isinstance(o, View)]
+        funcs = [o for o in objs if isinstance(o, Function)]
+        order = S._late_order(views, funcs)
+        by_id = {id(o): steps for o, steps in self.late}
+        out: list[Step] = []
+        for o in order:
+            out += by_id[id(o)]
+        return out
+
+
+def render(steps: Iterable[Step]) -> str:
+    """The migration file: Atlas's layout, a comment line then the statement."""
+    return "".join(f"-- {s.comment}\n{s.sql}\n" for s in steps)
+
+
+def _q(name: str) -> str:
+    return quote_ident(name)
+
+
+# --------------------------------------------------------------------------- planning
+
+def plan(desired: Catalog, actual: Catalog, changes: list[Change] | None = None) -> list[Step]:
+    changes = diff(desired, actual) if changes is None else changes
+    p = Plan()
+    dt = desired.tables_by_key()
+    at = actual.tables_by_key()
+    dv = {(v.schema, v.name): v for v in desired.views}
+    av = {(v.schema, v.name): v for v in actual.views}
+    dfn = {f"{f.schema}.{f.name}({f.arguments})": f for f in desired.functions}
+    afn = {f"{f.schema}.{f.name}({f.arguments})": f for f in actual.functions}
+    replaced_views: set[tuple[str, str]] = set()
+    handled_cols: set[tuple[str, str, str]] = set()
+
+    for c in changes:
+        t = c.object_type
+        if t == "schema":
+            _schema(p, c)
+        elif t == "extension":
+            if c.kind == "missing":
+                p.add(EXTENSIONS, f'Add extension "{c.desired.name}"', S.create_extension_sql(c.desired))
+            elif c.kind == "extra":
+                p.add(DROP_TYPES, f'Drop extension "{c.actual.name}"', f"DROP EXTENSION {_q(c.actual.name)};")
+            else:
+                p.unsupported.append(f"extension {c.name}: {c.attribute} changed")
+        elif t == "enum":
+            _enum(p, c, desired)
+        elif t == "domain":
+            if c.kind == "missing":
+                p.add(TYPES, f'Create domain "{c.desired.name}"', S.create_domain_sql(c.desired))
+            elif c.kind == "extra":
+                p.add(DROP_TYPES, f'Drop domain "{c.actual.name}"', S.drop_type_sql(c.actual))
+            elif c.attribute == "comment":
+                p.add(COMMENTS, f'Set comment on domain "{c.desired.name}"',
+                      S._comment("DOMAIN", c.desired.qualified, c.desired.comment))
+            else:
+                p.unsupported.append(f"domain {c.name}: {c.attribute} changed")
+        elif t == "sequence":
+            _sequence(p, c)
+        elif t == "table":
+            if c.kind == "missing":
+                _create_table(p, c.desired)
+            elif c.kind == "extra":
+                p.add(DROP_TABLES, f'Drop "{c.actual.name}" table', S.drop_table_sql(c.actual))
+            else:
+                _table_attr(p, c, dt, at)
+        elif t == "column":
+            _column(p, c, dt, at, handled_cols)
+        elif t in ("primary key", "unique", "check", "exclusion", "foreign key"):
+            _constraint(p, c, dt, at)
+        elif t == "index":
+            _index(p, c, dt, at, dv, av)
+        elif t == "trigger":
+            _trigger(p, c, dt, dv, at, av)
+        elif t in ("view", "materialized view"):
+            _view(p, c, dv, av, replaced_views)
+        elif t in ("function", "procedure"):
+            _function(p, c, dfn, afn)
+        else:
+            p.unsupported.append(f"{t} {c.name}: {c.kind}")
+    if p.unsupported:
+        raise Unsupported(
+            "genmigrate cannot write these changes safely:\n" + "\n".join(f"  - {u}" for u in p.unsupported),
+            "write this part of the migration by hand (a new file in the layer's directory, then re-hash)")
+    return p.statements()
+
+
+def _schema(p: Plan, c: Change) -> None:
+    if c.kind == "missing":
+        p.add(SCHEMAS, f'Add new schema named "{c.desired.name}"', f"CREATE SCHEMA {_q(c.desired.name)};")
+        if c.desired.comment is not None:
+            p.add(COMMENTS, f'Set comment on schema "{c.desired.name}"',
+                  S._comment("SCHEMA", _q(c.desired.name), c.desired.comment))
+    elif c.kind == "extra":
+        p.add(DROP_TYPES, f'Drop schema named "{c.actual.name}"', f"DROP SCHEMA {_q(c.actual.name)};")
+    elif c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment on schema "{c.desired.name}"',
+              S._comment("SCHEMA", _q(c.desired.name), c.desired.comment))
+    else:
+        p.unsupported.append(f"schema {c.name}: {c.attribute} changed")
+
+
+def _enum(p: Plan, c: Change, desired: Catalog) -> None:
+    if c.kind == "missing":
+        e: Enum = c.desired
+        p.add(TYPES, f'Create enum type "{e.name}"', S.create_enum_sql(e))
+        if e.comment is not None:
+            p.add(COMMENTS, f'Set comment on enum type "{e.name}"', S._comment("TYPE", e.qualified, e.comment))
+        return
+    if c.kind == "extra":
+        p.add(DROP_TYPES, f'Drop enum type "{c.actual.name}"', S.drop_type_sql(c.actual))
+        return
+    e = next(x for x in desired.enums if f"{x.schema}.{x.name}" == c.name)
+    if c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment on enum type "{e.name}"', S._comment("TYPE", e.qualified, e.comment))
+        return
+    if c.attribute != "labels":
+        p.unsupported.append(f"enum {c.name}: {c.attribute} changed")
+        return
+    want, have = list(c.desired), list(c.actual)
+    # Only additions can be written (PostgreSQL cannot drop or reorder enum labels).
+    if [x for x in want if x in have] != have:
+        p.unsupported.append(f"enum {c.name}: labels removed or reordered ({', '.join(have)} -> {', '.join(want)})")
+        return
+    for i, label in enumerate(want):
+        if label in have:
+            continue
+        if i == 0:
+            stmt = f"ALTER TYPE {e.qualified} ADD VALUE {quote_literal(label)} BEFORE {quote_literal(have[0])};"
+            have.insert(0, label)
+        else:
+            after = want[i - 1]
+            stmt = S.add_enum_value_sql(e, label, after=None if after == have[-1] else after)
+            have.insert(have.index(after) + 1, label)
+        p.add(TYPES, f'Add value to enum type: "{e.name}"', stmt)
+
+
+def _seq_alter(o: SequenceOptions, a: SequenceOptions) -> list[str]:
+    out = []
+    if o.type != a.type:
+        out.append(f"AS {o.type}")
+    for word, attr in (("INCREMENT BY", "increment"), ("MINVALUE", "min_value"), ("MAXVALUE", "max_value"),
+                       ("START WITH", "start"), ("CACHE", "cache")):
+        if getattr(o, attr) != getattr(a, attr):
+            out.append(f"{word} {getattr(o, attr)}")
+    if o.cycle != a.cycle:
+        out.append("CYCLE" if o.cycle else "NO CYCLE")
+    return out
+
+
+def _sequence(p: Plan, c: Change) -> None:
+    if c.kind == "missing":
+        s: Sequence = c.desired
+        p.add(SEQUENCES, f'Create "{s.name}" sequence', S.create_sequence_sql(s))
+        owned = S.sequence_owned_by_sql(s)
+        if owned:
+            p.add(OWNED, f'Set owner of "{s.name}" sequence', owned)
+        if s.comment is not None:
+            p.add(COMMENTS, f'Set comment on sequence "{s.name}"', S._comment("SEQUENCE", s.qualified, s.comment))
+    elif c.kind == "extra":
+        # A serial column's sequence goes with its column or table.
+        if c.actual.owned_by is None:
+            p.add(DROP_TYPES, f'Drop "{c.actual.name}" sequence', S.drop_sequence_sql(c.actual))
+    elif c.attribute == "options":
+        parts = _seq_alter(c.desired, c.actual)
+        if parts:
+            p.add(SEQUENCES, f'Modify "{c.name.split(".")[-1]}" sequence',
+                  f"ALTER SEQUENCE {qualify(*c.name.split('.', 1))} {' '.join(parts)};")
+    elif c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment on sequence "{c.name}"',
+              S._comment("SEQUENCE", qualify(*c.name.split(".", 1)), c.desired))
+    elif c.attribute == "owned_by":
+        sch, name = c.name.split(".", 1)
+        if c.desired is None:
+            p.add(OWNED, f'Modify "{name}" sequence', f"ALTER SEQUENCE {qualify(sch, name)} OWNED BY NONE;")
+        else:
+            s_, t_, col_ = c.desired
+            p.add(OWNED, f'Modify "{name}" sequence',
+                  f"ALTER SEQUENCE {qualify(sch, name)} OWNED BY {qualify(s_, t_)}.{_q(col_)};")
+    else:
+        p.unsupported.append(f"sequence {c.name}: {c.attribute} changed")
+
+
+def _create_table(p: Plan, t: Table) -> None:
+    p.add(TABLES, f'Create "{t.name}" table', S.create_table_sql(t, indent="  "))
+    for stmt in S.table_extra_constraints_sql(t):
+        p.add(CONSTRAINTS, f'Modify "{t.name}" table', stmt)
+    for fk in t.foreign_keys:
+        p.add(FKS, f'Modify "{t.name}" table', S.add_foreign_key_sql(t, fk))
+    for i in t.indexes:
+        p.add(INDEXES, f'Create index "{i.name}" to table: "{t.name}"', S.create_index_sql(i))
+    for tr in t.triggers:
+        p.add(TRIGGERS, f'Create trigger "{tr.name}"', *S.create_trigger_sql(tr))
+    for stmt in S.table_comments_sql(t):
+        p.add(COMMENTS, f'Set comment to table: "{t.name}"', stmt)
+
+
+def _table_of(c: Change, dt: dict, at: dict) -> tuple[Table | None, Table | None]:
+    key = c.table or tuple(c.name.split(".", 1))
+    return dt.get(key), at.get(key)
+
+
+def _table_attr(p: Plan, c: Change, dt: dict, at: dict) -> None:
+    d, _a = _table_of(c, dt, at)
+    assert d is not None
+    if c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment to table: "{d.name}"', S._comment("TABLE", d.qualified, d.comment))
+    elif c.attribute == "unlogged":
+        p.add(COLUMNS, f'Modify "{d.name}" table',
+              f"ALTER TABLE {d.qualified} SET {'UNLOGGED' if d.unlogged else 'LOGGED'};")
+    else:
+        p.unsupported.append(f"table {c.name}: {c.attribute} changed")
+
+
+def _identity_alter(d: Table, col: Column, have: Column) -> list[str]:
+    cq = f"ALTER TABLE {d.qualified} ALTER COLUMN {_q(col.name)}"
+    if col.identity is None:
+        return [f"{cq} DROP IDENTITY;"]
+    if have.identity is None:
+        opts = S.sequence_options_sql(col.identity.options, only_non_default=True)
+        return [f"{cq} ADD GENERATED {col.identity.generated} AS IDENTITY" + (f" ({opts})" if opts else "") + ";"]
+    parts = []
+    if col.identity.generated != have.identity.generated:
+        parts.append(f"SET GENERATED {col.identity.generated}")
+    parts += [f"SET {x}" for x in _seq_alter(col.identity.options, have.identity.options) if not x.startswith("AS ")]
+    return [f"{cq} {' '.join(parts)};"] if parts else []
+
+
+def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
+    d, a = _table_of(c, dt, at)
+    colname = c.name.rsplit(".", 1)[-1]
+    if c.kind == "missing":
+        col: Column = c.desired
+        p.add(COLUMNS, f'Modify "{d.name}" table', S.add_column_sql(d, col))
+        if col.comment is not None:
+            p.add(COMMENTS, f'Set comment to column: "{col.name}" on table: "{d.name}"',
+                  S._comment("COLUMN", f"{d.qualified}.{_q(col.name)}", col.comment))
+        return
+    if c.kind == "extra":
+        p.add(DROP_COLUMNS, f'Modify "{a.name}" table', S.drop_column_sql(a, c.actual.name))
+        return
+    want, have = d.column(colname), a.column(colname)
+    key = (d.schema, d.name, colname)
+    attr = c.attribute
+    if attr in ("generated", "generated_kind"):
+        # A generated column holds no data of its own: drop and add it again.
+        if key in handled:
+            return
+        handled.add(key)
+        p.add(DROP_COLUMNS, f'Modify "{d.name}" table', S.drop_column_sql(d, colname))
+        p.add(COLUMNS, f'Modify "{d.name}" table', S.add_column_sql(d, want))
+        return
+    if key in handled:
+        return
+    if attr in ("type", "collation"):
+        if (key, "type") in handled:
+            return
+        handled.add((key, "type"))
+        p.add(COLUMNS, f'Modify "{d.name}" table', S.alter_column_type_sql(d, want))
+    elif attr == "nullable":
+        p.add(COLUMN_NULLS, f'Modify "{d.name}" table', S.alter_column_null_sql(d, want))
+    elif attr == "default":
+        p.add(COLUMN_DEFAULTS, f'Modify "{d.name}" table', S.alter_column_default_sql(d, want))
+    elif attr == "identity":
+        for stmt in _identity_alter(d, want, have):
+            p.add(COLUMNS, f'Modify "{d.name}" table', stmt)
+    elif attr == "comment":
+        p.add(COMMENTS, f'Set comment to column: "{colname}" on table: "{d.name}"',
+              S._comment("COLUMN", f"{d.qualified}.{_q(colname)}", want.comment))
+    else:
+        p.unsupported.append(f"column {c.name}: {attr} changed")
+
+
+_CONSTRAINT_ATTR = {"unique": "uniques", "check": "checks", "exclusion": "exclusions", "foreign key": "foreign_keys"}
+
+
+def _find_constraint(t: Table, object_type: str, name: str):
+    if object_type == "primary key":
+        return t.primary_key
+    return next((x for x in getattr(t, _CONSTRAINT_ATTR[object_type]) if x.name == name), None)
+
+
+def _constraint_comment(p: Plan, t: Table, name: str, comment: str | None) -> None:
+    p.add(COMMENTS, f'Set comment on constraint "{name}"',
+          S._comment("CONSTRAINT", f"{_q(name)} ON {t.qualified}", comment))
+
+
+def _constraint(p: Plan, c: Change, dt: dict, at: dict) -> None:
+    d, a = _table_of(c, dt, at)
+    fk = c.object_type == "foreign key"
+    if c.kind == "missing":
+        if d is None or (d.schema, d.name) not in at:
+            return  # created with its table
+        con = c.desired
+        p.add(FKS if fk else CONSTRAINTS, f'Modify "{d.name}" table', S.add_constraint_sql(d, con))
+        if con.comment is not None:
+            _constraint_comment(p, d, con.name, con.comment)
+        return
+    if c.kind == "extra":
+        if d is None:
+            return  # dropped with its table
+        p.add(DROP_FKS if fk else DROP_CONSTRAINTS, f'Modify "{a.name}" table', S.drop_constraint_sql(a, c.actual.name))
+        return
+    name = c.name.rsplit(".", 1)[-1]
+    want = _find_constraint(d, c.object_type, name)
+    have = _find_constraint(a, c.object_type, name)
+    if c.attribute == "comment":
+        _constraint_comment(p, d, want.name, want.comment)
+        return
+    if c.object_type == "check" and c.attribute == "valid" and want.valid:
+        p.add(CONSTRAINTS, f'Modify "{d.name}" table',
+              f"ALTER TABLE {d.qualified} VALIDATE CONSTRAINT {_q(want.name)};")
+        return
+    stamp = f"-- constraint {d.schema}.{d.name}.{c.object_type}.{name}"
+    if any(st.sql == stamp for st in p.steps.get(-1, [])):
+        return
+    p.steps.setdefault(-1, []).append(Step("", stamp))
+    p.add(DROP_FKS if fk else DROP_CONSTRAINTS, f'Modify "{d.name}" table', S.drop_constraint_sql(a, have.name))
+    p.add(FKS if fk else CONSTRAINTS, f'Modify "{d.name}" table', S.add_constraint_sql(d, want))
+    if want.comment is not None:
+        _constraint_comment(p, d, want.name, want.comment)
+
+
+def _index(p: Plan, c: Change, dt: dict, at: dict, dv: dict, av: dict) -> None:
+    key = c.table
+    owner_new = key not in at and key not in av
+    if c.kind == "missing":
+        if owner_new:
+            return  # created with its table or materialized view
+        i: Index = c.desired
+        p.add(INDEXES, f'Create index "{i.name}" to table: "{i.table}"', S.create_index_sql(i))
+        if i.comment is not None:
+            p.add(COMMENTS, f'Set comment on index "{i.name}"', S._comment("INDEX", i.qualified, i.comment))
+        return
+    if c.kind == "extra":
+        if key not in dt and key not in dv:
+            return  # goes with its table
+        p.add(DROP_INDEXES, f'Drop index "{c.actual.name}" from table: "{c.actual.table}"', S.drop_index_sql(c.actual))
+        return
+    name = c.name.rsplit(".", 1)[-1]
+    owner = dt.get(key) or dv.get(key)
+    want = next(x for x in owner.indexes if x.name == name)
+    if c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment on index "{name}"', S._comment("INDEX", want.qualified, want.comment))
+        return
+    if any(s.sql == S.create_index_sql(want) for s in p.steps.get(INDEXES, [])):
+        return
+    p.add(DROP_INDEXES, f'Drop index "{name}" from table: "{want.table}"', S.drop_index_sql(want))
+    p.add(INDEXES, f'Create index "{name}" to table: "{want.table}"', S.create_index_sql(want))
+    if want.comment is not None:
+        p.add(COMMENTS, f'Set comment on index "{name}"', S._comment("INDEX", want.qualified, want.comment))
+
+
+def _owner(key, dt: dict, dv: dict):
+    return dt.get(key) or dv.get(key)
+
+
+def _trigger(p: Plan, c: Change, dt: dict, dv: dict, at: dict, av: dict) -> None:
+    if c.kind == "missing":
+        if c.table not in at and c.table not in av:
+            return  # created with its table or view
+        tr: Trigger = c.desired
+        p.add(TRIGGERS, f'Create trigger "{tr.name}"', *S.create_trigger_sql(tr))
+        if tr.comment is not None:
+            p.add(COMMENTS, f'Set comment on trigger "{tr.name}"',
+                  S._comment("TRIGGER", f"{_q(tr.name)} ON {qualify(tr.schema, tr.table)}", tr.comment))
+        return
+    if c.kind == "extra":
+        if c.table in dt or c.table in dv:
+            p.add(DROP_TRIGGERS, f'Drop trigger "{c.actual.name}"', S.drop_trigger_sql(c.actual))
+        return
+    name = c.name.rsplit(".", 1)[-1]
+    want = next(x for x in _owner(c.table, dt, dv).triggers if x.name == name)
+    have = next(x for x in _owner(c.table, at, av).triggers if x.name == name)
+    if c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment on trigger "{name}"',
+              S._comment("TRIGGER", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment))
+        return
+    stamp = f"-- trigger {want.schema}.{want.table}.{name}"
+    if any(st.sql == stamp for st in p.steps.get(-1, [])):
+        return
+    p.steps.setdefault(-1, []).append(Step("", stamp))
+    if want.definition == have.definition:  # only enabled/disabled changed
+        p.add(TRIGGERS, f'Modify trigger "{name}"', *S.create_trigger_sql(want)[1:] or [
+            f"ALTER TABLE {qualify(want.schema, want.table)} ENABLE TRIGGER {_q(name)};"])
+        return
+    p.add(DROP_TRIGGERS, f'Drop trigger "{name}"', S.drop_trigger_sql(have))
+    p.add(TRIGGERS, f'Create trigger "{name}"', *S.create_trigger_sql(want))
+
+
+def _view_steps(v: View, *, replace: bool = False) -> list[Step]:
+    text = S.create_view_sql(v)
+    if replace:
+        text = text.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1)
+    steps = [Step(f'{"Modify" if replace else "Create"} "{v.name}" view', text)]
+    if not replace:
+        steps += [Step(f'Create index "{i.name}" to view: "{v.name}"', S.create_index_sql(i)) for i in v.indexes]
+    steps += [Step(f'Set comment to view: "{v.name}"', st) for st in S.view_comments_sql(v)]
+    return steps
+
+
+def _view(p: Plan, c: Change, dv: dict, av: dict, replaced: set) -> None:
+    if c.kind == "missing":
+        v: View = c.desired
+        p.late.append((v, _view_steps(v)))
+        for tr in v.triggers:
+            p.add(TRIGGERS, f'Create trigger "{tr.name}"', *S.create_trigger_sql(tr))
+        return
+    if c.kind == "extra":
+        p.add(DROP_VIEWS, f'Drop "{c.actual.name}" view', S.drop_view_sql(c.actual))
+        return
+    key = tuple(c.name.split(".", 1))
+    want, have = dv[key], av[key]
+    if c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment to view: "{want.name}"',
+              S._comment("MATERIALIZED VIEW" if want.materialized else "VIEW", want.qualified, want.comment))
+        return
+    if key in replaced:
+        return
+    replaced.add(key)
+    old_cols = [(x.name, x.type) for x in have.columns]
+    new_cols = [(x.name, x.type) for x in want.columns]
+    if not want.materialized and new_cols[:len(old_cols)] == old_cols:
+        # CREATE OR REPLACE keeps dependent views working (columns may only be appended).
+        p.late.append((want, _view_steps(want, replace=True)))
+        return
+    p.add(DROP_VIEWS, f'Drop "{have.name}" view', S.drop_view_sql(have))
+    p.late.append((want, _view_steps(want)))
+
+
+def _function(p: Plan, c: Change, df: dict, af: dict) -> None:
+    if c.kind == "missing":
+        _create_function(p, c.desired)
+        return
+    if c.kind == "extra":
+        p.add(DROP_FUNCS, f'Drop "{c.actual.name}" {c.actual.kind}', S.drop_function_sql(c.actual))
+        return
+    key = c.name
+    want, have = df[key], af[key]
+    if c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment to {want.kind}: "{want.name}"',
+              S.function_comment_sql(want) or S._comment("FUNCTION", want.signature, None))
+        return
+    stamp = f"-- function {key}"
+    if any(st.sql == stamp for st in p.steps.get(-1, [])):
+        return
+    p.steps.setdefault(-1, []).append(Step("", stamp))
+    if want.result != have.result or want.kind != have.kind:
+        # CREATE OR REPLACE cannot change the result type.
+        p.add(DROP_FUNCS, f'Drop "{have.name}" {have.kind}', S.drop_function_sql(have))
+    _create_function(p, want, comment=False)
+
+
+def _create_function(p: Plan, f: Function, *, comment: bool = True) -> None:
+    steps = [Step(f'Create "{f.name}" {f.kind}', S.create_function_sql(f))]
+    cm = S.function_comment_sql(f) if comment else None
+    if cm:
+        steps.append(Step(f'Set comment to {f.kind}: "{f.name}"', cm))
+    if f.depends_on:
+        p.late.append((f, steps))
+    else:
+        for st in steps:
+            p.add(EARLY_FUNCS, st.comment, st.sql)
