@@ -87,7 +87,7 @@ class FakeClusterAPI:
             raise KubernetesError(f"cannot apply {label}: no matches for kind {kind!r} in version {av!r}",
                                   "install the operator that provides it")
         if kind not in CLUSTER_SCOPED and ns and ("v1", "Namespace") in self.kinds \
-                and self.get("v1", "Namespace", ns) is None and kind != "Namespace":
+                and self.key("v1", "Namespace", ns, None) not in self.objects and kind != "Namespace":
             raise KubernetesError(f"cannot apply {label}: namespaces \"{ns}\" not found", "apply the Namespace first")
         k = self.key(av, kind, md["name"], ns)
         prev = self.objects.get(k)

@@ -1,0 +1,11 @@
+# Fake `helm` for dbstack's tests: records argv; exit code from $FAKE_HELM_RC.
+import json
+import os
+import sys
+
+with open(os.environ["FAKE_TOOLS_LOG"], "a") as fh:
+    fh.write(json.dumps(["helm", *sys.argv[1:]]) + "\n")
+rc = int(os.environ.get("FAKE_HELM_RC", "0"))
+if rc:
+    print("Error: fake helm failure", file=sys.stderr)
+sys.exit(rc)

@@ -1,0 +1,611 @@
+"""Cluster orchestration against FakeClusterAPI and fake kind/helm/kubectl executables.
+
+No Kubernetes API server, Kind or Helm can run here (no registry, no images),
+so: the API is dbstack.k8s.fake.FakeClusterAPI (reactors play the CNPG and
+Atlas controllers), and kind/helm are small fake programs on PATH
+(tests/data/k8s/fakebin) that record their argv. `kubectl kustomize` is the
+real (pinned) kubectl.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from dbstack.errors import ConfigError, KubernetesError, Refused, ToolMissing, UsageError
+from dbstack.k8s import deploy as deploymod
+from dbstack.k8s import kind as kindmod
+from dbstack.k8s import operators, status, tools
+from dbstack.k8s.fake import ESO_KINDS, FakeClusterAPI
+from dbstack.k8s.plan import run_steps
+from dbstack.k8s.toolbox import Toolbox
+from dbstack.k8s.wait import Clock
+from dbstack.settings import from_mapping
+
+FAKEBIN = ROOT / "tests" / "data" / "k8s" / "fakebin"
+ENVS = ("dev", "staging", "prod")
+STAGING_PASSWORD = "s3cret-staging-pw-for-tests"
+
+
+class FakeClock(Clock):
+    def __init__(self) -> None:
+        self.t = 0.0
+        super().__init__(now=lambda: self.t, sleep=self._sleep)
+        self.sleeps = 0
+
+    def _sleep(self, d: float) -> None:
+        self.sleeps += 1
+        self.t += d
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+class World:
+    """A temp project + fake programs + fake API, and what they recorded."""
+
+    def __init__(self, tmp: Path, *, kinds=None) -> None:
+        self.root = tmp / "proj"
+        (self.root / "manifests").mkdir(parents=True)
+        shutil.copytree(ROOT / "manifests" / "cnpg", self.root / "manifests" / "cnpg",
+                        ignore=shutil.ignore_patterns("credentials.env"))
+        shutil.copytree(ROOT / "manifests" / "migrations", self.root / "manifests" / "migrations")
+        shutil.copytree(ROOT / "kind", self.root / "kind")
+        self.bin = tmp / "bin"
+        self.bin.mkdir()
+        for name in ("kind", "helm"):
+            self.install(name)
+        self.log = tmp / "tools.log"
+        self.state = tmp / "kind-clusters"
+        self.kubeconfig = tmp / "kubeconfig"
+        self.env = {"PATH": str(self.bin), "KUBECONFIG": str(self.kubeconfig), "HOME": str(tmp),
+                    "FAKE_TOOLS_LOG": str(self.log), "FAKE_KIND_STATE": str(self.state)}
+        self.api = FakeClusterAPI(kinds=kinds)
+        self.contexts: list[str] = []
+        self.out: list[str] = []
+        self.clock = FakeClock()
+        self.settings = from_mapping({}, self.root)
+
+    def install(self, name: str) -> None:
+        dst = self.bin / name
+        dst.write_text(f"#!{sys.executable}\n" + (FAKEBIN / f"{name}.py").read_text())
+        dst.chmod(0o755)
+
+    def factory(self, context: str) -> FakeClusterAPI:
+        self.contexts.append(context)
+        return self.api
+
+    def box(self) -> Toolbox:
+        return Toolbox(self.settings, out=self.out.append, api_factory=self.factory, clock=self.clock,
+                       environ=self.env, poll_interval=1.0)
+
+    def cluster(self, *names: str, server: str = "https://127.0.0.1:40123") -> None:
+        """Kind clusters that exist, with their kubeconfig contexts."""
+        self.state.write_text("".join(n + "\n" for n in names))
+        cfg = {"apiVersion": "v1", "kind": "Config",
+               "clusters": [{"name": f"kind-{n}", "cluster": {"server": server}} for n in names],
+               "contexts": [{"name": f"kind-{n}", "context": {"cluster": f"kind-{n}", "user": f"kind-{n}"}}
+                            for n in names],
+               "users": [], "current-context": "some-production-cluster"}
+        self.kubeconfig.write_text(yaml.safe_dump(cfg))
+
+    def calls(self) -> list[list[str]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def credentials(self, username: str = "mydatabase", password: str = STAGING_PASSWORD) -> None:
+        p = self.root / "manifests" / "cnpg" / "overlays" / "staging" / "credentials.env"
+        p.write_text(f"username={username}\npassword={password}\n")
+
+    def text(self) -> str:
+        return "\n".join(self.out)
+
+
+@pytest.fixture
+def world(tmp_path):
+    return World(tmp_path)
+
+
+# --------------------------------------------------------------------------- controllers
+
+def cnpg_controller(after: int = 2):
+    """Makes every Cluster healthy after `after` reads, with pods and the -app secret."""
+    seen: dict[tuple, int] = {}
+
+    def react(api: FakeClusterAPI) -> None:
+        for key, obj in list(api.objects.items()):
+            if key[1] != "Cluster":
+                continue
+            seen[key] = seen.get(key, 0) + 1
+            name, ns = obj["metadata"]["name"], obj["metadata"]["namespace"]
+            gen = obj["metadata"]["generation"]
+            if seen[key] < after:
+                obj["status"] = {"phase": "Setting up primary", "conditions": [
+                    {"type": "Ready", "status": "False", "reason": "ClusterIsNotReady",
+                     "message": "Cluster Is Not Ready", "observedGeneration": gen}]}
+                continue
+            n = obj["spec"]["instances"]
+            obj["status"] = {"phase": "Cluster in healthy state", "instances": n, "readyInstances": n,
+                             "currentPrimary": f"{name}-1", "conditions": [
+                                 {"type": "Ready", "status": "True", "reason": "ClusterIsReady",
+                                  "message": "Cluster is Ready", "observedGeneration": gen}]}
+            for i in range(1, n + 1):
+                api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
+                    "name": f"{name}-{i}", "namespace": ns, "labels": {
+                        "cnpg.io/cluster": name, "cnpg.io/podRole": "instance",
+                        "cnpg.io/instanceRole": "primary" if i == 1 else "replica"}},
+                    "status": {"phase": "Running", "containerStatuses": [{"ready": True, "restartCount": 0}]}})
+            api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
+                "name": f"{name}-1-initdb-abcde", "namespace": ns,
+                "labels": {"cnpg.io/cluster": name, "cnpg.io/jobRole": "initdb"}}, "status": {"phase": "Succeeded"}})
+            if not obj["spec"]["bootstrap"]["initdb"].get("secret"):
+                api.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+                         "metadata": {"name": f"{name}-app", "namespace": ns},
+                         "data": {"username": base64.b64encode(b"mydatabase").decode(),
+                                  "password": base64.b64encode(b"generated-by-cnpg").decode()}})
+    return react
+
+
+def atlas_controller(fail_with: tuple[str, str] | None = None):
+    """Applies the ConfigMap's newest version (or fails with reason, message)."""
+
+    def react(api: FakeClusterAPI) -> None:
+        for key, obj in list(api.objects.items()):
+            if key[1] != "AtlasMigration":
+                continue
+            ns = obj["metadata"]["namespace"]
+            cm = api.stored("v1", "ConfigMap", obj["spec"]["dir"]["configMapRef"]["name"], ns)
+            gen = obj["metadata"]["generation"]
+            if fail_with:
+                st = obj.setdefault("status", {"failed": 0})
+                st["failed"] = st.get("failed", 0) + 1
+                st["conditions"] = [
+                    {"type": "Ready", "status": "False", "reason": fail_with[0], "message": fail_with[1]},
+                    {"type": "Stalled", "status": "True", "reason": fail_with[0], "message": fail_with[1]}]
+                continue
+            versions = sorted(k.split("_", 1)[0] for k in (cm or {}).get("data", {}) if k.endswith(".sql"))
+            obj["status"] = {"observedGeneration": gen, "lastAppliedVersion": versions[-1],
+                             "conditions": [{"type": "Ready", "status": "True", "reason": "Applied"}]}
+    return react
+
+
+def deployment_controller(api: FakeClusterAPI) -> None:
+    for key, obj in list(api.objects.items()):
+        if key[1] == "Deployment":
+            obj["status"] = {"replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "observedGeneration":
+                             obj["metadata"]["generation"],
+                             "conditions": [{"type": "Available", "status": "True"}]}
+
+
+def operator_deployments(api: FakeClusterAPI) -> None:
+    """What helm would have created (the fake helm changes nothing in the fake API)."""
+    api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "atlas-operator"}})
+    api.put({"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "atlas-operator", "namespace": "atlas-operator"}, "spec": {}})
+
+
+CNPG_MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cnpg-controller-manager, namespace: cnpg-system}
+spec: {replicas: 1}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: clusters.postgresql.cnpg.io}
+spec: {group: postgresql.cnpg.io}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: cnpg-system}
+"""
+
+
+def seed_cnpg_cache(w: World) -> None:
+    p = w.root / ".dbstack" / "cache" / "cnpg-1.30.0.yaml"
+    p.parent.mkdir(parents=True)
+    p.write_text(CNPG_MANIFEST)
+
+
+# --------------------------------------------------------------------------- kind
+
+def test_kind_up_creates_only_on_exact_name_and_checks_the_context(world):
+    world.cluster("dbstack-old", "my-dbstack")  # substrings of the name do not count
+    box = world.box()
+    run_steps(kindmod.up_steps(box), dry_run=False, out=box.out)
+    assert world.calls() == [
+        ["kind", "get", "clusters"],
+        ["kind", "create", "cluster", "--name", "dbstack", "--config", "kind/cluster.yaml", "--wait", "120s"]]
+    # idempotent: a second run finds the exact line and creates nothing
+    run_steps(kindmod.up_steps(world.box()), dry_run=False, out=world.out.append)
+    assert [c for c in world.calls() if c[1] == "create"] == [world.calls()[1]]
+    assert "points at the local Kind API server" in world.text()
+
+
+def test_kind_down_deletes_only_a_cluster_dbstack_created(world):
+    world.cluster("dbstack")
+    with pytest.raises(Refused, match="not created by dbstack"):
+        run_steps(kindmod.down_steps(world.box()), dry_run=False, out=world.out.append)
+    assert not [c for c in world.calls() if c[1] == "delete"]
+    world.api.put({"apiVersion": "v1", "kind": "Node", "metadata": {
+        "name": "dbstack-control-plane", "labels": {"dbstack.io/managed-by": "dbstack"}}})
+    run_steps(kindmod.down_steps(world.box()), dry_run=False, out=world.out.append)
+    assert world.calls()[-1] == ["kind", "delete", "cluster", "--name", "dbstack"]
+    assert world.contexts == ["kind-dbstack", "kind-dbstack"]
+
+
+def test_kind_down_force_skips_the_ownership_check(world):
+    world.cluster("dbstack")
+    run_steps(kindmod.down_steps(world.box(), force=True), dry_run=False, out=world.out.append)
+    assert world.calls()[-1] == ["kind", "delete", "cluster", "--name", "dbstack"]
+    assert world.contexts == []
+
+
+# --------------------------------------------------------------------------- operators
+
+def test_cnpg_install_applies_the_pinned_manifest_server_side_and_waits(world):
+    world.cluster("dbstack")
+    seed_cnpg_cache(world)
+    world.api.reactors.append(deployment_controller)
+    box = world.box()
+    run_steps(operators.cnpg_install_steps(box), dry_run=False, out=box.out)
+    assert world.api.applied() == ["Namespace cnpg-system", "CustomResourceDefinition clusters.postgresql.cnpg.io",
+                                   "Deployment cnpg-system/cnpg-controller-manager"]
+    assert {(c[2], c[3]) for c in world.api.calls if c[0] == "apply"} == {("dbstack", True)}
+    assert world.contexts == ["kind-dbstack"]
+    assert "Deployment cnpg-system/cnpg-controller-manager: 1/1 ready, Available=True" in world.text()
+
+
+def test_cnpg_install_timeout_names_the_deployment_and_its_state(world):
+    world.cluster("dbstack")
+    seed_cnpg_cache(world)
+    with pytest.raises(KubernetesError, match=r"cnpg-controller-manager not ready after 300s: .*Available=Unknown"):
+        run_steps(operators.cnpg_install_steps(world.box()), dry_run=False, out=world.out.append)
+    assert world.clock.t >= 300
+
+
+def test_atlas_operator_install_is_helm_upgrade_install_pinned_to_the_kind_context(world):
+    world.cluster("dbstack")
+    operator_deployments(world.api)
+    world.api.reactors.append(deployment_controller)
+    run_steps(operators.atlas_install_steps(world.box()), dry_run=False, out=world.out.append)
+    assert world.calls()[-1] == [
+        "helm", "upgrade", "--install", "atlas-operator", "oci://ghcr.io/ariga/charts/atlas-operator",
+        "--version", "0.7.37", "--namespace", "atlas-operator", "--create-namespace",
+        "--kube-context", "kind-dbstack", "--wait", "--timeout", "300s"]
+
+
+def test_helm_failure_is_one_message(world):
+    world.cluster("dbstack")
+    world.env["FAKE_HELM_RC"] = "1"
+    with pytest.raises(KubernetesError, match=r"helm upgrade --install .* failed \(exit 1\): Error: fake helm failure"):
+        run_steps(operators.atlas_install_steps(world.box()), dry_run=False, out=world.out.append)
+
+
+# --------------------------------------------------------------------------- deploy
+
+def ready_world(world: World) -> World:
+    world.cluster("dbstack")
+    world.api.reactors += [cnpg_controller(), atlas_controller()]
+    return world
+
+
+def test_deploy_dev_applies_in_order_and_waits_for_both_ready_conditions(world):
+    ready_world(world)
+    before = snapshot(world.root)
+    deploymod.deploy(world.box(), "dev")
+    assert world.api.applied() == [
+        "Namespace mydatabase-dev", "ConfigMap mydatabase-dev/dev-mydatabase-migrations",
+        "Cluster mydatabase-dev/dev-mydatabase-db", "AtlasMigration mydatabase-dev/dev-mydatabase-migration"]
+    am = world.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "dev-mydatabase-migration", "mydatabase-dev")
+    assert am["spec"]["urlFrom"]["secretKeyRef"] == {"name": "dev-mydatabase-db-app", "key": "uri"}
+    assert am["status"]["lastAppliedVersion"] == "20240206000001"
+    text = world.text()
+    assert "Cluster dev-mydatabase-db: phase 'Setting up primary'" in text
+    assert "dev is ready: Cluster dev-mydatabase-db in namespace mydatabase-dev, migrations applied up to 20240206000001" in text
+    assert world.contexts == ["kind-dbstack"]
+    assert snapshot(world.root) == before  # the committed render was already up to date
+
+
+def test_deploy_staging_needs_the_credentials_file_and_changes_nothing_without_it(world):
+    ready_world(world)
+    before = snapshot(world.root)
+    with pytest.raises(ConfigError) as e:
+        deploymod.deploy(world.box(), "staging")
+    assert "overlays/staging/credentials.env is missing" in e.value.message
+    assert "secrets.token_urlsafe" in e.value.hint and "username=mydatabase" in e.value.hint
+    assert world.calls() == [] and world.api.calls == [] and snapshot(world.root) == before
+
+
+@pytest.mark.parametrize("content, message", [
+    ("username=someoneelse\npassword=x\n", "has username 'someoneelse', but the database owner is 'mydatabase'"),
+    ("username=mydatabase\n", "has no password"),
+    ("username=mydatabase\npassword=x\nextra=1\n", "unexpected keys extra"),
+])
+def test_deploy_staging_rejects_bad_credentials_without_echoing_them(world, content, message):
+    ready_world(world)
+    (world.root / "manifests/cnpg/overlays/staging/credentials.env").write_text(content)
+    with pytest.raises(ConfigError) as e:
+        deploymod.deploy(world.box(), "staging")
+    assert message in e.value.message
+    assert "password=x" not in e.value.render()
+    assert world.api.calls == []
+
+
+def test_deploy_staging_uses_the_generated_secret_for_cluster_and_migration(world):
+    ready_world(world)
+    world.credentials()
+    deploymod.deploy(world.box(), "staging")
+    assert world.api.applied()[:2] == ["Namespace mydatabase-staging",
+                                       "Secret mydatabase-staging/staging-mydatabase-db-credentials"]
+    cl = world.api.stored("postgresql.cnpg.io/v1", "Cluster", "staging-mydatabase-db", "mydatabase-staging")
+    assert cl["spec"]["bootstrap"]["initdb"]["secret"] == {"name": "staging-mydatabase-db-credentials"}
+    assert cl["spec"]["instances"] == 2
+    am = world.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "staging-mydatabase-migration",
+                          "mydatabase-staging")
+    cred = am["spec"]["credentials"]
+    assert cred["host"] == "staging-mydatabase-db-rw" and cred["port"] == 5432
+    assert cred["passwordFrom"]["secretKeyRef"] == {"name": "staging-mydatabase-db-credentials", "key": "password"}
+    assert STAGING_PASSWORD not in world.text()
+
+
+def test_deploy_prod_refuses_when_external_secrets_is_not_installed(world):
+    world.cluster("dbstack")
+    with pytest.raises(KubernetesError) as e:
+        deploymod.deploy(world.box(), "prod")
+    assert "does not serve ExternalSecret (external-secrets.io/v1); nothing was applied" in e.value.message
+    assert "external-secrets" in e.value.hint
+    assert world.api.applied() == []
+
+
+def test_deploy_prod_with_external_secrets(tmp_path):
+    w = ready_world(World(tmp_path, kinds=FakeClusterAPI().kinds | ESO_KINDS))
+    deploymod.deploy(w.box(), "prod")
+    assert "ExternalSecret mydatabase-prod/prod-mydatabase-db-credentials" in w.api.applied()
+    cl = w.api.stored("postgresql.cnpg.io/v1", "Cluster", "prod-mydatabase-db", "mydatabase-prod")
+    assert cl["spec"]["bootstrap"]["initdb"]["secret"]["name"] == "prod-mydatabase-db-credentials"
+
+
+def test_deploy_reports_the_atlas_migrations_reason_and_message(world):
+    world.cluster("dbstack")
+    world.api.reactors += [cnpg_controller(), atlas_controller(("Migrating", "checksum mismatch"))]
+    with pytest.raises(KubernetesError) as e:
+        deploymod.deploy(world.box(), "dev")
+    assert "AtlasMigration dev-mydatabase-migration failed 3 times: reason Migrating: checksum mismatch" in e.value.message
+
+
+def test_deploy_times_out_with_the_clusters_phase_reason_and_message(world):
+    world.cluster("dbstack")
+    world.api.reactors.append(cnpg_controller(after=10 ** 9))
+    with pytest.raises(KubernetesError) as e:
+        deploymod.deploy(world.box(), "dev")
+    assert ("Cluster dev-mydatabase-db not ready after 900s: phase 'Setting up primary', 0/1 instances ready, "
+            "Ready=False reason ClusterIsNotReady: Cluster Is Not Ready") in e.value.message
+    assert "cnpg-status --env dev" in e.value.hint
+
+
+def test_deploy_fails_fast_on_a_cnpg_error_phase(world):
+    world.cluster("dbstack")
+
+    def broken(api):
+        for key, obj in api.objects.items():
+            if key[1] == "Cluster":
+                obj["status"] = {"phase": "Invalid cluster definition", "phaseReason": "bad imageName"}
+    world.api.reactors.append(broken)
+    with pytest.raises(KubernetesError, match="phase 'Invalid cluster definition': bad imageName"):
+        deploymod.deploy(world.box(), "dev")
+    assert world.clock.t == 0
+
+
+def test_deploy_waits_for_the_new_version_not_a_stale_ready(world):
+    """After a ConfigMap change Ready can still be True from the last run."""
+    world.cluster("dbstack")
+    polls = {"n": 0}
+
+    def stale_then_new(api):
+        for key, obj in api.objects.items():
+            if key[1] != "AtlasMigration":
+                continue
+            polls["n"] += 1
+            version = "20240205000002" if polls["n"] < 4 else "20240206000001"
+            obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "lastAppliedVersion": version,
+                             "conditions": [{"type": "Ready", "status": "True", "reason": "Applied"}]}
+    world.api.reactors += [cnpg_controller(after=1), stale_then_new]
+    deploymod.deploy(world.box(), "dev")
+    assert "last applied version 20240205000002 (waiting for 20240206000001)" in world.text()
+    assert "last applied version 20240206000001" in world.text()
+
+
+def test_a_kind_context_that_points_elsewhere_is_refused_before_anything(world):
+    world.cluster("dbstack", server="https://10.20.30.40:6443")
+    before = snapshot(world.root)
+    for run in (lambda b: deploymod.deploy(b, "dev"),
+                lambda b: run_steps(operators.atlas_install_steps(b), dry_run=False, out=b.out),
+                lambda b: run_steps(status.status_steps(b, "dev"), dry_run=False, out=b.out)):
+        with pytest.raises(KubernetesError) as e:
+            run(world.box())
+        assert "refusing to use kube context kind-dbstack" in e.value.message
+        assert "https://10.20.30.40:6443" in e.value.message
+    assert world.contexts == [] and world.api.calls == []
+    assert [c for c in world.calls() if c[0] != "kind" or c[1:] != ["get", "clusters"]] == []
+    assert snapshot(world.root) == before
+
+
+def test_a_missing_kind_context_is_one_message(world):
+    world.cluster("other")
+    world.state.write_text("dbstack\n")  # kind knows it, the kubeconfig does not
+    with pytest.raises(KubernetesError, match="kube context kind-dbstack is not in the kubeconfig"):
+        deploymod.deploy(world.box(), "dev")
+
+
+def test_a_missing_cluster_says_to_create_it(world):
+    world.cluster("dbstack-old")
+    with pytest.raises(KubernetesError) as e:
+        deploymod.deploy(world.box(), "dev")
+    assert "Kind cluster 'dbstack' does not exist" in e.value.message and "inv kind-up" in e.value.hint
+
+
+@pytest.mark.parametrize("missing", ["kind", "helm"])
+def test_missing_kind_or_helm_is_one_message_and_no_change(world, missing):
+    world.cluster("dbstack")
+    (world.bin / missing).unlink()
+    before = snapshot(world.root)
+    with pytest.raises(ToolMissing) as e:
+        deploymod.setup(world.box(), "dev")
+    assert f"`{missing}` is not installed" in e.value.message and e.value.hint
+    assert world.calls() == [] and world.api.calls == [] and snapshot(world.root) == before
+
+
+def test_missing_kubectl_is_one_message_and_no_change(world, monkeypatch):
+    monkeypatch.setattr(tools, "_wheel_kubectl", lambda: None)
+    world.cluster("dbstack")
+    before = snapshot(world.root)
+    for dry in (True, False):
+        with pytest.raises(ToolMissing, match="`kubectl` is not installed"):
+            deploymod.deploy(world.box(), "dev", dry_run=dry)
+    assert world.calls() == [] and world.api.calls == [] and snapshot(world.root) == before
+
+
+@pytest.mark.parametrize("call", [
+    lambda b: deploymod.deploy(b, "qa"),
+    lambda b: deploymod.setup(b, "qa", dry_run=True),
+    lambda b: status.status_steps(b, "qa"),
+    lambda b: status.logs_steps(b, "qa"),
+])
+def test_unknown_environment_is_one_message(world, call):
+    world.cluster("dbstack")
+    with pytest.raises(UsageError, match=r"unknown environment 'qa' \(known: dev, staging, prod\)"):
+        call(world.box())
+    assert world.calls() == [] and world.api.calls == []
+
+
+def test_setup_is_idempotent(world):
+    world.state.write_text("")
+    seed_cnpg_cache(world)
+    operator_deployments(world.api)
+    world.api.reactors += [deployment_controller, cnpg_controller(), atlas_controller()]
+    deploymod.setup(world.box(), "dev")
+    first = world.api.applied()
+    deploymod.setup(world.box(), "dev")
+    creates = [c for c in world.calls() if c[:2] == ["kind", "create"]]
+    assert len(creates) == 1
+    assert [c[0] for c in world.calls() if c[0] == "helm"] == ["helm", "helm"]
+    assert world.api.applied() == first + first
+    assert world.text().count("dev is ready") == 2
+    assert "==> [1/10] Kind cluster dbstack (context kind-dbstack)" in world.text()
+
+
+# --------------------------------------------------------------------------- dry runs
+
+OTHER_NAMES = {env: [f"mydatabase-{e}" for e in ENVS if e != env] + [f"{e}-mydatabase" for e in ENVS if e != env]
+               + [f"overlays/{e}" for e in ENVS if e != env] for env in ENVS}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_dry_run_plan_has_exactly_this_environments_names_and_touches_nothing(world, env):
+    world.cluster("dbstack")
+    before = snapshot(world.root)
+    deploymod.setup(world.box(), env, dry_run=True)
+    text = world.text()
+    assert text.startswith("Dry run: nothing is changed")
+    for name in (f"Namespace mydatabase-{env}", f"Cluster mydatabase-{env}/{env}-mydatabase-db",
+                 f"AtlasMigration mydatabase-{env}/{env}-mydatabase-migration",
+                 f"ConfigMap mydatabase-{env}/{env}-mydatabase-migrations",
+                 f"$ kubectl kustomize manifests/cnpg/overlays/{env}",
+                 "--kube-context kind-dbstack", "kind create cluster --name dbstack"):
+        assert name in text
+    for other in OTHER_NAMES[env]:
+        assert other not in text, other
+    assert world.calls() == [] and world.api.calls == [] and world.contexts == []
+    assert snapshot(world.root) == before
+
+
+def test_dry_run_staging_without_credentials_still_plans_and_says_what_is_missing(world):
+    deploymod.deploy(world.box(), "staging", dry_run=True)
+    text = world.text()
+    assert "Secret mydatabase-staging/staging-mydatabase-db-credentials" in text
+    assert "credentials.env is missing" in text and "a real deploy refuses" in text
+    assert "placeholder" not in text.lower()
+
+
+def test_dry_run_of_every_cluster_task_calls_nothing(world):
+    world.cluster("dbstack")
+    from dbstack.k8s import forward
+
+    box = world.box()
+    plans = (kindmod.up_steps(box) + kindmod.down_steps(box) + operators.cnpg_install_steps(box)
+             + operators.atlas_install_steps(box) + status.status_steps(box, "staging")
+             + status.logs_steps(box, "staging") + forward.port_forward_steps(box, "staging")
+             + forward.migrate_cluster_steps(box, "staging"))
+    run_steps(plans, dry_run=True, out=box.out)
+    text = world.text()
+    assert ("$ kubectl --context kind-dbstack --namespace mydatabase-staging port-forward "
+            "service/staging-mydatabase-db-rw 5433:5432 --address 127.0.0.1") in text
+    assert "list pods -n mydatabase-staging -l cnpg.io/cluster=staging-mydatabase-db,cnpg.io/podRole=instance" in text
+    assert "$ kind delete cluster --name dbstack" in text
+    assert world.calls() == [] and world.api.calls == []
+
+
+# --------------------------------------------------------------------------- status, logs
+
+def test_status_shows_phase_instances_instance_pods_only_and_migration(world):
+    ready_world(world)
+    deploymod.deploy(world.box(), "dev")
+    world.api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "staging-mydatabase-db-1", "namespace": "mydatabase-staging",
+        "labels": {"cnpg.io/cluster": "staging-mydatabase-db", "cnpg.io/podRole": "instance"}}})
+    world.out.clear()
+    run_steps(status.status_steps(world.box(), "dev"), dry_run=False, out=world.out.append)
+    text = world.text()
+    assert ("Cluster mydatabase-dev/dev-mydatabase-db: phase 'Cluster in healthy state', instances 1/1 ready, "
+            "primary dev-mydatabase-db-1, Ready=True (ClusterIsReady)") in text
+    assert "Pods (cnpg.io/cluster=dev-mydatabase-db,cnpg.io/podRole=instance): 1" in text
+    assert "  dev-mydatabase-db-1  primary  Running  ready 1/1  restarts 0" in text
+    assert "initdb" not in text and "staging-mydatabase-db-1" not in text
+    assert ("AtlasMigration mydatabase-dev/dev-mydatabase-migration: Ready=True (Applied), "
+            "last applied version 20240206000001") in text
+
+
+def test_status_of_an_environment_not_deployed_says_so(world):
+    world.cluster("dbstack")
+    run_steps(status.status_steps(world.box(), "prod"), dry_run=False, out=world.out.append)
+    assert "not found (deploy it with `inv cnpg-deploy --env prod`)" in world.text()
+
+
+def test_logs_read_each_instance_pod(world):
+    ready_world(world)
+    deploymod.deploy(world.box(), "dev")
+    world.api.pod_logs[("mydatabase-dev", "dev-mydatabase-db-1")] = ["a", "b", "c"]
+    world.api.pod_logs[("mydatabase-dev", "dev-mydatabase-db-1-initdb-abcde")] = ["job line"]
+    world.out.clear()
+    run_steps(status.logs_steps(world.box(), "dev", tail=2), dry_run=False, out=world.out.append)
+    assert world.out[-3:] == ["--- mydatabase-dev/dev-mydatabase-db-1", "[dev-mydatabase-db-1] b",
+                              "[dev-mydatabase-db-1] c"]
+    assert ("logs", "mydatabase-dev/dev-mydatabase-db-1", "postgres", 2, False) in world.api.calls
+
+
+def test_logs_follow_merges_every_pod(world):
+    world.cluster("dbstack")
+    for i in (1, 2):
+        world.api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": f"dev-mydatabase-db-{i}", "namespace": "mydatabase-dev",
+            "labels": {"cnpg.io/cluster": "dev-mydatabase-db", "cnpg.io/podRole": "instance"}}})
+        world.api.pod_logs[("mydatabase-dev", f"dev-mydatabase-db-{i}")] = [f"line {i}"]
+    run_steps(status.logs_steps(world.box(), "dev", follow=True), dry_run=False, out=world.out.append)
+    assert sorted(world.out[-2:]) == ["[dev-mydatabase-db-1] line 1", "[dev-mydatabase-db-2] line 2"]
+
+
+def test_logs_bad_source_or_tail(world):
+    with pytest.raises(UsageError, match="unknown log source"):
+        status.logs_steps(world.box(), "dev", what="everything")
+    with pytest.raises(UsageError, match="--tail must be 0 or more"):
+        status.logs_steps(world.box(), "dev", tail=-1)
