@@ -41,7 +41,7 @@ def test_mermaid_entities_keys_and_relationships():
     assert "        bigint id PK\n" in text and "        text email UK\n" in text
     assert "        bigint user_id PK, FK\n" in text
     assert "        numeric(12_2) total\n" in text
-    rel_lines = [l for l in text.splitlines() if " : " in l]
+    rel_lines = [l.strip() for l in text.splitlines() if " : " in l]
     assert rel_lines == [
         'users ||..o{ billing__posts : "posts_author_fk"',
         'users |o..o{ billing__posts : "posts_editor_fk"',
