@@ -132,3 +132,24 @@ def test_tx_mode_all_succeeds_as_one_transaction(fresh_db, tmp_path):
     got = rows(fresh_db)
     assert all(r["applied"] == r["total"] == 2 and r["error"] == "" for r in got)
     assert all(r["execution_time"] >= 0 for r in got)
+
+
+def test_files_with_their_own_begin_commit(fresh_db, tmp_path):
+    d = setup_dir(tmp_path, "BEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n")
+    rep = apply(fresh_db, layers(d))
+    assert rep.applied == ["1", "2", "3"] and tables(fresh_db) == ["a", "b", "c"]
+    assert [(r["applied"], r["total"], r["ph_json_null"]) for r in rows(fresh_db)] == [(1, 1, True), (3, 3, True), (1, 1, True)]
+
+
+def test_a_file_that_commits_itself_then_fails_resumes_like_atlas(fresh_db, tmp_path):
+    d = setup_dir(tmp_path, "CREATE TABLE b (id int);\nCOMMIT;\nSELECT 1/0;\n")
+    with pytest.raises(MigrationError, match="division by zero"):
+        apply(fresh_db, layers(d))
+    assert tables(fresh_db) == ["a", "b"]  # the file's own COMMIT made b stick
+    r = rows(fresh_db)[1]
+    assert (r["applied"], r["total"], r["error"]) == (2, 3, "pq: division by zero")
+    (d / "2_two.sql").write_text("CREATE TABLE b (id int);\nCOMMIT;\nSELECT 1;\n")
+    rehash(d)
+    rep = apply(fresh_db, layers(d))
+    assert rep.files[0].skipped == 2 and rep.applied == ["2", "3"]
+    assert all(r["applied"] == r["total"] for r in rows(fresh_db))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -50,6 +51,8 @@ BATCH_MAX_FILES = 200
 BATCH_MAX_BYTES = 2 << 20
 
 _SAVEPOINT = "dbstack_migration_file"
+_TX_CONTROL = re.compile(r"(?is)\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|PREPARE\s+TRANSACTION)"
+                         r"\s*(;|\s+(WORK|TRANSACTION|AND\s+(NO\s+)?CHAIN|ISOLATION|READ|DEFERRABLE|NOT)\b|$)")
 _FILE_STARTED = "current_setting('dbstack.file_started')::timestamptz"
 
 
@@ -333,6 +336,11 @@ class Planned:
     def texts(self) -> list[str]:
         return [s.text for s in self.statements]
 
+    @property
+    def own_transactions(self) -> bool:
+        """The file runs BEGIN/COMMIT/ROLLBACK itself (golang-migrate style)."""
+        return any(_TX_CONTROL.match(s.text) for s in self.statements)
+
 
 def txmode_for(file: "MigrationFile", content: str, global_mode: str) -> str:
     """The file's transaction mode: its `atlas:txmode` directive, else the global one."""
@@ -507,14 +515,15 @@ class Runner:
                 self._in_all_tx = True
             while i < len(planned):
                 p = planned[i]
-                if p.mode == "none":
-                    self._run_none(p)
+                if p.mode == "none" or p.own_transactions:
+                    self._run_stepwise(p)
                     i += 1
                     continue
                 batch = [p]
                 size = sum(len(t) for t in p.texts())
                 while (i + len(batch) < len(planned) and len(batch) < BATCH_MAX_FILES
-                       and planned[i + len(batch)].mode == p.mode and size < BATCH_MAX_BYTES):
+                       and planned[i + len(batch)].mode == p.mode and size < BATCH_MAX_BYTES
+                       and not planned[i + len(batch)].own_transactions):
                     nxt = planned[i + len(batch)]
                     size += sum(len(t) for t in nxt.texts())
                     batch.append(nxt)
@@ -542,8 +551,10 @@ class Runner:
     def _segment(self, p: Planned) -> str:
         """One file as part of a message: its statements and its revision, in a transaction."""
         # In one message every transaction starts "now" (when the server received it), so
-        # each file notes its own start; the upsert and the timing marker read it back.
-        clock = "SELECT set_config('dbstack.file_started', clock_timestamp()::text, true);\n"
+        # each file notes its own start; the upsert and the timing marker read it back. The
+        # setting is the session's, not the transaction's: files that COMMIT themselves
+        # (golang-migrate style BEGIN; … COMMIT;) must still find it.
+        clock = "SELECT set_config('dbstack.file_started', clock_timestamp()::text, false);\n"
         if p.mode == "file":
             begin, end = "BEGIN;\n" + clock, "COMMIT;\n"
         else:  # all: inside the run's transaction (and the batch's savepoint)
@@ -605,7 +616,7 @@ class Runner:
             elif len(batch) > 1:
                 self._run_batch([p])
             else:
-                self._run_precise(p)
+                self._run_stepwise(p)
 
     def _completed(self, batch: list[Planned]) -> dict[str, tuple[datetime, int]]:
         """Files of a failed message whose revision is complete: they committed (or stay in `all`)."""
@@ -616,43 +627,22 @@ class Runner:
         return {v: (at, int(t)) for v, applied, total, at, t in rows
                 if applied == total == want.get(v)}
 
-    def _run_precise(self, p: Planned) -> None:
-        """One file, statement by statement inside its transaction (or savepoint)."""
-        import psycopg
+    # -- statement by statement (txmode none, failures, files with their own BEGIN/COMMIT) ----
+    def _run_stepwise(self, p: Planned) -> None:
+        """Atlas's Executor.Execute: write the row, then one statement and one row update at a time.
 
-        started = datetime.now().astimezone()
-        t0 = time.perf_counter_ns()
-        if p.mode == "file":
-            self.conn.execute("BEGIN")
-        # all: the batch savepoint the failed message was rolled back to is still set
-        applied: list[str] = []
-        for stmt in p.statements[p.skip:]:
-            applied.append(stmt.text)
-            try:
-                self.conn.execute(stmt.text)
-            except psycopg.Error as exc:
-                if self.conn.closed or self.conn.broken:
-                    raise self._lost(p, exc) from None
-                elapsed = time.perf_counter_ns() - t0
-                self._abort()  # file mode: the file's transaction; all mode: the whole run
-                self._record(p, started, elapsed, applied, (stmt.text, pq_text(exc)))
-                raise self._fail(p, stmt, exc, p.skip) from None
-        rev = self._final_revision(p)
-        rev.executed_at = started
-        rev.execution_time = time.perf_counter_ns() - t0
-        self.table.write(self.conn, rev)
-        self.conn.execute("COMMIT" if p.mode == "file" else f"RELEASE SAVEPOINT {_SAVEPOINT}")
-        self._record(p, started, time.perf_counter_ns() - t0, applied)
-
-    # -- none mode ------------------------------------------------------------------------
-    def _run_none(self, p: Planned) -> None:
-        """Atlas's executor in autocommit: record progress after every statement."""
+        In ``none`` mode every step commits on its own, so a failure leaves the
+        partial row a re-run resumes from. In ``file`` mode it all happens in
+        the file's transaction (rolled back on failure, unless the file ended
+        it itself); in ``all`` mode inside the run's.
+        """
         import psycopg
 
         self._progress([p])
         started = datetime.now().astimezone()
         t0 = time.perf_counter_ns()
-        in_tx = self._in_all_tx
+        if p.mode == "file":
+            self.conn.execute("BEGIN")
         rev = self._new_revision(p)
         rev.executed_at = started
         sums = statement_sums(p.texts())
@@ -670,10 +660,9 @@ class Runner:
                 rev.error_stmt = stmt.text
                 rev.error = pq_text(exc)
                 rev.execution_time = time.perf_counter_ns() - last_write
-                if in_tx:
-                    self._abort()
-                else:
-                    self.table.write(self.conn, rev)
+                if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    self.table.write(self.conn, rev)  # no transaction (any more): the error row stays
+                self._abort()
                 self._record(p, started, time.perf_counter_ns() - t0, applied, (stmt.text, rev.error))
                 raise err from None
             rev.partial_hashes = (rev.partial_hashes or []) + ["h1:" + sums[rev.applied]]
@@ -681,10 +670,11 @@ class Runner:
             rev.error = rev.error_stmt = ""
             self.table.write(self.conn, rev)
             last_write = time.perf_counter_ns()
-        rev.partial_hashes = None
+        rev.partial_hashes = None  # Atlas >= v0.31 resets it when a file completes
         rev.execution_time = time.perf_counter_ns() - last_write
-        rev.total = len(p.statements)
         self.table.write(self.conn, rev)
+        if p.mode == "file":
+            self.conn.execute("COMMIT")
         self._record(p, started, time.perf_counter_ns() - t0, applied)
 
 
