@@ -177,3 +177,46 @@ def test_build_is_reproducible(tmp_path, pyz):
                    for n in names)
     assert "lib/dbstack/standalone/embedded/silver/0003_initial.sql" in names
     assert again.build in __import__("zipfile").ZipFile(pyz).read("__main__.py").decode()
+
+
+# --------------------------------------------------------------------------- Vault (FAKE KV v2 server)
+
+def _fake_vault():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fake_vault", DATA / "fake_vault.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.FakeVault
+
+
+def test_pyz_reads_its_database_from_vault(pg_server, sandbox):
+    FakeVault = _fake_vault()
+    token = "hvs.test-token-1234"
+    with role_and_database(pg_server) as (user, password, dbname):
+        secret = {"database": {"host": pg_server.host, "port": str(pg_server.port), "user": user,
+                               "password": password, "dbname": dbname, "sslmode": "disable"}}
+        with FakeVault(token, {"secret/hotpot/config": secret}) as vault:
+            env = dict(sandbox["env"], CONFIG_SOURCE="vault", VAULT_ADDR=vault.addr, VAULT_TOKEN=token,
+                       VAULT_PATH="secret/hotpot/config", NO_PROXY="127.0.0.1")
+            env.pop("CONFIG_FILE")
+            cp, scan = run_watched(["./migrate.pyz"], secrets=needles(password), cwd=sandbox["run"], env=env)
+            assert cp.returncode == 0, cp.stderr
+            assert re.findall(r"-- migrating version (\d+)", cp.stdout) == ["0001", "0002", "0003", "0004", "0005"]
+            assert vault.requests and vault.requests[0][:2] == ("GET", "/v1/secret/data/hotpot/config")
+            assert scan.hits == []
+            assert files_containing(sandbox["written"], needles(password)) == []
+
+            wrong = subprocess.run(["./migrate.pyz"], cwd=sandbox["run"], capture_output=True, text=True,
+                                   env=dict(env, VAULT_TOKEN="not-the-token"))
+            assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+            assert wrong.stderr.startswith("Error: Vault refused to read secret/hotpot/config")
+            assert "(HTTP 403)" in wrong.stderr and "not-the-token" not in wrong.stderr
+
+            missing = subprocess.run(["./migrate.pyz"], cwd=sandbox["run"], capture_output=True, text=True,
+                                     env=dict(env, VAULT_PATH="secret/nope"))
+            assert missing.returncode == 1 and "Vault has no secret at secret/nope" in missing.stderr
+            port = vault.server.server_address[1]
+        down = subprocess.run(["./migrate.pyz"], cwd=sandbox["run"], capture_output=True, text=True, env=env)
+        assert down.returncode == 1
+        assert down.stderr.startswith(f"Error: cannot reach Vault at http://127.0.0.1:{port}: connection refused")
