@@ -230,3 +230,44 @@ def test_unsupported_change_writes_nothing(pg_server, project):
         assert "cannot write these changes safely" in cp.stderr and "labels removed or reordered" in cp.stderr
         assert snapshot(project["migrations"]) == before
     assert scratch_dbs(pg_server) == []
+
+
+def test_atlas_engine_prints_the_seed_output_and_renumbers(pg_server, project, tmp_path):
+    """`--engine atlas` against the FAKE atlas (tests/data/standalone/fake_atlas.py)."""
+    import json
+
+    from dbstack.migrations.directory import MigrationDir
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "atlas").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{DATA / "fake_atlas.py"}" "$@"\n')
+    (bindir / "atlas").chmod(0o755)
+    log = tmp_path / "fake-atlas.jsonl"  # the fake sees stdin (the password): kept outside the scanned dirs
+    env = dict(project["env"], PATH=f"{bindir}:{os.environ['PATH']}", FAKE_ATLAS_LOG=str(log),
+               FAKE_ATLAS_DIFF="bronzehistory")
+    with role_and_database(pg_server, createdb=True, dbname=f"hotpot_{os.getpid()}_a_dev") as (user, password, dbname):
+        write_config(project["config"], pg_server, user, password, dbname)
+        argv = GENMIGRATE + ["--engine", "atlas", "--schema", str(project["schema"]), "--out",
+                             str(project["migrations"]), "add_firewall_tables"]
+        cp, scan = run_watched(argv, secrets=needles(password), cwd=project["dir"], env=env)
+        assert cp.returncode == 0, cp.stderr
+        assert cp.stdout == (
+            "==> bronze: atlas migrate diff add_firewall_tables\n"
+            "==> bronzehistory: atlas migrate diff add_firewall_tables\n"
+            "    rename: 20260208154545_add_firewall_tables.sql -> 0006_add_firewall_tables.sql\n"
+            "==> silver: atlas migrate diff add_firewall_tables\n"
+            "==> gold: atlas migrate diff add_firewall_tables\n"
+            "\n"
+            "✅ Migration diff complete\n")
+        assert (project["migrations"] / "bronzehistory" / "0006_add_firewall_tables.sql").is_file()
+        MigrationDir(project["migrations"] / "bronzehistory").validate()
+        calls = [json.loads(line) for line in log.read_text().splitlines()]
+        assert [c["argv"] for c in calls] == [
+            ["migrate", "diff", "add_firewall_tables", "--to", f"file://{project['schema'] / layer}",
+             "--env", layer, "--config", "file:///dev/stdin"] for layer in LAYERS]
+        for c in calls:
+            assert 'dev = "postgres://' in c["config"] and "genmigrate_dev_" in c["config"]
+            assert not any(password in v for v in c["env"].values())
+        assert scan.hits == []
+        assert files_containing(project["written"], needles(password)) == []
+    assert scratch_dbs(pg_server) == []

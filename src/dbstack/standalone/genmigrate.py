@@ -113,11 +113,21 @@ def load_desired(conn, schema_dir: Path, layers: Sequence[str]) -> int:
     return count
 
 
-def next_version(layers) -> str:
-    files = layers.files()
-    if not files:
+def next_number(dirs: Sequence[Path], exclude: Sequence[str] = ()) -> str:
+    """The next globally sequential version across all layer directories (0001, 0002, …)."""
+    versions = []
+    for d in dirs:
+        if d.is_dir():
+            versions += [p.name.split("_", 1)[0].removesuffix(".sql") for p in d.glob("*.sql")
+                         if p.name not in exclude]
+    bad = [v for v in versions if not v.isdigit()]
+    if bad:
+        raise MigrationDirError(f"cannot number the new migration globally: version {bad[0]!r} is not a number",
+                                "genmigrate numbers files 0001, 0002, … across layers; rename the odd file")
+    if not versions:
         return "0001"
-    return layers.next_version()
+    width = max(4, max(len(v) for v in versions))
+    return str(max(int(v) for v in versions) + 1).zfill(width)
 
 
 def _copy_layers(out_dir: Path, layers: Sequence[str], into: Path) -> list[Path]:
@@ -187,7 +197,7 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
                 steps = plan(desired, actual, changes)
                 if not steps:
                     continue
-                version = next_version(Layers.of(work))
+                version = next_number(work)
                 fname = f"{version}_{name}.sql"
                 text = render(steps)
                 (wdir / fname).write_text(text, encoding="utf-8")
@@ -227,3 +237,58 @@ def _apply(engine, conn, layers, what: str) -> None:
         raise MigrationError(f"{what} failed on a scratch database: {exc.message}",
                              exc.hint or "fix the migration so it applies to an empty database",
                              output=exc.output) from None
+
+
+def generate_with_atlas(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path, layers: Sequence[str],
+                        out: Callable[[str], None] = print) -> list[Path]:
+    """The seed's flow: `atlas migrate diff` per layer (config piped on stdin), then renumber globally.
+
+    Atlas replays one layer's directory and loads that layer's schema files into
+    a scratch database of the dev server, so a layer's desired files must stand
+    alone there (create their schema, reference no other layer); the built-in
+    engine has no such limit.
+    """
+    from ..inspect.scratch import scratch_database
+    from ..migrations.directory import MigrationDir
+    from ..migrations.layers import Layers
+    from .atlas_bridge import atlas_executable, run_atlas
+    from .atlas_hcl import piped_hcl
+
+    check_name(name)
+    cfg.require_dev()
+    atlas_executable()
+    missing = [layer for layer in layers if not (schema_dir / layer).is_dir()]
+    if missing:
+        raise MigrationDirError(f"{schema_dir} has no directory for layer(s) {', '.join(missing)}",
+                                f"create {schema_dir}/<layer>/ for each layer")
+    dirs = [out_dir / layer for layer in layers]
+    for d in dirs:
+        d.mkdir(parents=True, exist_ok=True)
+    Layers.of(dirs).validate()
+    server = cfg.conn_spec()
+    check_dev_database(server)
+    written: list[Path] = []
+    for layer, d in zip(layers, dirs):
+        out(f"==> {layer}: atlas migrate diff {name}")
+        before = {p.name for p in d.glob("*.sql")}
+        with scratch_database(server, "genmigrate_dev", admin_db=cfg.dbname) as dev:
+            hcl = piped_hcl(layer, cfg.url(masked=False), f"file://{d}", dev_url=dev.url(masked=False))
+            rc = run_atlas(["migrate", "diff", name, "--to", f"file://{schema_dir / layer}"], hcl,
+                           env_name=layer, secrets=[cfg.password or ""])
+        if rc != 0:
+            raise MigrationError(f"atlas migrate diff failed for layer {layer} (exit code {rc}); its message is above",
+                                 f"Check {d}/ for conflicts")
+        new = sorted(p.name for p in d.glob("*.sql") if p.name not in before)
+        pending = list(new)
+        for fname in new:
+            desc = fname.split("_", 1)[1] if "_" in fname else f"{name}.sql"
+            target = f"{next_number(dirs, exclude=pending)}_{desc}"
+            (d / fname).rename(d / target)
+            pending.remove(fname)
+            out(f"    rename: {fname} -> {target}")
+            written.append(d / target)
+        if new:
+            MigrationDir(d).write_sum()
+    out("")
+    out(COMPLETE)
+    return written

@@ -25,6 +25,8 @@ def parser(defaults) -> argparse.ArgumentParser:
                    help=f"desired schema root: one directory of .sql files per layer (default: {defaults[0]})")
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"migrations root: one directory per layer (default: {defaults[1]})")
+    p.add_argument("--engine", choices=("native", "atlas"), default="native",
+                   help="native (built in, default) or atlas (`atlas migrate diff` per layer, config piped on stdin)")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
     p.add_argument("name", help="migration name, e.g. add_firewall_tables")
     return p
@@ -51,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def run() -> None:
         from .config import load_database_config
-        from .genmigrate import generate
+        from .genmigrate import generate, generate_with_atlas
 
         st, root = _defaults()
         args = parser((_show(st.schema_dir, root), _show(st.migrations_dir, root))).parse_args(argv)
@@ -59,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_database_config()
         schema = Path(args.schema).resolve() if args.schema else st.schema_dir
         out = Path(args.out).resolve() if args.out else st.migrations_dir
-        generate(cfg, args.name, schema_dir=schema, out_dir=out, layers=st.layers)
+        gen = generate_with_atlas if args.engine == "atlas" else generate
+        gen(cfg, args.name, schema_dir=schema, out_dir=out, layers=st.layers)
 
     debug = True if argv is not None and "--debug" in argv or "--debug" in sys.argv[1:] else None
     return guarded(run, debug=debug)
