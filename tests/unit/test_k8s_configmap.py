@@ -4,15 +4,18 @@ from __future__ import annotations
 import hashlib
 import shutil
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from conftest import ROOT
 from dbstack.errors import ChecksumError, KubernetesError, MigrationDirError
 from dbstack.k8s import configmap as cm
 from dbstack.migrations.directory import HashFile, MigrationDir
 from dbstack.migrations.layers import Layers
 from dbstack.settings import from_mapping
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TRICKY = {
     "0001_no_trailing_newline.sql": b"SELECT 1;",
@@ -167,3 +170,16 @@ def test_bad_configmap_name(tmp_path):
     d = make_dir(tmp_path / "m", {"0001_a.sql": b"A;\n"})
     with pytest.raises(KubernetesError, match="invalid ConfigMap name"):
         cm.build(Layers.of([d]), "Bad_Name")
+
+
+def test_versions_must_be_unique_across_layers(tmp_path):
+    a = make_dir(tmp_path / "a", {"0001_x.sql": b"A;\n"})
+    b = make_dir(tmp_path / "b", {"0001_y.sql": b"B;\n"})
+    with pytest.raises(MigrationDirError, match="duplicate migration version 0001"):
+        cm.build(Layers.of([a, b]), "m")
+
+
+def test_one_directory_is_taken_as_atlas_takes_it(tmp_path):
+    """Atlas hashes 1_x.up.sql and 1_x.down.sql side by side; so does the ConfigMap."""
+    d = make_dir(tmp_path / "m", {"1_x.up.sql": b"A;\n", "1_x.down.sql": b"B;\n"})
+    assert cm.build(Layers.of([d]), "m").migration_files == ["1_x.down.sql", "1_x.up.sql"]

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
 from dbstack.errors import ConfigError, KubernetesError, Refused, ToolMissing, UsageError
 from dbstack.k8s import deploy as deploymod
 from dbstack.k8s import kind as kindmod
@@ -28,6 +27,8 @@ from dbstack.k8s.plan import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.k8s.wait import Clock
 from dbstack.settings import from_mapping
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FAKEBIN = ROOT / "tests" / "data" / "k8s" / "fakebin"
 ENVS = ("dev", "staging", "prod")

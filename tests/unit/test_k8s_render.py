@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
 from dbstack.errors import ConfigError, KubernetesError, UsageError
 from dbstack.k8s import references, render
 from dbstack.k8s.config import k8s_settings, load_environments, parse_environments
 from dbstack.k8s.kubeconfig import check_kind_context
 from dbstack.settings import from_mapping
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ENV_FILE = ROOT / "manifests" / "cnpg" / "environments.yaml"
 

@@ -142,7 +142,12 @@ def build(layers: Layers, name: str, *, sources: Sequence[str] = (), validate: b
     if not _DNS_SUBDOMAIN.match(name) or len(name) > 253:
         raise KubernetesError(f"invalid ConfigMap name {name!r}", "use lowercase letters, digits, '-' and '.'")
     if validate:
-        layers.validate()  # every layer's atlas.sum, versions unique across layers
+        for d in layers.dirs:
+            d.validate()  # each layer's atlas.sum, exactly as Atlas checks it
+        if len(layers.dirs) > 1:
+            # One directory is Atlas's business (it accepts e.g. 1_x.up.sql next
+            # to 1_x.down.sql); across layers versions must be unique.
+            layers.check_versions()
     files: dict[str, MigrationFile] = {}
     for d in layers.dirs:
         for f in d.files():

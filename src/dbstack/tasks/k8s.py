@@ -141,11 +141,55 @@ def cnpg_prod(c, dry_run=False):
 
 
 @task(positional=["env"], help={"env": ENV_HELP + " (default dev)", "dry_run": DRY_HELP, "db": DB_HELP})
-def kind_cnpg_setup(c, env="dev", dry_run=False, db=None):
+def kind_cnpg_setup(c, env=None, dry_run=False, db=None):
     """Kind cluster, both operators and one environment with its migrations applied (idempotent)."""
     from ..k8s.deploy import setup
 
-    setup(_box(c), env, dry_run=dry_run, db=db)
+    setup(_box(c), env or "dev", dry_run=dry_run, db=db)
+
+
+def _optional_positional(t, name: str, default: str) -> None:
+    """Let `inv kind-cnpg-setup [ENV]` omit ENV (invoke requires every positional argument).
+
+    invoke fills a positional while its value is None and, when parsing ends,
+    fails for any still None. This argument reports None while tokens are
+    being read (so `staging` fills it) and its default to that final check.
+    """
+    import sys
+
+    from invoke.parser import Argument
+
+    class OptionalPositional(Argument):
+        @property
+        def value(self):
+            if self._value is not None:
+                return self._value
+            f = sys._getframe(1)
+            for _ in range(6):
+                if f is None:
+                    break
+                if f.f_code.co_name == "complete_context":
+                    return default
+                f = f.f_back
+            return None
+
+        @value.setter
+        def value(self, arg):
+            self.set_value(arg, cast=True)
+
+    original = t.get_arguments
+
+    def get_arguments(*a, **kw):
+        args = original(*a, **kw)
+        for arg in args:
+            if arg.name == name:
+                arg.__class__ = OptionalPositional
+        return args
+
+    t.get_arguments = get_arguments
+
+
+_optional_positional(kind_cnpg_setup, "env", "dev")
 
 
 @task(help={"env": ENV_HELP + " (default dev)", "dry_run": DRY_HELP})
