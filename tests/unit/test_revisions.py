@@ -176,3 +176,41 @@ def test_files_before_the_first_revision_are_never_out_of_order():
 def test_versions_compare_as_strings_like_atlas():
     fs = files("10_a.sql", "9_b.sql")  # byte order: "10" < "9"
     assert names(pending_after(fs, revs("10"))) == ["9_b.sql"]
+
+
+# --------------------------------------------------------------------------- lock backoff
+
+class _FakeConn:
+    def __init__(self, free_after: int | None):
+        self.tries, self.free_after = 0, free_after
+
+    def execute(self, sql, params):
+        assert sql == "SELECT pg_try_advisory_lock(%s)" and params == (2686470616,)
+        self.tries += 1
+        got = self.free_after is not None and self.tries > self.free_after
+        return type("R", (), {"fetchone": lambda _self: (got,)})()
+
+
+def test_lock_backs_off_from_25ms_doubling_to_1s_until_the_timeout():
+    from dbstack.migrations.executor import LOCK_HELD, acquire_lock
+
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(s):
+        sleeps.append(s)
+        now[0] += s
+
+    conn = _FakeConn(free_after=None)
+    with pytest.raises(MigrationError) as e:
+        acquire_lock(conn, 5.0, sleep=sleep, clock=lambda: now[0])
+    assert e.value.message == LOCK_HELD
+    assert 0.025 <= sleeps[0] <= 0.0375 and 0.05 <= sleeps[1] <= 0.075
+    assert max(sleeps) <= 1.5 and abs(sum(sleeps) - 5.0) < 1e-9  # never sleeps past the deadline
+    conn = _FakeConn(free_after=3)
+    acquire_lock(conn, 5.0, sleep=lambda s: None, clock=lambda: 0.0)
+    assert conn.tries == 4
+    conn = _FakeConn(free_after=None)
+    with pytest.raises(MigrationError):
+        acquire_lock(conn, 0, sleep=sleep, clock=lambda: now[0])
+    assert conn.tries == 1  # a zero timeout tries once, like `migrate set`

@@ -682,9 +682,8 @@ def _markers(cur) -> list[tuple[datetime, int]]:
     """(started, elapsed ns) of each file, from the marker SELECTs among a message's results."""
     out = []
     while True:
-        desc = cur.description
-        if desc is not None and len(desc) == 2 and desc[0].name == "dbstack_started" \
-                and desc[1].name == "dbstack_elapsed":
+        res = cur.pgresult
+        if res is not None and res.nfields == 2 and res.fname(0) == b"dbstack_started":
             row = cur.fetchone()
             if row is not None:
                 out.append((row[0], int(row[1])))
