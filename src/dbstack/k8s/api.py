@@ -10,6 +10,7 @@ Tests use :class:`dbstack.k8s.fake.FakeClusterAPI` (no API server can run here).
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Iterator, Protocol
 
 from ..errors import KubernetesError
@@ -46,13 +47,19 @@ def describe(obj: dict) -> str:
 class KubernetesClusterAPI:
     """ClusterAPI over the official client (dynamic client for any kind)."""
 
-    def __init__(self, context: str) -> None:
+    def __init__(self, context: str, config_file: str | None = None) -> None:
         from kubernetes import config, dynamic
         from kubernetes.config.config_exception import ConfigException
 
         self.context = context
+        if config_file is None:
+            from .kubeconfig import kubeconfig_paths
+
+            config_file = os.pathsep.join(str(p) for p in kubeconfig_paths())
         try:
-            self._client = config.new_client_from_config(context=context)
+            # persist_config=False: never write refreshed tokens back into the user's kubeconfig
+            self._client = config.new_client_from_config(config_file=config_file, context=context,
+                                                         persist_config=False)
         except ConfigException as exc:
             raise KubernetesError(f"cannot load kube context {context}: {exc}",
                                   "create the cluster with `inv kind-up`") from None

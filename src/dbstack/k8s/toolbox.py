@@ -14,22 +14,19 @@ from ..errors import KubernetesError
 from ..settings import Settings
 from .api import ClusterAPI
 from .config import K8sSettings, k8s_settings
-from .kubeconfig import check_kind_context
+from .kubeconfig import check_kind_context, kubeconfig_paths
 from .tools import Runner, find_tool
 from .wait import Clock
 
 
-def _real_api(context: str) -> ClusterAPI:
-    from .api import KubernetesClusterAPI
-
-    return KubernetesClusterAPI(context)
 
 
 @dataclass
 class Toolbox:
     settings: Settings
     out: Callable[[str], None] = print
-    api_factory: Callable[[str], ClusterAPI] = _real_api
+    # context -> ClusterAPI; None: the kubernetes client on this environment's kubeconfig
+    api_factory: Callable[[str], ClusterAPI] | None = None
     clock: Clock = field(default_factory=Clock)
     environ: Mapping[str, str] | None = None
     poll_interval: float = 2.0
@@ -66,6 +63,13 @@ class Toolbox:
     def check_context(self) -> None:
         check_kind_context(self.ks.context, self.ks.kind_config, self.env)
 
+    def _real_api(self, context: str) -> ClusterAPI:
+        from .api import KubernetesClusterAPI
+
+        # Explicit: the client otherwise reads $KUBECONFIG once, at import.
+        files = os.pathsep.join(str(p) for p in kubeconfig_paths(self.env))
+        return KubernetesClusterAPI(context, config_file=files)
+
     def check_cluster(self) -> None:
         """The Kind cluster exists (exact name) and its context points at a local API server."""
         ks = self.ks
@@ -78,5 +82,5 @@ class Toolbox:
         """The API of the Kind cluster (context kind-<name>), after check_cluster."""
         if self._api is None:
             self.check_cluster()
-            self._api = self.api_factory(self.ks.context)
+            self._api = (self.api_factory or self._real_api)(self.ks.context)
         return self._api
