@@ -224,13 +224,13 @@ def write(cm: MigrationsConfigMap, path: Path) -> bool:
 
 
 def from_settings(settings, *, db: str | None = None, dir: str | os.PathLike | None = None,
-                  name: str | None = None) -> MigrationsConfigMap:
+                  name: str | None = None, dir_format: str | None = None) -> MigrationsConfigMap:
     """The ConfigMap for a configured database (all its layers) or one directory."""
     from .config import k8s_settings, load_environments
 
     ks = k8s_settings(settings)
     envs = load_environments(ks.environments_file) if name is None else None
-    fmt = settings.db(db).format if not dir else "atlas"
+    fmt = dir_format or (settings.db(db).format if not dir else "atlas")
     dirs = settings.migration_dirs(db, dir)
     layers = Layers.of(dirs, fmt)
     return build(layers, name or envs.configmap_name, sources=[ks.rel(Path(d)) for d in dirs])
@@ -243,9 +243,10 @@ def default_output(settings) -> Path:
 
 
 def generate(settings, *, db: str | None = None, dir: str | None = None, output: str | None = None,
-             name: str | None = None, out: Callable[[str], None] = print) -> Path:
+             name: str | None = None, dir_format: str | None = None,
+             out: Callable[[str], None] = print) -> Path:
     """`inv cnpg-gen-migrations`: build, check, write; prints what it did."""
-    cm = from_settings(settings, db=db, dir=dir, name=name)
+    cm = from_settings(settings, db=db, dir=dir, name=name, dir_format=dir_format)
     path = settings.resolve(output) if output else default_output(settings)
     changed = write(cm, path)
     n = len(cm.migration_files)

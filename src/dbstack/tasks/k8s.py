@@ -1,7 +1,7 @@
 """Tasks for Kind + CloudNativePG + the Atlas operator (thin adapters over dbstack.k8s)."""
 from __future__ import annotations
 
-from ._task import DB_HELP, DIR_HELP, settings, task
+from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, settings, task
 
 ENV_HELP = "environment from manifests/cnpg/environments.yaml: dev, staging or prod"
 DRY_HELP = "print the exact plan (commands, objects, names) and change nothing"
@@ -37,14 +37,14 @@ def cnpg_render(c, check=False, db=None):
     render.run(settings(c), check=check, db=db)
 
 
-@task(help={"db": DB_HELP, "dir": DIR_HELP,
+@task(help={"db": DB_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
             "output": "file to write (default: manifests/cnpg/base/migrations-configmap.yaml)",
             "name": "ConfigMap name (default: <name>-migrations from environments.yaml)"})
-def cnpg_gen_migrations(c, db=None, dir=None, output=None, name=None):
+def cnpg_gen_migrations(c, db=None, dir=None, dir_format=None, output=None, name=None):
     """Write the migrations ConfigMap for the Atlas operator (all layers, one atlas.sum)."""
     from ..k8s import configmap
 
-    configmap.generate(settings(c), db=db, dir=dir, output=output, name=name)
+    configmap.generate(settings(c), db=db, dir=dir, dir_format=dir_format, output=output, name=name)
 
 
 @task(help={"dry_run": DRY_HELP})
