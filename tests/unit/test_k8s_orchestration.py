@@ -610,3 +610,17 @@ def test_logs_bad_source_or_tail(world):
         status.logs_steps(world.box(), "dev", what="everything")
     with pytest.raises(UsageError, match="--tail must be 0 or more"):
         status.logs_steps(world.box(), "dev", tail=-1)
+
+
+def test_dry_run_never_copies_the_credentials_file(world, monkeypatch):
+    world.credentials()
+    seen = []
+    real = deploymod.kustomize
+
+    def spy(runner, directory):
+        seen.append((directory / "credentials.env").read_text() if (directory / "credentials.env").exists() else "")
+        return real(runner, directory)
+    monkeypatch.setattr(deploymod, "kustomize", spy)
+    deploymod.deploy(world.box(), "staging", dry_run=True)
+    assert len(seen) == 1 and STAGING_PASSWORD not in seen[0] and "password=" in seen[0]
+    assert STAGING_PASSWORD not in world.text() and "credentials.env is missing" not in world.text()

@@ -250,7 +250,11 @@ class Deployment:
         tmp = Path(tempfile.mkdtemp(prefix="dbstack-plan-"))
         try:
             root = tmp / "cnpg"
-            shutil.copytree(ks.manifests_dir, root, symlinks=True)
+            # Never copy a credentials file (a password) anywhere; the plan needs only names.
+            cred = self.credentials_file
+            skip = {cred.name} if cred is not None else set()
+            shutil.copytree(ks.manifests_dir, root, symlinks=True,
+                            ignore=lambda d, names: [n for n in names if n in skip and Path(d) == cred.parent])
             rendered = render_for(box.settings, db=self.db)
             stale = rendered.stale()
             plan_render.append(f"write {len(rendered.files)} files under {ks.rel(ks.manifests_dir)} "
@@ -263,14 +267,13 @@ class Deployment:
             note = cmmod.size_note(cm)
             if note:
                 plan_cm.append(note)
-            cred = self.credentials_file
             if cred is not None:
                 try:
                     self.check_credentials()
                 except ConfigError as exc:
                     plan_build.append(f"note: {exc.message}; a real deploy refuses until it is fixed")
-                    tmp_cred = root / cred.relative_to(ks.manifests_dir)
-                    tmp_cred.write_text(f"username={self.envs.owner}\npassword={PLACEHOLDER_PASSWORD}\n")
+                tmp_cred = root / cred.relative_to(ks.manifests_dir)
+                tmp_cred.write_text(f"username={self.envs.owner}\npassword={PLACEHOLDER_PASSWORD}\n")
             self.objects = self.build_in(root)
             self.check_built()
             plan_build.append(f"{len(self.objects)} objects; every reference resolves")
