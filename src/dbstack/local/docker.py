@@ -87,9 +87,17 @@ def _docker_errors():
 
 
 def _explain(exc: Exception) -> str:
-    text = getattr(exc, "explanation", None) or str(exc)
-    text = str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__
-    return text
+    text = str(getattr(exc, "explanation", None) or exc).strip()
+    # requests/urllib3 wrap the socket error several times; the errno text is what helps.
+    if "FileNotFoundError" in text or "No such file or directory" in text:
+        return "no socket there"
+    if "Connection refused" in text or "ConnectionRefusedError" in text:
+        return "connection refused"
+    if "PermissionError" in text or "Permission denied" in text:
+        return "permission denied (is your user in the docker group?)"
+    if "timed out" in text.lower():
+        return "timed out"
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _embedded_port(settings: Settings) -> int | None:
