@@ -164,9 +164,9 @@ class ConnSpec:
         return None
 
     def url(self, *, masked: bool = True) -> str:
-        pw = (_SECRET if self.password else None) if masked else self.password
-        return build_url(user=self.user, password=pw, host=self.host, port=self.port,
-                         dbname=self.dbname, params=dict(self.params))
+        url = build_url(user=self.user, password=self.password, host=self.host, port=self.port,
+                        dbname=self.dbname, params=dict(self.params))
+        return mask_url(url) if masked else url
 
     def connect_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for psycopg.connect (password never in a string we log)."""
