@@ -163,6 +163,18 @@ def test_begin_block_needs_whitespace_or_statement_start_before_begin():
     assert texts("SELECT 1 BEGIN\n1; END;") == ["SELECT 1 BEGIN\n1; END;"]
 
 
+@pytest.mark.timeout(60)
+def test_many_unmatched_begins_do_not_explode():
+    # Atlas retries every later BEGIN inside each failed attempt (2^n work); outcomes are memoized here.
+    chunk = "BEGIN TRANSACTION;\nUPDATE t SET a = 1;\nCOMMIT;\n"
+    assert len(scan(chunk * 1000)) == 3000
+    stmts = scan(chunk * 100 + "END;\n")
+    assert len(stmts) == 298
+    assert stmts[-1].text == chunk * 1 + "END;"
+    with pytest.raises(ScanError, match="^big.sql: too many nested BEGIN blocks$"):
+        scan(chunk * 1000 + "END;\n", source="big.sql")
+
+
 def test_begin_is_case_insensitive_and_ascii_only():
     assert texts("begin\n select 1;\nend;x") == ["begin\n select 1;\nend;", "x"]
     # U+0131 (dotless i) is not "I" for Go's case folding.

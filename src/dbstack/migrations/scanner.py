@@ -34,6 +34,7 @@ _WS = "\t\n\f\r "
 _BEGIN = re.compile(f"[Bb][Ee][Gg][Ii][Nn][{_WS}]+")
 _BEGIN_ATOMIC = re.compile(f"[Bb][Ee][Gg][Ii][Nn][{_WS}]+[Aa][Tt][Oo][Mm][Ii][Cc][{_WS}]+")
 _END = re.compile(f"[Ee][Nn][Dd][{_WS}]*")
+_LAST_END = re.compile("(?s:.*)[Ee][Nn][Dd]")  # no block can close after the last "END"
 _DELIMITER_CMD = re.compile("[Dd][Ee][Ll][Ii][Mm][Ii][Tt][Ee][Rr]")
 # Dollar-quote tag: Go's \w is ASCII, plus the Latin-1 letters È-ÿ.
 _TAG = "[A-Za-z_\u00c8-\u00ff][0-9A-Za-z_\u00c8-\u00ff]*"
@@ -179,11 +180,13 @@ def _go_quote(s: str) -> str:
 class _Lexer:
     """Atlas's Scanner over ``text[start:]``; offsets are absolute indexes into text."""
 
-    __slots__ = ("text", "n", "base", "origin", "delim", "run", "comments")
+    __slots__ = ("text", "n", "base", "origin", "delim", "run", "comments", "blocks")
 
-    def __init__(self, text: str, start: int) -> None:
+    def __init__(self, text: str, start: int, blocks: dict | None = None) -> None:
         self.text = text
         self.n = len(text)
+        # Outcomes of BEGIN [ATOMIC] block attempts, shared by every lexer of one scan.
+        self.blocks: dict = {} if blocks is None else blocks
         self.base = start           # where the current statement's input begins
         self.origin = start         # where Atlas starts counting consumed input
         self.comments: list[str] = []
@@ -353,9 +356,27 @@ class _Lexer:
         return self.base
 
     def _block(self, start: int, *, atomic: bool) -> int | None:
-        """End offset of a BEGIN [ATOMIC] … END block starting at start, or None."""
+        """End offset of a BEGIN [ATOMIC] … END block whose body starts at start, or None.
+
+        The outcome depends on nothing but start, so it is computed once per
+        scan: Atlas retries every later BEGIN inside each failed attempt, which
+        is exponential in the number of unmatched BEGINs.
+        """
+        key = (start, atomic)
+        blocks = self.blocks
+        if key in blocks:
+            return blocks[key]
+        last_end = blocks.get("last END")
+        if last_end is None:
+            m = _LAST_END.match(self.text)
+            last_end = blocks["last END"] = m.end() - 3 if m else -1
+        end = None if last_end < start else self._scan_block(start, atomic)
+        blocks[key] = end
+        return end
+
+    def _scan_block(self, start: int, atomic: bool) -> int | None:
         try:
-            body = _Lexer(self.text, start)
+            body = _Lexer(self.text, start, self.blocks)
             while True:
                 st = body.stmt()
                 if st is None:
@@ -392,6 +413,12 @@ def scan(text: str, *, source: str = "") -> list[Statement]:
             out.append(Statement(body, line, start - text.rfind("\n", 0, start), comments))
     except _LexError as exc:
         raise _scan_error(text, source, exc) from None
+    except RecursionError:
+        # Hundreds of BEGINs each left open inside the previous one: Atlas never
+        # finishes such a file either.
+        raise ScanError(f"{source + ': ' if source else ''}too many nested BEGIN blocks",
+                        "end each BEGIN block with END; (a transaction is started with BEGIN; "
+                        "and ended with COMMIT;)") from None
 
 
 _HINTS = {
