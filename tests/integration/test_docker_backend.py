@@ -93,6 +93,17 @@ def test_db_down_then_db_up_keeps_the_data(project, docker_client, query):
     status = project.run("db-status", "--backend", "docker", check=True).stdout
     assert "running" in status and project.container_name in status
 
+    # dbstack.local.port overrides the published port: the container is recreated, the data stays.
+    from dbstack.local.pgctl import free_port
+
+    port = free_port()
+    cp = project.run("db-up", "--backend", "docker", env={"INVOKE_DBSTACK_LOCAL_PORT": str(port)}, check=True)
+    assert "recreating container" in cp.stdout
+    moved = docker_client.containers.get(project.container_name)
+    assert moved.attrs["HostConfig"]["PortBindings"]["5432/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+    assert query(project.server(local={"port": port}).with_db("mydatabase"),
+                 "SELECT count(*) FROM users WHERE email = 'kept@example.com'")[0][0] == 1
+
 
 def test_db_down_volumes_removes_only_this_projects_container_and_volume(project, docker_client, standin_image):
     other = f"dbstackforeign-{uuid.uuid4().hex[:8]}"

@@ -106,10 +106,15 @@ class EmbeddedBackend:
         if fresh:
             # Only the owner's socket is trusted until the password is set.
             sock = ConnSpec(host=str(ctl.socket_dir), port=conn.port, user=conn.user, dbname="postgres")
-            self._wait(ctl, sock, log_offset=offset)
+            first = self._wait(ctl, sock, log_offset=offset)
             ctl.set_password()
+            tcp = self._wait(ctl, conn, log_offset=offset)
+            self.last_readiness = Readiness(elapsed=first.elapsed + tcp.elapsed,
+                                            attempts=first.attempts + tcp.attempts, ready_at=tcp.ready_at)
+            # Like the image's init script: POSTGRES_DB exists once the server is up.
             self._create_initial_database(sock)
-        self.last_readiness = self._wait(ctl, conn, log_offset=offset)
+        else:
+            self.last_readiness = self._wait(ctl, conn, log_offset=offset)
         self.out(f"embedded PostgreSQL running on {conn.host}:{conn.port} (data in {self.data_dir})")
         return conn
 
