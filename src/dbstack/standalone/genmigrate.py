@@ -209,6 +209,9 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
                     raise
                 res.file, res.statements, res.changes = out_dir / layer / fname, len(steps), changes
                 out(f"    new: {fname} ({len(steps)} statement{'s' if len(steps) != 1 else ''})")
+                for st in steps:
+                    if re.match(r"(DROP (TABLE|SCHEMA|TYPE)\b|ALTER TABLE \S+ DROP COLUMN\b)", st.sql):
+                        out(f"    warning: destroys data: {st.sql}")
             residual = diff(desired_all, read_catalog(have_db, schemas=list(layers)))
             if residual:
                 raise MigrationError(
