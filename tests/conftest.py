@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-ATLAS_DIRS = SHARED / "testdata" / "atlas-dirs"
+from testpaths import ATLAS_DIRS, ROOT, SHARED  # noqa: F401  (re-exported for fixtures)
 
 
 @pytest.fixture(scope="session")

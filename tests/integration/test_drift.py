@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import ROOT
+from testpaths import ROOT
 from dbstack.errors import DbstackError
 from dbstack.inspect.drift import drift
 from dbstack.inspect.scratch import scratch_database

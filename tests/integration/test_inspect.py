@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from conftest import ROOT
+from testpaths import ROOT
 from dbstack.inspect.catalog import read_catalog
 from dbstack.inspect.erd import diagram, render_html, render_mermaid
 from dbstack.inspect.hcl import render_hcl

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import ROOT
+from testpaths import ROOT
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.layers import Layers
 from dbstack.migrations.lint import lint_layers

@@ -9,7 +9,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import ATLAS_DIRS, SHARED
+from testpaths import ATLAS_DIRS, SHARED
 from dbstack.errors import ChecksumError, MigrationDirError, UsageError
 from dbstack.migrations.directory import HashFile, MigrationDir, MigrationFile, first_divergence
 from dbstack.migrations.layers import Layers
