@@ -73,8 +73,9 @@ def wait_ready(conn: ConnSpec, *, timeout: float, what: str = "PostgreSQL",
     while True:
         attempts += 1
         now = time.monotonic()
-        # libpq rounds connect_timeout below 2 up to 2 seconds.
-        kwargs["connect_timeout"] = max(2, int(deadline - now) + 1)
+        # libpq rounds connect_timeout below 2 up to 2 seconds; a hung attempt
+        # must not keep us from checking whether the server is still alive.
+        kwargs["connect_timeout"] = max(2, min(10, int(deadline - now) + 1))
         try:
             with psycopg.connect(**kwargs, autocommit=True) as c:
                 c.execute("SELECT 1")
