@@ -76,12 +76,21 @@ def replay(scratch: "ConnSpec", layers: "Layers", *, revisions_schema: str | Non
 def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = None,
           server: "ConnSpec | None" = None, admin_db: str = MAINTENANCE_DB) -> DriftReport:
     """Compare live with what layers build on a scratch database of server (default: live's server)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     layers.validate()
     only = [live.search_path] if live.search_path else None
-    actual = read_catalog(live, schemas=only)
-    with scratch_database(server or live, admin_db=admin_db) as scratch:
-        files = replay(scratch, layers, revisions_schema=revisions_schema)
-        desired = read_catalog(scratch, schemas=only)
+    # The live database is read while the replay runs: the server does both at once.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        live_catalog = pool.submit(read_catalog, live, schemas=only)
+        try:
+            with scratch_database(server or live, admin_db=admin_db) as scratch:
+                files = replay(scratch, layers, revisions_schema=revisions_schema)
+                desired = read_catalog(scratch, schemas=only)
+        except BaseException:
+            live_catalog.cancel()
+            raise
+        actual = live_catalog.result()
     return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs), files=files,
                        changes=diff(desired, actual), schemas=tuple(only) if only else None)
 

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Benchmark: inspection and drift on a 1,000-table schema.
+
+On a throwaway server (initdb + pg_ctl) a generated migration directory
+(20 files x 50 tables: identity primary key, a foreign key to the previous
+table, a unique and a plain index, a check, a default, comments) is applied
+to a "live" database. Then, each repeated and reported as the median:
+
+  inspect        read_catalog() of the live database (in-process)
+  pg_dump        `pg_dump --schema-only` of the same database (the peer: PostgreSQL's own schema reader)
+  render         HCL + SQL + Mermaid rendering of the catalog
+  replay         createdb + our engine applying the directory + dropdb (drift's floor)
+  drift          dbstack.inspect.drift.drift() end to end (scratch db, replay, 2 inspections, diff, drop)
+  drift-cli      `inv db-drift --target cnpg` end to end (a process: interpreter and imports included)
+
+    .venv/bin/python bench/inspect_bench.py               # 3 repetitions
+    .venv/bin/python bench/inspect_bench.py --repeat 5 --tables 1000
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from dbstack.inspect.catalog import read_catalog  # noqa: E402
+from dbstack.inspect.drift import drift  # noqa: E402
+from dbstack.inspect.erd import render_mermaid  # noqa: E402
+from dbstack.inspect.hcl import render_hcl  # noqa: E402
+from dbstack.inspect.scratch import scratch_database  # noqa: E402
+from dbstack.inspect.sql import render_sql  # noqa: E402
+from dbstack.local.pgctl import PgCtl, find_bindir, free_port  # noqa: E402
+from dbstack.migrations.directory import MigrationDir  # noqa: E402
+from dbstack.migrations.engine import ApplyOptions, apply  # noqa: E402
+from dbstack.migrations.layers import Layers  # noqa: E402
+from dbstack.settings import ConnSpec  # noqa: E402
+
+
+def table_sql(i: int) -> str:
+    t = f"entity_{i:04d}"
+    fk = f",\n    parent_id bigint REFERENCES entity_{i - 1:04d} (id) ON DELETE SET NULL" if i else ""
+    return (f"CREATE TABLE {t} (\n"
+            "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+            "    code varchar(40) NOT NULL,\n"
+            "    name text NOT NULL DEFAULT '',\n"
+            "    amount numeric(12,2) CHECK (amount >= 0),\n"
+            f"    created_at timestamptz NOT NULL DEFAULT now(){fk}\n"
+            ");\n"
+            f"CREATE UNIQUE INDEX {t}_code_key ON {t} (code);\n"
+            f"CREATE INDEX {t}_created_at_idx ON {t} (created_at DESC);\n"
+            f"COMMENT ON TABLE {t} IS 'Entity {i}';\n")
+
+
+def make_dir(path: Path, tables: int, per_file: int = 50) -> None:
+    path.mkdir(parents=True)
+    for f in range(0, tables, per_file):
+        body = "".join(table_sql(i) for i in range(f, min(f + per_file, tables)))
+        (path / f"{20240101000000 + f // per_file + 1}_entities_{f:04d}.sql").write_text(body)
+    MigrationDir(path).write_sum()
+
+
+def timed(fn, repeat: int) -> tuple[float, list[float]]:
+    runs = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t)
+    return statistics.median(runs), runs
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tables", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="dbstack-inspect-bench-"))
+    ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18))
+    ctl.init()
+    ctl.start()
+    ctl.set_password()
+    server = ConnSpec(host="127.0.0.1", port=ctl.port, user="postgres", password=ctl.password, dbname="postgres")
+    try:
+        d = base / "migrations"
+        make_dir(d, args.tables)
+        layers = Layers.of([d])
+        live_name = f"live_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(**server.connect_kwargs(), autocommit=True) as pg:
+            pg.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(live_name)))
+        live = server.with_db(live_name)
+        apply(live, layers, ApplyOptions())
+        cat = read_catalog(live)
+        assert len(cat.tables) == args.tables
+        pg_dump = str(find_bindir() / "pg_dump")
+        env = {**os.environ, "PGPASSWORD": ctl.password}
+        env_cli = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
+        env_cli["DATABASE_URL"] = live.url(masked=False)
+
+        def dump() -> None:
+            subprocess.run([pg_dump, "--schema-only", "-h", "127.0.0.1", "-p", str(ctl.port), "-U", "postgres",
+                            "-d", live_name], env=env, check=True, stdout=subprocess.DEVNULL)
+
+        def render() -> None:
+            render_hcl(cat), render_sql(cat), render_mermaid(cat)
+
+        def replay() -> None:
+            with scratch_database(server) as scratch:
+                apply(scratch, layers, ApplyOptions())
+
+        def drift_lib() -> None:
+            assert drift(live, layers).in_sync
+
+        def drift_cli() -> None:
+            res = subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "db-drift", "--dir", str(d), "--target", "cnpg"],
+                                 cwd=ROOT, env=env_cli, capture_output=True, text=True)
+            assert res.returncode == 0, res.stderr
+
+        results = {}
+        for name, fn in (("inspect", lambda: read_catalog(live)), ("pg_dump", dump), ("render", render),
+                         ("replay", replay), ("drift", drift_lib), ("drift-cli", drift_cli)):
+            results[name] = timed(fn, args.repeat)
+            med, runs = results[name]
+            print(f"{name:10s} median {med:6.3f} s   runs {', '.join(f'{r:.3f}' for r in runs)}", flush=True)
+        ins, dmp = results["inspect"][0], results["pg_dump"][0]
+        print(f"\n{args.tables} tables: inspect / pg_dump = {ins / dmp:.2f}; "
+              f"drift = {results['drift'][0]:.2f} s (replay floor {results['replay'][0]:.2f} s, "
+              f"drift / (replay + 2 x inspect) = {results['drift'][0] / (results['replay'][0] + 2 * ins):.2f}); "
+              f"drift-cli = {results['drift-cli'][0]:.2f} s")
+    finally:
+        ctl.remove()
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
