@@ -436,7 +436,7 @@ class _Reader:
               and n.nspname not like 'pg\\_temp\\_%%' and n.nspname not like 'pg\\_toast\\_temp\\_%%'
               and {_not_ext('pg_namespace', 'n.oid')}
               and (%s::text[] is null or n.nspname = any(%s::text[]))
-            order by n.nspname""", (REVISIONS_SCHEMA, self.only, self.only))
+            order by n.nspname collate "C" """, (REVISIONS_SCHEMA, self.only, self.only))
         nsp = [r[0] for r in schema_rows]
         schemas = tuple(Schema(r[1], r[2]) for r in schema_rows)
         extensions = self._extensions()
@@ -458,7 +458,7 @@ class _Reader:
             where c.relnamespace = any(%s) and c.relkind in ('r', 'p', 'v', 'm', 'S')
               and {_not_ext('pg_class', 'c.oid')}
               and not (c.relname = %s and c.relkind in ('r', 'p'))
-            order by n.nspname, c.relname""", (nsp, REVISIONS_TABLE))
+            order by n.nspname collate "C", c.relname collate "C" """, (nsp, REVISIONS_TABLE))
         table_oids = [r[0] for r in rels if r[1] in ("r", "p")]
         view_oids = [r[0] for r in rels if r[1] in ("v", "m")]
         seq_oids = [r[0] for r in rels if r[1] == "S"]
@@ -501,7 +501,7 @@ class _Reader:
             join pg_namespace n on n.oid = e.extnamespace
             left join pg_description d on d.objoid = e.oid and d.classoid = 'pg_extension'::regclass and d.objsubid = 0
             where e.extname <> all(%s) and (%s::text[] is null or n.nspname = any(%s::text[]))
-            order by e.extname""", (list(BUILTIN_EXTENSIONS), self.only, self.only))
+            order by e.extname collate "C" """, (list(BUILTIN_EXTENSIONS), self.only, self.only))
         return tuple(Extension(*r) for r in rows)
 
     def _enums(self, nsp: list[int]) -> tuple[Enum, ...]:
@@ -513,7 +513,7 @@ class _Reader:
             join pg_namespace n on n.oid = t.typnamespace
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
             where t.typtype = 'e' and t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
-            order by n.nspname, t.typname""", (nsp,))
+            order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
         return tuple(Enum(r[0], r[1], tuple(r[2]), r[3]) for r in rows)
 
     def _domains(self, nsp: list[int]) -> tuple[Domain, ...]:
@@ -530,14 +530,14 @@ class _Reader:
             join pg_type bt on bt.oid = t.typbasetype
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
             where t.typtype = 'd' and t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
-            order by n.nspname, t.typname""", (nsp,))
+            order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
         if not rows:
             return ()
         checks: dict[int, list[DomainCheck]] = {}
         for typ, name, definition in self.q("""
                 select c.contypid, c.conname, pg_get_constraintdef(c.oid, true)
                 from pg_constraint c where c.contypid = any(%s) and c.contype = 'c'
-                order by c.contypid, c.conname""", ([r[0] for r in rows],)):
+                order by c.contypid, c.conname collate "C" """, ([r[0] for r in rows],)):
             checks.setdefault(typ, []).append(DomainCheck(name, definition))
         return tuple(Domain(schema=r[1], name=r[2], type=r[3], not_null=r[4], default=r[5], collation=r[6],
                             checks=tuple(checks.get(r[0], ())), comment=r[7]) for r in rows)
@@ -609,7 +609,7 @@ class _Reader:
             left join pg_index ix on c.contype in ('p', 'u') and ix.indexrelid = c.conindid
             left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_constraint'::regclass and d.objsubid = 0
             where c.conrelid = any(%s) and c.contype in ('p', 'u', 'f', 'c', 'x') and c.conislocal
-            order by c.conrelid, c.conname""", (rel_oids,))
+            order by c.conrelid, c.conname collate "C" """, (rel_oids,))
         out: dict[int, dict[str, list]] = {}
         for (rel, name, kind, definition, cols, fsch, ftab, fcols, upd, dele, match, deferrable, deferred,
              valid, noinherit, comment, check_expr, nulls_nd, include) in rows:
@@ -663,7 +663,7 @@ class _Reader:
               and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid
                               and c.conrelid = i.indrelid and c.contype in ('p', 'u', 'x'))
               and not exists (select 1 from pg_inherits h where h.inhrelid = i.indexrelid)
-            order by i.indrelid, ic.relname""", (rel_oids,))
+            order by i.indrelid, ic.relname collate "C" """, (rel_oids,))
         out: dict[int, list[Index]] = {}
         for (rel, sch, tab, name, method, unique, definition, pred, nkey, cols, keys, opts, opclasses,
              collations, nulls_nd, comment) in rows:
@@ -694,7 +694,7 @@ class _Reader:
             join pg_namespace n on n.oid = c.relnamespace
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_trigger'::regclass and d.objsubid = 0
             where t.tgrelid = any(%s) and not t.tgisinternal {parent}
-            order by t.tgrelid, t.tgname""", (rel_oids,))
+            order by t.tgrelid, t.tgname collate "C" """, (rel_oids,))
         out: dict[int, list[Trigger]] = {}
         for rel, sch, tab, name, definition, enabled, comment in rows:
             out.setdefault(rel, []).append(Trigger(sch, tab, name, definition, str(enabled), comment))
@@ -711,7 +711,8 @@ class _Reader:
             join pg_class c on c.oid = dep.refobjid
             join pg_namespace n on n.oid = c.relnamespace
             where r.ev_class = any(%s) and dep.refobjid <> r.ev_class
-            order by 1, 2, 3""", (view_oids,))
+            """, (view_oids,))
+        rows = sorted(rows, key=lambda r: (r[0], r[1], r[2]))
         rels: dict[int, list[tuple[str, str]]] = {}
         for view, sch, name in rows:
             rels.setdefault(view, []).append((sch, name))
@@ -726,7 +727,8 @@ class _Reader:
             join pg_namespace n on n.oid = p.pronamespace
             where r.ev_class = any(%s) and n.nspname not in ('pg_catalog', 'information_schema')
               and {_not_ext('pg_proc', 'p.oid')}
-            order by 1, 2""", (view_oids,))
+            """, (view_oids,))
+        rows = sorted(rows, key=lambda r: (r[0], r[1]))
         funcs: dict[int, list[str]] = {}
         for view, sig in rows:
             funcs.setdefault(view, []).append(_always_quoted_sig(sig))
@@ -751,7 +753,7 @@ class _Reader:
             where s.seqrelid = any(%s)
               and not exists (select 1 from pg_depend i where i.classid = 'pg_class'::regclass
                               and i.objid = c.oid and i.deptype = 'i')
-            order by n.nspname, c.relname""", (seq_oids,))
+            order by n.nspname collate "C", c.relname collate "C" """, (seq_oids,))
         return tuple(Sequence(r[0], r[1], SequenceOptions(r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])),
                               (r[9], r[10], r[11]) if r[11] else None, r[12]) for r in rows)
 
@@ -765,7 +767,8 @@ class _Reader:
             join pg_language l on l.oid = p.prolang
             left join pg_description d on d.objoid = p.oid and d.classoid = 'pg_proc'::regclass and d.objsubid = 0
             where p.pronamespace = any(%s) and p.prokind <> 'a' and {_not_ext('pg_proc', 'p.oid')}
-            order by n.nspname, p.proname, 5""", (nsp,))
+            order by n.nspname collate "C", p.proname collate "C",
+                     pg_get_function_identity_arguments(p.oid) collate "C" """, (nsp,))
         if not rows:
             return ()
         deps: dict[int, set[tuple[str, str]]] = {}
