@@ -152,8 +152,8 @@ def render_mermaid(cat: Catalog, d: Diagram | None = None) -> str:
 _CHAR_W = 7.2      # px per character of the 12px monospace font
 _ROW_H = 18
 _HEAD_H = 24
-_GAP_X = 90
-_GAP_Y = 70
+_GAP_X = 170
+_GAP_Y = 80
 
 
 @dataclass
@@ -265,7 +265,8 @@ def render_svg(cat: Catalog, d: Diagram | None = None) -> str:
              ".erd .title{fill:#fff;font-weight:bold}.erd .type{fill:#718096}.erd .key{fill:#c05621;font-weight:bold}"
              ".erd .rel path,.erd .rel line{stroke:#2d3748;stroke-width:1.3;fill:none}"
              ".erd .rel .weak{stroke-dasharray:5 4}.erd .rel circle.open{fill:#fff;stroke:#2d3748;stroke-width:1.3}"
-             ".erd .rel text{fill:#4a5568;font-size:10px}</style>"]
+             ".erd .rel text{fill:#4a5568;font-size:10px;text-anchor:middle;paint-order:stroke;stroke:#f7fafc;"
+             "stroke-width:3px}</style>"]
     parts.append('<g class="rels">')
     for r in d.relationships:
         p, c = by_key.get(r.parent), by_key.get(r.child)
@@ -287,7 +288,7 @@ def render_svg(cat: Catalog, d: Diagram | None = None) -> str:
         parts.append(f'<g class="rel" data-fk="{esc(r.name)}"><title>{esc(title)}</title>'
                      f'<line{cls} x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}"/>'
                      + _marker(x0, y0, ux, uy, r.parent_card) + _marker(x1, y1, -ux, -uy, r.child_card)
-                     + f'<text x="{(x0 + x1) / 2 + 4:.1f}" y="{(y0 + y1) / 2 - 4:.1f}">{esc(r.name)}</text></g>')
+                     + f'<text x="{(x0 + x1) / 2:.1f}" y="{(y0 + y1) / 2 - 5:.1f}">{esc(r.name)}</text></g>')
     parts.append("</g>")
     for b in boxes:
         e = b.entity
