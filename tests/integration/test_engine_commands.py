@@ -31,7 +31,7 @@ def test_migrate_and_status_from_settings(fresh_db, tmp_path, monkeypatch):
     assert st.status == "PENDING" and st.pending == ["1", "2"]
     lines: list[str] = []
     rep = commands.migrate(s, target="here", out=lines.append)
-    assert rep.applied == ["1", "2"] and lines == ["migrating versions 1 … 2 (1–2/2)"]
+    assert rep.applied == ["1", "2"] and lines == ["migrating versions 1..2 (1-2/2)"]
     assert tables(fresh_db, "meta") == ["atlas_schema_revisions"]        # revisions_schema from settings
     assert [r["version"] for r in rows(fresh_db, '"meta"."atlas_schema_revisions"')] == ["1", "2"]
     assert commands.migration_status(s, target="here").status == "OK"

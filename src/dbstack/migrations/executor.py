@@ -437,8 +437,8 @@ class Runner:
         if len(batch) == 1:
             self.out(f"migrating version {batch[0].version} ({i}/{self.total_files})")
         else:
-            self.out(f"migrating versions {batch[0].version} … {batch[-1].version} "
-                     f"({i}–{i + len(batch) - 1}/{self.total_files})")
+            self.out(f"migrating versions {batch[0].version}..{batch[-1].version} "
+                     f"({i}-{i + len(batch) - 1}/{self.total_files})")
 
     def _new_revision(self, p: Planned) -> Revision:
         if p.existing is not None:

@@ -282,8 +282,7 @@ class ApplyReport:
         return f"Migrated to version {self.target} from {self.current} ({len(self.pending_files)} migrations in total)"
 
     def to_json(self) -> dict:
-        out: dict[str, Any] = {"Driver": self.env.driver}
-        out.update(self.env.to_json())
+        out: dict[str, Any] = self.env.to_json()  # Atlas embeds Env: its fields sit at the top level
         if self.pending_files:
             out["Pending"] = [f.to_json() for f in self.pending_files]
         if self.files:
