@@ -9,12 +9,15 @@ to a "live" database. Then, each repeated and reported as the median:
   inspect        read_catalog() of the live database (in-process)
   pg_dump        `pg_dump --schema-only` of the same database (the peer: PostgreSQL's own schema reader)
   render         HCL + SQL + Mermaid rendering of the catalog
-  replay         createdb + our engine applying the directory + dropdb (drift's floor)
+  ddl-floor      createdb + `psql -1` running every file in one transaction + dropdb (the server's DDL cost)
+  replay         createdb + our engine applying the directory + dropdb (what drift does before inspecting)
   drift          dbstack.inspect.drift.drift() end to end (scratch db, replay, 2 inspections, diff, drop)
-  drift-cli      `inv db-drift --target cnpg` end to end (a process: interpreter and imports included)
+  drift-cli      `inv db-drift --no-cache --target cnpg` end to end (a process: interpreter and imports included)
+  drift-cached   `inv db-drift --target cnpg` with the directory's schema already cached (unchanged migrations)
 
     .venv/bin/python bench/inspect_bench.py               # 3 repetitions
     .venv/bin/python bench/inspect_bench.py --repeat 5 --tables 1000
+    .venv/bin/python bench/inspect_bench.py --dev-server   # server with fsync=off etc., like the test fixture
 """
 from __future__ import annotations
 
@@ -85,10 +88,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tables", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dev-server", action="store_true",
+                    help="start the server with fsync, synchronous_commit and full_page_writes off")
     args = ap.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="dbstack-inspect-bench-"))
-    ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18))
+    dev = ("fsync=off", "synchronous_commit=off", "full_page_writes=off") if args.dev_server else ()
+    ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18), settings=dev)
     ctl.init()
     ctl.start()
     ctl.set_password()
@@ -116,6 +122,16 @@ def main() -> int:
         def render() -> None:
             render_hcl(cat), render_sql(cat), render_mermaid(cat)
 
+        psql = str(find_bindir() / "psql")
+
+        def ddl_floor() -> None:
+            with scratch_database(server) as scratch:
+                files = sorted(d.glob("*.sql"))
+                subprocess.run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+                                str(ctl.port), "-U", "postgres", "-d", scratch.dbname,
+                                *[a for f in files for a in ("-f", str(f))]],
+                               env=env, check=True, stdout=subprocess.DEVNULL)
+
         def replay() -> None:
             with scratch_database(server) as scratch:
                 apply(scratch, layers, ApplyOptions())
@@ -123,22 +139,26 @@ def main() -> int:
         def drift_lib() -> None:
             assert drift(live, layers).in_sync
 
-        def drift_cli() -> None:
-            res = subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "db-drift", "--dir", str(d), "--target", "cnpg"],
-                                 cwd=ROOT, env=env_cli, capture_output=True, text=True)
+        def drift_cli(*flags: str) -> None:
+            res = subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "db-drift", "--dir", str(d), "--target", "cnpg",
+                                  *flags], cwd=ROOT, env=env_cli, capture_output=True, text=True)
             assert res.returncode == 0, res.stderr
 
         results = {}
         for name, fn in (("inspect", lambda: read_catalog(live)), ("pg_dump", dump), ("render", render),
-                         ("replay", replay), ("drift", drift_lib), ("drift-cli", drift_cli)):
+                         ("ddl-floor", ddl_floor), ("replay", replay), ("drift", drift_lib),
+                         ("drift-cli", lambda: drift_cli("--no-cache")), ("drift-cached", drift_cli)):
+            if name == "drift-cached":
+                drift_cli()  # warm the cache
             results[name] = timed(fn, args.repeat)
             med, runs = results[name]
             print(f"{name:10s} median {med:6.3f} s   runs {', '.join(f'{r:.3f}' for r in runs)}", flush=True)
         ins, dmp = results["inspect"][0], results["pg_dump"][0]
         print(f"\n{args.tables} tables: inspect / pg_dump = {ins / dmp:.2f}; "
-              f"drift = {results['drift'][0]:.2f} s (replay floor {results['replay'][0]:.2f} s, "
+              f"replay / ddl-floor = {results['replay'][0] / results['ddl-floor'][0]:.2f}; "
+              f"drift = {results['drift'][0]:.2f} s (replay {results['replay'][0]:.2f} s, "
               f"drift / (replay + 2 x inspect) = {results['drift'][0] / (results['replay'][0] + 2 * ins):.2f}); "
-              f"drift-cli = {results['drift-cli'][0]:.2f} s")
+              f"drift-cli = {results['drift-cli'][0]:.2f} s; drift-cached = {results['drift-cached'][0]:.2f} s")
     finally:
         ctl.remove()
         shutil.rmtree(base, ignore_errors=True)

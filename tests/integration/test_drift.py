@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 
 import psycopg
 import pytest
@@ -53,9 +54,9 @@ def _inv(args, conn, **kw):
 
 def test_in_sync_exits_0(migrated, pg_server):
     conn, d = migrated
-    res = _inv(["db-drift", "--dir", str(d)], conn)
+    res = _inv(["db-drift", "--dir", str(d), "--no-cache"], conn)
     assert res.returncode == 0, res.stderr
-    assert "No schema drift" in res.stdout and "5 migration files replayed" in res.stdout
+    assert "No schema drift" in res.stdout and "5 migration files replayed on a scratch database" in res.stdout
     assert scratch_dbs(pg_server) == []
 
 
@@ -82,12 +83,12 @@ def test_each_drift_is_reported_by_name(migrated, pg_server, change, expected):
 def test_drift_task_exits_2_and_prints_the_differences(migrated, pg_server):
     conn, d = migrated
     execute(conn, "ALTER TABLE users ADD COLUMN phone text; CREATE TABLE audit_log (id bigint)")
-    res = _inv(["db-drift", "--dir", str(d)], conn)
+    res = _inv(["db-drift", "--dir", str(d), "--no-cache"], conn)
     assert res.returncode == 2
     assert "extra    table public.audit_log" in res.stdout and "extra    column public.users.phone" in res.stdout
     assert "schema drift: 2 differences" in res.stderr
     assert conn.password not in res.stdout + res.stderr
-    res = _inv(["db-drift", "--dir", str(d), "--json"], conn)
+    res = _inv(["db-drift", "--dir", str(d), "--json", "--no-cache"], conn)
     assert res.returncode == 2 and '"in_sync": false' in res.stdout
 
 
@@ -95,9 +96,31 @@ def test_failed_replay_exits_1_and_drops_the_scratch_database(migrated, pg_serve
     conn, d = migrated
     (d / "20240301000001_broken.sql").write_text("ALTER TABLE no_such_table ADD COLUMN x int;\n")
     MigrationDir(d).write_sum()
-    res = _inv(["db-drift", "--dir", str(d)], conn)
+    res = _inv(["db-drift", "--dir", str(d), "--no-cache"], conn)
     assert res.returncode == 1
     assert "replaying the migrations on a scratch database failed" in res.stderr
+    assert scratch_dbs(pg_server) == []
+
+
+def test_cache_skips_the_replay_of_an_unchanged_directory(migrated, pg_server, tmp_path):
+    conn, d = migrated
+    # unique content: no earlier run can have cached it
+    (d / "20240301000001_note.sql").write_text(f"-- run {uuid.uuid4()}\nCOMMENT ON TABLE users IS 'people';\n")
+    MigrationDir(d).write_sum()
+    cache = tmp_path / "cache"
+    first = drift(conn, Layers.of([d]), cache_dir=cache)
+    assert not first.cached and len(list(cache.iterdir())) == 1
+    assert [c.attribute for c in first.changes] == ["comment"]  # the live database lacks the new file
+    apply(conn, Layers.of([d]), ApplyOptions())
+    second = drift(conn, Layers.of([d]), cache_dir=cache)
+    assert second.cached and second.in_sync and "replayed earlier" in second.render_text()
+    execute(conn, "CREATE TABLE audit_log (id bigint)")
+    third = drift(conn, Layers.of([d]), cache_dir=cache)
+    assert third.cached and [c.name for c in third.changes] == ["public.audit_log"]
+    # any change to a migration file means a new replay
+    (d / "20240301000001_note.sql").write_text((d / "20240301000001_note.sql").read_text() + "-- edited\n")
+    MigrationDir(d).write_sum()
+    assert not drift(conn, Layers.of([d]), cache_dir=cache).cached
     assert scratch_dbs(pg_server) == []
 
 
@@ -117,7 +140,7 @@ def test_interrupted_drift_drops_the_scratch_database(migrated, pg_server, sig, 
     MigrationDir(d).write_sum()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
     env["DATABASE_URL"] = conn.url(masked=False)
-    proc = subprocess.Popen([INV, "db-drift", "--dir", str(d), "--target", "cnpg"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([INV, "db-drift", "--dir", str(d), "--no-cache", "--target", "cnpg"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

@@ -835,3 +835,41 @@ def inspect_target(settings: Any, *, db: str | None = None, target: str | None =
     if schemas is None and conn.search_path:
         schemas = [conn.search_path]
     return read_catalog(conn, schemas=schemas)
+
+
+def catalog_from_dict(data: Mapping[str, Any]) -> Catalog:
+    """The inverse of Catalog.to_dict() (JSON lists become the model's tuples)."""
+    return _build(Catalog, data)
+
+
+def _build(cls: type, data: Any) -> Any:
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = _value_of(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _value_of(tp: Any, value: Any) -> Any:
+    import types
+    import typing
+
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                continue
+            return _value_of(arg, value)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_value_of(args[0], v) for v in value)
+        return tuple(_value_of(a, v) for a, v in zip(args, value))
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value)
+    return value

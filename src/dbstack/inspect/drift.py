@@ -15,7 +15,10 @@ from .diff import Change, diff, render_changes
 from .scratch import MAINTENANCE_DB, scratch_database
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..migrations.layers import Layers
+    from .catalog import Catalog
     from ..settings import ConnSpec, Settings
 
 
@@ -26,6 +29,7 @@ class DriftReport:
     files: int                         # migration files replayed
     changes: list[Change] = field(default_factory=list)
     schemas: tuple[str, ...] | None = None
+    cached: bool = False               # the desired schema came from the replay cache
 
     @property
     def in_sync(self) -> bool:
@@ -33,18 +37,23 @@ class DriftReport:
 
     def render_text(self) -> str:
         if self.in_sync:
-            return (f"No schema drift: {self.url} matches its migrations "
-                    f"({self.files_text()} replayed on a scratch database).\n")
+            return f"No schema drift: {self.url} matches its migrations ({self.source_text()}).\n"
         count = len(self.changes)
         head = (f"Schema drift: {self.url} differs from its migrations "
-                f"({count} difference{'s' if count != 1 else ''}; {self.files_text()} replayed):\n")
+                f"({count} difference{'s' if count != 1 else ''}; {self.source_text()}):\n")
         return head + render_changes(self.changes)
 
     def files_text(self) -> str:
         return f"{self.files} migration file{'s' if self.files != 1 else ''}"
 
+    def source_text(self) -> str:
+        if self.cached:
+            return f"{self.files_text()}, replayed earlier on this server version; --no-cache replays again"
+        return f"{self.files_text()} replayed on a scratch database"
+
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "dirs": list(self.dirs), "files": self.files, "in_sync": self.in_sync,
+                "cached": self.cached,
                 "schemas": list(self.schemas) if self.schemas else None,
                 "changes": [c.to_dict() for c in self.changes]}
 
@@ -73,13 +82,90 @@ def replay(scratch: "ConnSpec", layers: "Layers", *, revisions_schema: str | Non
     return len(report.applied)
 
 
+def _server_version(conn: "ConnSpec") -> int:
+    import psycopg
+
+    try:
+        with psycopg.connect(**conn.connect_kwargs(), autocommit=True) as pg:
+            return pg.info.server_version
+    except psycopg.OperationalError as exc:
+        from ..errors import DatabaseError
+
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DatabaseError(f"cannot connect to {conn.host}:{conn.port}/{conn.dbname} ({conn}): {first}",
+                            "check that the server is running and the target's credentials") from None
+
+
+def cache_key(layers: "Layers", server_version: int, revisions_schema: str | None,
+              schemas: list[str] | None) -> str:
+    """What the desired schema depends on: every file's name and bytes, the server version, the options."""
+    import hashlib
+
+    h = hashlib.sha256(f"dbstack-drift-v{CACHE_FORMAT}\0{server_version}\0{revisions_schema or ''}\0"
+                       f"{','.join(schemas or [])}\0".encode())
+    for f in layers.files():
+        h.update(f.name.encode("utf-8", "surrogateescape") + b"\0")
+        data = f.read()
+        h.update(len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()[:32]
+
+
+CACHE_FORMAT = 1
+CACHE_KEEP = 20
+
+
+def _load_cached(path: "Path") -> tuple["Catalog", int] | None:
+    import json
+
+    from .catalog import catalog_from_dict
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return catalog_from_dict(data["catalog"]), int(data["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or unreadable: replay
+
+
+def _store_cached(path: "Path", cat: "Catalog", files: int) -> None:
+    import json
+    import os
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"files": files, "catalog": cat.to_dict()}), encoding="utf-8")
+        tmp.replace(path)
+        # Keep the newest few: one per directory state worth returning to.
+        old = sorted(path.parent.glob("drift-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[CACHE_KEEP:]
+        for p in old:
+            p.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
 def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = None,
-          server: "ConnSpec | None" = None, admin_db: str = MAINTENANCE_DB) -> DriftReport:
-    """Compare live with what layers build on a scratch database of server (default: live's server)."""
+          server: "ConnSpec | None" = None, admin_db: str = MAINTENANCE_DB,
+          cache_dir: "Path | None" = None) -> DriftReport:
+    """Compare live with what layers build on a scratch database of server (default: live's server).
+
+    With cache_dir, the desired schema of an identical directory on the same
+    server version is read from there instead of replaying it again.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     layers.validate()
     only = [live.search_path] if live.search_path else None
+    cache_path = None
+    if cache_dir is not None:
+        key = cache_key(layers, _server_version(live), revisions_schema, only)
+        cache_path = cache_dir / f"drift-{key}.json"
+        hit = _load_cached(cache_path)
+        if hit is not None:
+            desired, files = hit
+            actual = read_catalog(live, schemas=only)
+            return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs),
+                               files=files, changes=diff(desired, actual), schemas=tuple(only) if only else None,
+                               cached=True)
     # The live database is read while the replay runs: the server does both at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
         live_catalog = pool.submit(read_catalog, live, schemas=only)
@@ -91,15 +177,23 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
             live_catalog.cancel()
             raise
         actual = live_catalog.result()
+    if cache_path is not None:
+        _store_cached(cache_path, desired, files)
     return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs), files=files,
                        changes=diff(desired, actual), schemas=tuple(only) if only else None)
 
 
 def check_drift(settings: "Settings", *, db: str | None = None, target: str | None = None,
-                dir: str | None = None, dir_format: str | None = None) -> DriftReport:
-    """Drift of a configured database (or --dir) on a target."""
+                dir: str | None = None, dir_format: str | None = None, cache: bool = True) -> DriftReport:
+    """Drift of a configured database (or --dir) on a target.
+
+    The desired schema of a directory already replayed on the same server
+    version is cached under ``.dbstack/cache`` (git-ignored); ``cache=False``
+    replays anyway.
+    """
     from ..migrations.commands import resolve
 
     live, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
     admin = settings.local.admin_db if settings.target_settings(target).kind == "local" else MAINTENANCE_DB
-    return drift(live, layers, revisions_schema=rev_schema or None, admin_db=admin)
+    cache_dir = settings.root / ".dbstack" / "cache" if cache else None
+    return drift(live, layers, revisions_schema=rev_schema or None, admin_db=admin, cache_dir=cache_dir)

@@ -78,14 +78,16 @@ def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd"):
 
 
 @task(help={"db": DB_HELP, "target": TARGET_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
-            "json": "print the differences as JSON"})
-def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False):
+            "json": "print the differences as JSON",
+            "cache": "reuse the schema an identical directory gave on this server version "
+                     "(.dbstack/cache); --no-cache replays every time"})
+def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False, cache=True):
     """Compare the live schema with the migrations replayed on a scratch database (exit 2 on drift)."""
     import json as jsonlib
 
     from ..inspect.drift import check_drift
 
-    report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format)
+    report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format, cache=cache)
     text = jsonlib.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n" if json else report.render_text()
     if report.in_sync:
         print(text, end="")
