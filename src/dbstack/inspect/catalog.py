@@ -16,6 +16,7 @@ in its own schema or any other).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -843,33 +844,45 @@ def catalog_from_dict(data: Mapping[str, Any]) -> Catalog:
 
 
 def _build(cls: type, data: Any) -> Any:
+    return cls(**{name: _value_of(tp, data[name]) for name, tp in _fields_of(cls) if name in data})
+
+
+@functools.lru_cache(maxsize=None)
+def _fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
     import typing
 
     hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            kwargs[f.name] = _value_of(hints[f.name], data[f.name])
-    return cls(**kwargs)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
-def _value_of(tp: Any, value: Any) -> Any:
+@functools.lru_cache(maxsize=None)
+def _shape(tp: Any) -> tuple[str, Any]:
+    """How to rebuild a value of annotated type tp: ("plain"|"dataclass"|"tuple_of"|"tuple", detail)."""
     import types
     import typing
 
-    if value is None:
-        return None
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            if arg is type(None):
-                continue
-            return _value_of(arg, value)
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _shape(args[0]) if args else ("plain", None)
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_value_of(args[0], v) for v in value)
-        return tuple(_value_of(a, v) for a, v in zip(args, value))
+            return ("tuple_of", args[0])
+        return ("tuple", args)
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value)
+        return ("dataclass", tp)
+    return ("plain", None)
+
+
+def _value_of(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    kind, detail = _shape(tp)
+    if kind == "dataclass":
+        return _build(detail, value)
+    if kind == "tuple_of":
+        return tuple(_value_of(detail, v) for v in value)
+    if kind == "tuple":
+        return tuple(_value_of(a, v) for a, v in zip(detail, value))
     return value
