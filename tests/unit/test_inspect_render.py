@@ -131,3 +131,14 @@ def test_diff_sees_view_definition_changes():
     b = Catalog(views=(replace(v, definition=" SELECT 2;"),))
     (c,) = diff(a, b)
     assert (c.kind, c.object_type, c.name, c.attribute) == ("changed", "view", "public.v", "definition")
+
+
+def test_catalog_json_round_trip():
+    import json
+
+    from dbstack.inspect.catalog import catalog_from_dict
+
+    cat = _catalog()
+    back = catalog_from_dict(json.loads(json.dumps(cat.to_dict())))
+    assert back == cat and back.database == "app"
+    assert isinstance(back.tables[0].columns, tuple) and back.sequences[0].owned_by == ("public", "posts", "id")
