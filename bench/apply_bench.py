@@ -246,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         print("sqitch not installed (apt-get install sqitch libdbd-pg-perl); skipping it", file=sys.stderr)
         tools = [t for t in tools if t not in missing]
     base = Path(tempfile.mkdtemp(prefix="dbstack-bench-"))
-    settings = () if args.durable else ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+    # Quiet, identical conditions for every tool: no autovacuum or checkpoints in the middle of a run.
+    quiet = ("autovacuum=off", "max_wal_size=8GB", "checkpoint_timeout=1h")
+    settings = quiet if args.durable else ("fsync=off", "synchronous_commit=off", "full_page_writes=off", *quiet)
     ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18),
                 settings=(*settings, "max_connections=50"))
     results: dict = {"settings": list(settings), "repeat": args.repeat, "corpora": {}}

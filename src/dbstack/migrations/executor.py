@@ -23,7 +23,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import DatabaseError, MigrationError, UsageError
 from .revisions import (TYPE_BASELINE, TYPE_EXECUTE, Revision, RevisionTable, check_clarity,
@@ -324,10 +324,17 @@ class Planned:
     statements: list  # scanner Statements
     mode: str         # file | all | none
     existing: Revision | None = None
+    ref: Any = None   # report.FileRef, made once
+
+    def __post_init__(self) -> None:
+        if self.ref is None:
+            from .report import FileRef
+
+            self.ref = FileRef.of(self.file)
 
     @property
     def version(self) -> str:
-        return self.file.version
+        return self.ref.version
 
     @property
     def skip(self) -> int:
@@ -457,9 +464,9 @@ class Runner:
 
     def _record(self, p: Planned, started: datetime, elapsed_ns: int, applied: list[str],
                 error: tuple[str, str] | None = None) -> None:
-        from .report import AppliedFile, FileRef, StmtError
+        from .report import AppliedFile, StmtError
 
-        af = AppliedFile(FileRef.of(p.file), start=started, elapsed_ns=elapsed_ns, skipped=p.skip,
+        af = AppliedFile(p.ref, start=started, elapsed_ns=elapsed_ns, skipped=p.skip,
                          applied=applied)
         if error is not None:
             af.error = StmtError(*error)
@@ -711,7 +718,7 @@ def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operato
     """Atlas's `migrate apply` (see the module docstring for the order of work)."""
     import psycopg
 
-    from .report import ApplyReport, Env, FileRef
+    from .report import ApplyReport, Env
 
     opts = opts.checked()
     sums = layers.validate()  # checksum errors before the database is touched
@@ -741,7 +748,7 @@ def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operato
                 pending_files = pending_files[:opts.amount]
             by_version = {r.version: r for r in revs}
             planned = plan_files(pending_files, hashes, by_version, opts.tx_mode)
-            report.pending_files = [FileRef.of(f) for f in pending_files]
+            report.pending_files = [p.ref for p in planned]
             report.target = pending_files[-1].version
             runner = Runner(conn, table, report, operator, opts.tx_mode, out=out, dry_run=opts.dry_run)
             try:
