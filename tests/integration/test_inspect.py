@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest

@@ -289,19 +289,20 @@ def _q(name: str) -> str:
 Diag = tuple[int, str, str]  # (line, code, message)
 
 
-def _split(name: str) -> list[str]:
-    return name.split(".")
-
-
 def _table_of(c: "Change") -> tuple[str, str]:
     if c.table is not None:
         return c.table
-    s, n = _split(c.name)[:2]
-    return s, n
+    schema, _, name = c.name.partition(".")
+    return schema, name
 
 
-def _last(name: str) -> str:
-    return _split(name)[-1]
+def _child_name(c: "Change") -> str:
+    """The column / constraint name of a change to a table's child (names may contain dots)."""
+    if c.table is not None:
+        prefix = f"{c.table[0]}.{c.table[1]}."
+        if c.name.startswith(prefix):
+            return c.name[len(prefix):]
+    return c.name.rsplit(".", 1)[-1]
 
 
 def _not_null_checked(table: "Table | None", column: str) -> bool:
@@ -406,7 +407,7 @@ def _data_depend(run: FileRun) -> list[Diag]:
                                        f"case table {_q(key[1])} is not empty"))
         # MF104: nullable -> NOT NULL on an existing column, not backfilled before.
         for c in step.of("changed", "column"):
-            key, cname = _table_of(c), _last(c.name)
+            key, cname = _table_of(c), _child_name(c)
             if c.attribute != "nullable" or not (c.actual is True and c.desired is False):
                 continue
             if run.table_added(key) or run.column_added(key, cname) or (key, cname) in pk_cols:
@@ -540,7 +541,7 @@ def _blocking(run: FileRun, volatile: Callable[[str], bool]) -> list[Diag]:
         line = step.stmt.line
         pk_cols = _pk_added_columns(step)
         for c in step.of("changed", "column"):
-            key, cname = _table_of(c), _last(c.name)
+            key, cname = _table_of(c), _child_name(c)
             if run.table_added(key) or run.column_added(key, cname):
                 continue
             if c.attribute == "type" and needs_rewrite(c.actual, c.desired):
