@@ -121,13 +121,15 @@ def test_hcl_is_stable_across_runs(all_kinds):
     assert first == second
     assert 'table "users" {\n  schema = schema.public\n' in first
     assert 'materialized "team_totals" {' in first and 'view "team_members" {' in first
+    # names that are not HCL identifiers are indexed, not dotted
+    assert 'columns = [column["Col \\"x\\""]]' in first and 'columns     = [column["user id"]]' in first
 
 
 def test_erd_has_one_entity_per_table_and_one_relationship_per_foreign_key(all_kinds):
     cat = read_catalog(all_kinds)
     d = diagram(cat)
     n_fk = sum(len(t.foreign_keys) for t in cat.tables)
-    assert len(d.entities) == len(cat.tables) and len(d.relationships) == n_fk == 4
+    assert len(d.entities) == len(cat.tables) and len(d.relationships) == n_fk == 5
     text = render_mermaid(cat)
     assert sum(1 for line in text.splitlines() if line.endswith(" {")) == len(cat.tables)
     assert sum(1 for line in text.splitlines() if " : " in line) == n_fk
@@ -170,7 +172,7 @@ def test_inspect_tasks(all_kinds, tmp_path):
     res = _inv(["db-inspect-sql", "--output", str(tmp_path / "schema.sql")], all_kinds)
     assert res.returncode == 0 and (tmp_path / "schema.sql").read_text().startswith("-- Schema of database")
     res = _inv(["db-erd", "--output", str(tmp_path / "erd.mmd")], all_kinds)
-    assert res.returncode == 0 and "(8 tables, 4 foreign keys)" in res.stdout
+    assert res.returncode == 0 and "(9 tables, 5 foreign keys)" in res.stdout
     assert (tmp_path / "erd.mmd").read_text().startswith("erDiagram\n")
     res = _inv(["db-erd", "--format", "html", "--output", str(tmp_path / "erd.html")], all_kinds)
     assert res.returncode == 0 and "<svg" in (tmp_path / "erd.html").read_text()

@@ -146,24 +146,24 @@ class _Names:
     def table_ref(self, schema: str, name: str) -> str:
         if (schema, name) in self.views:
             kind = "materialized" if self.views[(schema, name)].materialized else "view"
-            return f"{kind}.{_ident_ref(name)}"
+            return f"{kind}{_ident_ref(name)}"
         if name in self.clash:
-            return f"table.{_ident_ref(schema)}.{_ident_ref(name)}"
-        return f"table.{_ident_ref(name)}"
+            return f"table{_ident_ref(schema)}{_ident_ref(name)}"
+        return f"table{_ident_ref(name)}"
 
     def column_ref(self, schema: str, table: str, column: str, *, local: bool) -> str:
         if local:
-            return f"column.{_ident_ref(column)}"
-        return f"{self.table_ref(schema, table)}.column.{_ident_ref(column)}"
+            return f"column{_ident_ref(column)}"
+        return f"{self.table_ref(schema, table)}.column{_ident_ref(column)}"
 
 
 def _ident_ref(name: str) -> str:
-    # HCL traversals take plain identifiers; anything else goes through an index.
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name) else f"[{hcl_string(name)}]"
+    """One traversal step: `.name`, or `["odd name"]` (an index) when name is not an HCL identifier."""
+    return f".{name}" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name) else f"[{hcl_string(name)}]"
 
 
 def _schema_ref(name: str) -> _Raw:
-    return _Raw(f"schema.{_ident_ref(name)}")
+    return _Raw(f"schema{_ident_ref(name)}")
 
 
 # --------------------------------------------------------------------------- pieces
@@ -175,9 +175,9 @@ def hcl_type(col_type: str, names: _Names | None = None) -> _Raw:
         sch, _, name = t.rpartition(".")
         key = (sch or "public", name)
         if key in names.enums:
-            return _Raw(f"enum.{_ident_ref(name)}")
+            return _Raw(f"enum{_ident_ref(name)}")
         if key in names.domains:
-            return _Raw(f"domain.{_ident_ref(name)}")
+            return _Raw(f"domain{_ident_ref(name)}")
     if t.endswith("[]") or "." in t or '"' in t:
         return _sql(t)
     m = re.fullmatch(r"([a-z ]+?)(\([0-9, ]+\))?( with time zone| without time zone)?", t)
@@ -268,13 +268,13 @@ def _index_block(parent: Block, idx: Index, names: _Names) -> None:
     simple = all(p.column and not p.desc and not p.opclass and not p.collation and p.nulls_first == p.desc
                  for p in idx.parts)
     if simple:
-        b.attr("columns", [_Raw(f"column.{_ident_ref(p.column)}") for p in idx.parts])
+        b.attr("columns", [_Raw(f"column{_ident_ref(p.column)}") for p in idx.parts])
     if idx.method != "btree":
         b.attr("type", _Raw(idx.method.upper()))
     if idx.predicate:
         b.attr("where", idx.predicate)
     if idx.include:
-        b.attr("include", [_Raw(f"column.{_ident_ref(c)}") for c in idx.include])
+        b.attr("include", [_Raw(f"column{_ident_ref(c)}") for c in idx.include])
     if idx.nulls_not_distinct:
         b.attr("nulls_distinct", False)
     if idx.comment is not None:
@@ -285,7 +285,7 @@ def _index_block(parent: Block, idx: Index, names: _Names) -> None:
             if p.desc:
                 on.attr("desc", True)
             if p.column:
-                on.attr("column", _Raw(f"column.{_ident_ref(p.column)}"))
+                on.attr("column", _Raw(f"column{_ident_ref(p.column)}"))
             else:
                 on.attr("expr", p.expr)
             if p.opclass:
@@ -298,7 +298,7 @@ def _index_block(parent: Block, idx: Index, names: _Names) -> None:
 
 def _fk_block(parent: Block, t: Table, fk: ForeignKey, names: _Names) -> None:
     b = parent.block("foreign_key", fk.name)
-    b.attr("columns", [_Raw(f"column.{_ident_ref(c)}") for c in fk.columns])
+    b.attr("columns", [_Raw(f"column{_ident_ref(c)}") for c in fk.columns])
     b.attr("ref_columns", [_Raw(names.column_ref(fk.ref_schema, fk.ref_table, c, local=False)) for c in fk.ref_columns])
     b.attr("on_update", _Raw(_FK_ACTIONS.get(fk.on_update, fk.on_update.replace(" ", "_"))))
     b.attr("on_delete", _Raw(_FK_ACTIONS.get(fk.on_delete, fk.on_delete.replace(" ", "_"))))
@@ -364,18 +364,18 @@ def table_block(t: Table, names: _Names, serials: dict[tuple[str, str, str], Seq
         _column_block(b, col, names, _serial_of(t, col, serials))
     if t.primary_key is not None:
         pk = b.block("primary_key")
-        pk.attr("columns", [_Raw(f"column.{_ident_ref(c)}") for c in t.primary_key.columns])
+        pk.attr("columns", [_Raw(f"column{_ident_ref(c)}") for c in t.primary_key.columns])
         if t.primary_key.include:
-            pk.attr("include", [_Raw(f"column.{_ident_ref(c)}") for c in t.primary_key.include])
+            pk.attr("include", [_Raw(f"column{_ident_ref(c)}") for c in t.primary_key.include])
     for fk in t.foreign_keys:
         _fk_block(b, t, fk, names)
     for idx in t.indexes:
         _index_block(b, idx, names)
     for u in t.uniques:
         ub = b.block("unique", u.name)
-        ub.attr("columns", [_Raw(f"column.{_ident_ref(c)}") for c in u.columns])
+        ub.attr("columns", [_Raw(f"column{_ident_ref(c)}") for c in u.columns])
         if u.include:
-            ub.attr("include", [_Raw(f"column.{_ident_ref(c)}") for c in u.include])
+            ub.attr("include", [_Raw(f"column{_ident_ref(c)}") for c in u.include])
         if u.nulls_not_distinct:
             ub.attr("nulls_distinct", False)
         if u.comment is not None:
@@ -594,7 +594,7 @@ def blocks(cat: Catalog) -> list[Block]:
     for f in cat.functions:
         if counts[f.name] == 1 and f.kind != "procedure":
             for spelled in (f"{f.schema}.{f.name}", f.name):
-                fn_names[spelled] = f"function.{_ident_ref(f.name)}"
+                fn_names[spelled] = f"function{_ident_ref(f.name)}"
         out.append(function_block(f, names))
     for t in cat.tables:
         for tr in t.triggers:

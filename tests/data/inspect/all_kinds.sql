@@ -128,3 +128,12 @@ COMMENT ON MATERIALIZED VIEW billing.team_totals IS 'Per-team sums';
 
 CREATE FUNCTION team_count(u users) RETURNS bigint LANGUAGE sql STABLE
 AS $$ SELECT count(*) FROM memberships m WHERE m.user_id = u.id $$;
+
+-- Names that need quoting everywhere.
+CREATE TABLE "Weird.Name" (
+    "Col ""x""" integer PRIMARY KEY,
+    "UPPER" text DEFAULT 'it''s',
+    "user id" bigint REFERENCES users (id)
+);
+CREATE INDEX "Weird.Name_UPPER_idx" ON "Weird.Name" ("UPPER");
+COMMENT ON COLUMN "Weird.Name"."Col ""x""" IS 'quotes "inside" and ''single''';
