@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 def debug_enabled() -> bool:
-    """--debug (ours), invoke's -d (enables DEBUG logging) or DBSTACK_DEBUG=1."""
+    """invoke's -d (enables DEBUG logging) or DBSTACK_DEBUG=1; the standalone tools pass --debug."""
     if os.environ.get("DBSTACK_DEBUG", "") not in ("", "0"):
         return True
     return logging.getLogger("invoke").isEnabledFor(logging.DEBUG)
@@ -45,5 +45,5 @@ def guarded(fn: Callable[[], T], *, debug: bool | None = None) -> int:
         if debug:
             raise
         print(f"Error: unexpected {type(exc).__name__}: {exc}\n"
-              f"  hint: re-run with --debug (or `inv -d …`) for a traceback and report it", file=sys.stderr)
+              f"  hint: re-run with `inv -d …` (or DBSTACK_DEBUG=1, or --debug for migrate/genmigrate) for a traceback and report it", file=sys.stderr)
         return 1

@@ -383,7 +383,7 @@ def read_catalog_from(pg: Any, *, schemas: list[str] | None = None) -> Catalog:
         return _Reader(pg, schemas).read()
     except psycopg.Error as exc:
         raise DatabaseError(f"reading the schema failed: {_first_line(exc)}",
-                            "the connecting role needs to see pg_catalog; re-run with --debug for details") from None
+                            "the connecting role needs to see pg_catalog; re-run with `inv -d …` (or DBSTACK_DEBUG=1) for details") from None
 
 
 _SESSION = {"search_path": "pg_catalog", "TimeZone": "UTC", "DateStyle": "ISO, MDY", "IntervalStyle": "postgres"}
