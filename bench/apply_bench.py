@@ -205,6 +205,8 @@ def run_sqitch(spec: ConnSpec, corpus: dict) -> None:
         raise RuntimeError((cp.stdout + cp.stderr)[-2000:])
 
 
+CPU: dict = {}  # (corpus, tool) -> CPU seconds of this process (in-process tools: the tool's own work)
+
 RUNNERS = {"ours": run_ours, "ours-cli": run_ours_cli, "psql": run_psql, "psycopg": run_psycopg,
            "yoyo": run_yoyo, "pyway": run_pyway, "sqitch": run_sqitch}
 
@@ -215,11 +217,16 @@ def timed(server: ConnSpec, tool: str, corpus: dict) -> float:
     name = f"b_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(**server.connect_kwargs(), autocommit=True) as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        c.execute("CHECKPOINT")
+    # Let the previous run's dropped files and dirty pages settle, so position in a round matters less.
+    os.sync()
+    time.sleep(0.5)
     spec = server.with_db(name)
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         RUNNERS[tool](spec, corpus)
         elapsed = time.perf_counter() - t0
+        CPU.setdefault((corpus["name"], tool), []).append(time.process_time() - c0)
         with psycopg.connect(**spec.connect_kwargs(), autocommit=True) as c:
             made = c.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
                              "AND (tablename LIKE 'entity\\_%' OR tablename LIKE 't\\_%')").fetchone()[0]
@@ -265,9 +272,13 @@ def main(argv: list[str] | None = None) -> int:
             row: dict = {}
             ratios: list[float] = []
             for rnd in range(max(args.repeat, args.slow_repeat)):
-                # Rounds interleave the tools (and rotate who goes first), so that a busy
-                # machine slows every tool alike; each round also yields one ours/floor ratio.
-                order = tools[rnd % len(tools):] + tools[:rnd % len(tools)]
+                # Each round runs ours and the two floors back to back (rotating who goes first),
+                # then the rest: a busy machine slows the compared runs alike, and every round
+                # yields one ours/floor ratio.
+                core = [t for t in tools if t in ("ours", "psql", "psycopg")]
+                rest = [t for t in tools if t not in core]
+                k = rnd % max(len(core), 1)
+                order = core[k:] + core[:k] + rest
                 this: dict = {}
                 for tool in order:
                     reps = args.slow_repeat if tool in ("sqitch", "pyway") else args.repeat
@@ -280,8 +291,11 @@ def main(argv: list[str] | None = None) -> int:
                 floors = [this[k] for k in ("psql", "psycopg") if k in this]
                 if "ours" in this and floors:
                     ratios.append(this["ours"] / min(floors))
+            cpu = {t: statistics.median(CPU[(cname, t)]) for t in ("ours", "psycopg", "yoyo", "pyway")
+                   if (cname, t) in CPU}
             results["corpora"][cname] = {"files": corpus["n"], "times": row, "round_ratios": ratios,
-                                         "median": {k: statistics.median(v) for k, v in row.items()}}
+                                         "median": {k: statistics.median(v) for k, v in row.items()},
+                                         "client_cpu": cpu}
     finally:
         ctl.remove()
         shutil.rmtree(base, ignore_errors=True)
@@ -305,6 +319,9 @@ def report(results: dict) -> str:
             lines.append(f"  {tool:10s} {t:9.3f} {t / r['files'] * 1000:8.3f}ms {ratio}")
         if floor and "ours" in med:
             lines.append(f"  ours overhead vs floor: {(med['ours'] - floor) / r['files'] * 1000:+.3f} ms/file")
+        if r.get("client_cpu"):
+            lines.append("  client CPU per file (in-process tools): " + ", ".join(
+                f"{t} {c / r['files'] * 1000:.3f}ms" for t, c in r["client_cpu"].items()))
         if r.get("round_ratios"):
             rr = r["round_ratios"]
             lines.append(f"  ours / faster floor of the same round: median {statistics.median(rr):.2f}x "
