@@ -87,7 +87,8 @@ def test_six_concurrent_migrate_processes_apply_every_version_once(fresh_db, tmp
     files = {f"{i:02d}_f.sql": f"CREATE TABLE t{i} (id int);\nSELECT pg_sleep(0.02);\n" for i in range(1, 21)}
     d = make_dir(tmp_path / "m", files)
     env = inv_env(fresh_db)
-    procs = [subprocess.Popen([*INV, "migrate", "--target", "cnpg", "--dir", str(d), "--json"], cwd=ROOT, env=env,
+    procs = [subprocess.Popen([*INV, "migrate", "--target", "cnpg", "--dir", str(d), "--json", "--lock-timeout", "60s"],
+                              cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
     results = [p.communicate(timeout=180) + (p.returncode,) for p in procs]
     assert all(code == 0 for _, _, code in results), [err for _, err, _ in results]
