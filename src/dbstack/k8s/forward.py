@@ -82,20 +82,6 @@ def port_forward_steps(box: Toolbox, env: str, port: int | None = None) -> list[
     ], run)]
 
 
-@contextlib.contextmanager
-def _env_var(name: str, value: str) -> Iterator[None]:
-    """Set an environment variable of this process only for the block (never of a child started before)."""
-    old = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-
-
 def read_credentials(box: Toolbox, n: EnvNames) -> tuple[str, str]:
     secret = box.api().get("v1", "Secret", n.credentials_secret, n.namespace)
     if secret is None:
@@ -170,14 +156,15 @@ def migrate_cluster_steps(box: Toolbox, env: str, *, port: int | None = None, db
         with forwarding(box, n, port):
             box.out(f"applying migrations of {dbname} to postgres://{user}:****@127.0.0.1:{port}/{database} "
                     f"(target {CLUSTER_TARGET})")
-            with _env_var(t.password_env, password):
-                try:
-                    report = commands.migrate(s, db=dbname, target=CLUSTER_TARGET, opts=opts)
-                except MigrationError as exc:
-                    rep = getattr(exc, "report", None)
-                    if rep is not None and not exc.output:
-                        exc.output = rep.render_text()
-                    raise
+            try:
+                # The password stays in memory: handed to the target as its env mapping.
+                report = commands.migrate(s, db=dbname, target=CLUSTER_TARGET, opts=opts,
+                                          env={**os.environ, t.password_env: password})
+            except MigrationError as exc:
+                rep = getattr(exc, "report", None)
+                if rep is not None and not exc.output:
+                    exc.output = rep.render_text()
+                raise
         box.out(report.render_text().rstrip("\n"))
 
     return [Step(f"apply migrations to {env} through a port-forward", [
@@ -185,5 +172,5 @@ def migrate_cluster_steps(box: Toolbox, env: str, *, port: int | None = None, db
         f"via the API, context {box.ks.context}",
         f"$ {display(forward_argv(box, n, port))}   (background, stopped afterwards)",
         f"apply {dbname}'s migrations with target {CLUSTER_TARGET} at 127.0.0.1:{port} "
-        f"(password passed in ${t.password_env} of this process only)",
+        f"(password kept in memory, never in an environment)",
     ], run)]

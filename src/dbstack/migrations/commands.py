@@ -6,7 +6,7 @@ layers, then call the engine. No printing here: callers render the report.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 if TYPE_CHECKING:
     from ..settings import ConnSpec, Settings
@@ -15,8 +15,13 @@ if TYPE_CHECKING:
 
 
 def resolve(settings: "Settings", *, db: str | None = None, target: str | None = None,
-            dir: str | None = None, dir_format: str | None = None) -> tuple["ConnSpec", "Layers", str]:
-    """(connection, layers, configured revisions schema) for a database on a target."""
+            dir: str | None = None, dir_format: str | None = None,
+            env: Mapping[str, str] | None = None) -> tuple["ConnSpec", "Layers", str]:
+    """(connection, layers, configured revisions schema) for a database on a target.
+
+    env replaces os.environ for the target's password/URL variables, so a caller
+    holding a password in memory never has to put it in the process environment.
+    """
     from .layers import Layers
 
     configured = settings.databases.get(db or settings.database)
@@ -25,17 +30,18 @@ def resolve(settings: "Settings", *, db: str | None = None, target: str | None =
     else:
         fmt = dir_format or settings.db(db).format
     layers = Layers.of(settings.migration_dirs(db, dir), fmt)
-    conn = settings.connection(target, db)
+    conn = settings.connection(target, db, env)
     return conn, layers, (configured.revisions_schema if configured else "")
 
 
 def migrate(settings: "Settings", *, db: str | None = None, target: str | None = None,
             dir: str | None = None, opts: "ApplyOptions | None" = None,
-            out: Callable[[str], None] | None = None, dir_format: str | None = None) -> "ApplyReport":
+            out: Callable[[str], None] | None = None, dir_format: str | None = None,
+            env: Mapping[str, str] | None = None) -> "ApplyReport":
     """Apply pending migrations of a configured database (or --dir) on a target."""
     from .engine import ApplyOptions, apply
 
-    conn, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
+    conn, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format, env=env)
     if opts is None:
         opts = ApplyOptions(lock_timeout=settings.lock_timeout)
     if not opts.revisions_schema and rev_schema:
