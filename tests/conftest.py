@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from testpaths import ATLAS_DIRS, ROOT, SHARED  # noqa: F401  (re-exported for fixtures)
+from testpaths import ROOT
 
 
 @pytest.fixture(scope="session")

@@ -192,6 +192,6 @@ def report(load: Settings | Callable[[], Settings], out: Callable[[str], None] =
         raise DbstackError(f"doctor: {len(failed)} required check(s) failed: {', '.join(failed)}",
                            "follow the → lines above")
     warned = sum(1 for c in checks if c.level == WARN)
-    out(f"doctor: everything the default workflow needs is there"
+    out("doctor: everything the default workflow needs is there"
         + (f" ({warned} optional item(s) missing)" if warned else ""))
     return checks

@@ -1,7 +1,6 @@
 """`migrate` from a built migrate.pyz, copied alone into an empty directory, on a real PostgreSQL."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess

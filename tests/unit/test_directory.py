@@ -4,14 +4,13 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
-import shutil
 
 import pytest
 import yaml
 
 from testpaths import ATLAS_DIRS, SHARED
 from dbstack.errors import ChecksumError, MigrationDirError, UsageError
-from dbstack.migrations.directory import HashFile, MigrationDir, MigrationFile, first_divergence
+from dbstack.migrations.directory import HashFile, MigrationDir, MigrationFile
 from dbstack.migrations.layers import Layers
 
 MANIFEST = list(csv.DictReader(open(ATLAS_DIRS / "MANIFEST.tsv"), delimiter="\t")) if ATLAS_DIRS.exists() else []

@@ -1,7 +1,6 @@
 """Pieces of the standalone tools that need no server: the zipapp bootstrap, CLI errors, layer hints."""
 from __future__ import annotations
 
-import os
 import stat
 import zipfile
 from pathlib import Path
