@@ -20,6 +20,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from ..quoting import quote_ident
 from ..errors import DatabaseError
 from ..settings import ConnSpec
 
@@ -33,17 +34,8 @@ FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL"
 FK_MATCH = {"s": "SIMPLE", "f": "FULL", "p": "PARTIAL"}
 
 
-def quote_ident(name: str) -> str:
-    """PostgreSQL identifier quoting, always quoted (safe for any name)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def qualify(schema: str, name: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}"
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # --------------------------------------------------------------------------- model

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from .catalog import (Catalog, Check, Column, Domain, Enum, Exclusion, Extension, ForeignKey, Function, Index,
-                      PrimaryKey, Schema, Sequence, SequenceOptions, Table, Trigger, Unique, View, qualify,
-                      quote_ident, quote_literal)
+                      PrimaryKey, Schema, Sequence, SequenceOptions, Table, Trigger, Unique, View, qualify)
+from ..quoting import quote_ident, quote_literal
 
 _TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
 # The standard comment of the public schema: not worth a statement.

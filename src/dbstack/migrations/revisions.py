@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import MigrationError
+from ..quoting import quote_ident
+from ..quoting import quote_literal_any as quote_literal
 
 if TYPE_CHECKING:  # psycopg is imported lazily by callers
     import psycopg
@@ -73,17 +75,6 @@ _ADD_COLUMN = {
 
 _SELECT = ('SELECT "version", "description", "type", "applied", "total", "executed_at", '
            '"execution_time", "error", "error_stmt", "hash", "partial_hashes", "operator_version" FROM {table}')
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    """A SQL string literal that is safe whatever standard_conforming_strings says."""
-    if "\\" in value:
-        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-    return "'" + value.replace("'", "''") + "'"
 
 
 def resolve_schema(flag: str | None, conn: "ConnSpec") -> str:

@@ -21,8 +21,9 @@ from typing import Any, Iterable
 from ..errors import MigrationError
 from ..inspect import sql as S
 from ..inspect.catalog import (Catalog, Column, Enum, Function, Index, Sequence, SequenceOptions, Table, Trigger, View,
-                               qualify, quote_ident, quote_literal)
+                               qualify)
 from ..inspect.diff import Change, diff
+from ..quoting import quote_ident, quote_literal
 
 
 class Unsupported(MigrationError):
