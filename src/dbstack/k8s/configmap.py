@@ -209,18 +209,9 @@ def size_note(cm: MigrationsConfigMap) -> str | None:
 
 def write(cm: MigrationsConfigMap, path: Path) -> bool:
     """Write the ConfigMap atomically; True when the file changed."""
-    text = cm.to_yaml()
-    data = text.encode("utf-8")
-    try:
-        if path.is_file() and path.read_bytes() == data:
-            return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise KubernetesError(f"cannot write {path}: {exc.strerror}", "check the directory's permissions") from None
-    return True
+    from .render import write_if_changed
+
+    return write_if_changed(path, cm.to_yaml().encode("utf-8"))
 
 
 def from_settings(settings, *, db: str | None = None, dir: str | os.PathLike | None = None,

@@ -141,22 +141,26 @@ class Rendered:
         """Write what differs, remove our orphans; the relative paths changed."""
         changed = []
         for rel, text in sorted(self.files.items()):
-            p = self.root / rel
-            data = text.encode("utf-8")
-            try:
-                if p.is_file() and p.read_bytes() == data:
-                    continue
-                p.parent.mkdir(parents=True, exist_ok=True)
-                tmp = p.with_name(f".{p.name}.tmp")
-                tmp.write_bytes(data)
-                os.replace(tmp, p)
-            except OSError as exc:
-                raise KubernetesError(f"cannot write {p}: {exc.strerror}", "check the directory's permissions") from None
-            changed.append(rel)
+            if write_if_changed(self.root / rel, text.encode("utf-8")):
+                changed.append(rel)
         for rel in self.orphans():
             (self.root / rel).unlink()
             changed.append(f"{rel} (removed)")
         return changed
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write data atomically unless the file already holds it; True when it changed."""
+    try:
+        if path.is_file() and path.read_bytes() == data:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise KubernetesError(f"cannot write {path}: {exc.strerror}", "check the directory's permissions") from None
+    return True
 
 
 def render(ks: K8sSettings, envs: Environments, configmap_yaml: str | None, root: Path | None = None) -> Rendered:
