@@ -13,6 +13,7 @@ only looks at the few positions where Atlas's rules decide something.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -95,12 +96,33 @@ class _LexError(Exception):
         self.msg = msg
 
 
+# Possessive quantifiers and atomic groups (new in 3.11) are not used: CPython
+# before 3.11.5 / 3.12.0 matches them wrongly when the repeated part can
+# backtrack (python/cpython gh-106052), and Debian 12 ships 3.11.2.  A
+# lookahead is atomic in every CPython, so ``(?=(?P<n>X))(?P=n)`` matches what
+# ``(?>X)`` does; each use needs a group name of its own.
+_ATOMIC_IDS = itertools.count()
+
+
+def _atomic(body: str) -> str:
+    """``(?>body)`` spelled so that every supported CPython matches it the same way."""
+    name = f"_a{next(_ATOMIC_IDS)}"
+    return f"(?=(?P<{name}>{body}))(?P={name})"
+
+
 # Atoms Atlas's rules leave inert once inside a statement: plain text, quoted
 # strings (not after E/e, where backslashes escape), comments, and a lone
-# -, / or $, or a B that does not start BEGIN<space>.
-_QUOTED = ("(?<![Ee])'[^']*+'", '(?<![Ee])"[^"]*+"', "(?<![Ee])`[^`]*+`")
-_LINE_COMMENT = r"--[^\n]*+\n"
-_BLOCK_COMMENT = r"/\*(?:[^*]++|\*(?!/))*+\*/"
+# -, / or $, or a B that does not start BEGIN<space>.  A greedy run of a class
+# that excludes what follows it can only end in one place, so those need no
+# atomic group; the block comment's inner loop and a group's body do.
+_QUOTED = ("(?<![Ee])'[^']*'", '(?<![Ee])"[^"]*"', "(?<![Ee])`[^`]*`")
+_LINE_COMMENT = r"--[^\n]*\n"
+
+
+def _block_comment() -> str:
+    return r"/\*" + _atomic(r"(?:[^*]+|\*(?!/))*") + r"\*/"
+
+
 _LONE_DOLLAR = rf"\$(?!(?:{_TAG})?\$)"
 _LONE_B = f"[Bb](?![Ee][Gg][Ii][Nn][{_WS}])"
 _GROUP_DEPTH = 6
@@ -119,35 +141,41 @@ def _run_pattern(delim: str) -> re.Pattern[str]:
     group made of inert atoms is skipped whole.
     """
     begin = delim == DEFAULT_DELIMITER
-    inner = [f"[^()'\"`$\\-/{'Bb' if begin else ''}]++", *_QUOTED, _LINE_COMMENT, _BLOCK_COMMENT,
-             "-(?!-)", r"/(?!\*)", _LONE_DOLLAR]
-    if begin:
-        inner.append(_LONE_B)
-    group = r"\((?:" + "|".join(inner) + r")*+\)"
+
+    def inner() -> list[str]:
+        # Built anew for each nesting level: every atomic group needs its own name.
+        atoms = [f"[^()'\"`$\\-/{'Bb' if begin else ''}]+", *_QUOTED, _LINE_COMMENT,
+                 _block_comment(), "-(?!-)", r"/(?!\*)", _LONE_DOLLAR]
+        return atoms + [_LONE_B] if begin else atoms
+
+    group = r"\(" + _atomic("(?:" + "|".join(inner()) + ")*") + r"\)"
     for _ in range(_GROUP_DEPTH - 1):
-        group = r"\((?:" + "|".join(inner) + "|" + group + r")*+\)"
+        group = r"\(" + _atomic("(?:" + "|".join(inner() + [group]) + ")*") + r"\)"
     first = delim[0]
     specials = set("()'\"`$-/") | {first}
     if begin:
         specials |= {"B", "b"}
-    outer = ["[^" + "".join(re.escape(c) for c in sorted(specials)) + "]++", *_QUOTED, group]
+    outer = ["[^" + "".join(re.escape(c) for c in sorted(specials)) + "]+", *_QUOTED, group]
     # The delimiter is looked for before comments and dollar quotes: when it
     # starts with one of their characters, stop there and let the lexer decide.
     if first != "-":
         outer += [_LINE_COMMENT, "-(?!-)"]
     if first != "/":
-        outer += [_BLOCK_COMMENT, r"/(?!\*)"]
+        outer += [_block_comment(), r"/(?!\*)"]
     if first != "$":
         outer.append(_LONE_DOLLAR)
     if begin:
         outer.append(_LONE_B)
-    return re.compile("(?:" + "|".join(outer) + ")*+")
+    # Nothing follows this loop, so the greedy loop never backtracks: it ends
+    # where a possessive one would.
+    return re.compile("(?:" + "|".join(outer) + ")*")
 
 
 # A comment at a statement's head, the newlines that may detach it, and the
 # spaces after it.  Only valid when the delimiter does not start with - or /
 # (Atlas looks for the delimiter before comments).
-_HEAD_COMMENT = re.compile(f"({_LINE_COMMENT}|{_BLOCK_COMMENT})(\n\n?)?[{re.escape(_GO_SPACE)}]*+")
+_HEAD_COMMENT = re.compile(f"(?P<comment>{_LINE_COMMENT}|{_block_comment()})(?P<newlines>\n\n?)?"
+                           f"[{re.escape(_GO_SPACE)}]*")
 
 
 def _unescape(d: str) -> str:
@@ -235,7 +263,7 @@ class _Lexer:
                 elif self.delim[0] not in "-/":
                     m = _HEAD_COMMENT.match(text, i)
                     if m:
-                        comment, newlines = m.group(1, 2)
+                        comment, newlines = m.group("comment", "newlines")
                         # A blank line after the group detaches it from the statement.
                         if newlines and (len(newlines) == 2 or comment[0] == "-"):
                             self.comments = []
