@@ -253,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         print("sqitch not installed (apt-get install sqitch libdbd-pg-perl); skipping it", file=sys.stderr)
         tools = [t for t in tools if t not in missing]
     base = Path(tempfile.mkdtemp(prefix="dbstack-bench-"))
+    base.chmod(0o755)  # as root the server runs as `postgres`, which must reach it
     # Quiet, identical conditions for every tool: no autovacuum or checkpoints in the middle of a run.
     quiet = ("autovacuum=off", "max_wal_size=8GB", "checkpoint_timeout=1h")
     settings = quiet if args.durable else ("fsync=off", "synchronous_commit=off", "full_page_writes=off", *quiet)

@@ -93,6 +93,7 @@ def main() -> int:
     args = ap.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="dbstack-inspect-bench-"))
+    base.chmod(0o755)  # as root the server runs as `postgres`, which must reach it
     dev = ("fsync=off", "synchronous_commit=off", "full_page_writes=off") if args.dev_server else ()
     ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18), settings=dev)
     ctl.init()

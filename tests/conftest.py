@@ -24,6 +24,7 @@ def pg_server():
     from dbstack.settings import ConnSpec
 
     base = Path(tempfile.mkdtemp(prefix="dbstack-test-"))
+    base.chmod(0o755)  # as root the server runs as `postgres`, which must reach it
     ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18),
                 settings=("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200"))
     ctl.init()

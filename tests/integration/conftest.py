@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testpaths import INV
+
 ROOT = Path(__file__).resolve().parents[2]
 
-INV = str(Path(sys.executable).parent / "inv")
 STANDIN_DIR = ROOT / "tests" / "docker"
 sys.path.insert(0, str(STANDIN_DIR))
 

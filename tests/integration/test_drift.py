@@ -11,7 +11,7 @@ import uuid
 import psycopg
 import pytest
 
-from testpaths import ROOT
+from testpaths import INV, ROOT
 from dbstack.errors import DbstackError
 from dbstack.inspect.drift import drift
 from dbstack.inspect.scratch import scratch_database
@@ -22,7 +22,6 @@ from dbstack.migrations.layers import Layers
 pytestmark = pytest.mark.postgres
 
 SAMPLE = ROOT / "manifests" / "migrations" / "mydatabase"
-INV = str(ROOT / ".venv" / "bin" / "inv")
 
 
 def execute(conn, text: str) -> None:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import psycopg
 
+import testpaths
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.layers import Layers
 
@@ -64,5 +64,4 @@ def inv_env(conn_spec, **extra: str) -> dict:
     return env
 
 
-INV = [str(ROOT / ".venv" / "bin" / "inv")] if (ROOT / ".venv" / "bin" / "inv").exists() else \
-    [sys.executable, "-m", "invoke"]
+INV = [testpaths.INV]  # a list: callers append arguments

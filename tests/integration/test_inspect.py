@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from testpaths import ROOT
+from testpaths import INV, ROOT
 from dbstack.inspect.catalog import read_catalog
 from dbstack.inspect.erd import diagram, render_html, render_mermaid
 from dbstack.inspect.hcl import render_hcl
@@ -19,7 +19,6 @@ from dbstack.inspect.sql import render_sql
 pytestmark = pytest.mark.postgres
 
 ALL_KINDS = ROOT / "tests" / "data" / "inspect" / "all_kinds.sql"
-INV = str(ROOT / ".venv" / "bin" / "inv")
 
 
 def execute(conn, text: str) -> None:

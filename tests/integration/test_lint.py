@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from testpaths import ROOT
+from testpaths import INV, ROOT
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.layers import Layers
 from dbstack.migrations.lint import lint_layers
@@ -18,7 +18,6 @@ from dbstack.migrations.lint import lint_layers
 pytestmark = pytest.mark.postgres
 
 CORPUS = ROOT / "tests" / "data" / "lint"
-INV = str(ROOT / ".venv" / "bin" / "inv")
 
 
 def _expected() -> dict[str, tuple[str, int, str]]:

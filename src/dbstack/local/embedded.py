@@ -5,9 +5,18 @@ override them), and the compose command's `-c name=value` settings, so the
 embedded server and the container are interchangeable for every task.
 The data directory (default `.dbstack/pgdata`, git-ignored) carries a marker
 file; `db-down --volumes` deletes only a directory that has it.
+
+As root the server runs as `postgres`, which cannot reach a checkout under
+root's home or any 0700 directory. Then the data lives in a directory of its
+own under /var/lib/dbstack (root-owned), named after the checkout's data
+directory, so each checkout keeps its own server; every task finds it the same
+way (`data_location`).
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,10 +24,38 @@ from typing import Callable
 from ..errors import BackendError
 from ..settings import ConnSpec, Settings
 from .compose import load_service
-from .pgctl import PgCtl, find_bindir, port_free
+from .pgctl import PgCtl, can_search, find_bindir, port_free, server_account
 from .readiness import Readiness, wait_ready
 
 MARKER = "dbstack-owned"
+# Where root keeps data directories the server account cannot reach in the checkout.
+PRIVATE_ROOT = Path("/var/lib/dbstack")
+
+
+def data_location(configured: Path) -> tuple[Path, str | None]:
+    """The data directory to use for `configured`, and why it moved (None when it did not)."""
+    configured = Path(configured).absolute()
+    account = server_account()
+    if account is None or can_search(configured.parent, account):
+        return configured, None
+    key = hashlib.sha256(str(configured).encode()).hexdigest()[:16]
+    return (PRIVATE_ROOT / key / configured.name,
+            f"the '{account.pw_name}' account the server runs as cannot reach {configured.parent}")
+
+
+def _private_dir(path: Path) -> None:
+    """Create a root-owned directory that nobody else may write, or accept only such a one."""
+    try:
+        os.mkdir(path, 0o755)
+        return
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise BackendError(f"{path} exists but is not a root-owned directory closed to other users; dbstack "
+                           "keeps the embedded server's data there when running as root",
+                           f"remove {path} if nothing of yours is in it, or set dbstack.embedded.data_dir "
+                           "to a directory the 'postgres' account can reach")
 
 
 class EmbeddedBackend:
@@ -30,7 +67,7 @@ class EmbeddedBackend:
         self.settings = settings
         self.out = out
         self.svc = load_service(settings.compose.file, settings.compose.service)
-        self.data_dir: Path = settings.embedded.data_dir
+        self.data_dir, self.moved_because = data_location(settings.embedded.data_dir)
         self._ctl: PgCtl | None = None
         self.last_readiness: Readiness | None = None
 
@@ -46,6 +83,9 @@ class EmbeddedBackend:
 
     def ctl(self) -> PgCtl:
         if self._ctl is None:
+            if self.moved_because:
+                _private_dir(PRIVATE_ROOT)
+                _private_dir(self.data_dir.parent)
             conn = self.server()
             self._ctl = PgCtl(self.data_dir, port=conn.port, user=conn.user, password=conn.password,
                               host=conn.host, bindir=find_bindir(self.settings.embedded.bin_dir),
@@ -96,11 +136,12 @@ class EmbeddedBackend:
                                "container stops with `inv db-down --backend docker`), or pick another port: "
                                "set dbstack.local.port in invoke.yaml (or INVOKE_DBSTACK_LOCAL_PORT)")
         if fresh:
+            if self.moved_because:
+                self.out(f"{self.moved_because}, so the data directory is {self.data_dir}")
             self.out(f"initializing the embedded PostgreSQL {ctl.binary_version()} in {self.data_dir}")
             ctl.init()
-            self.marker.write_text("This PostgreSQL data directory was created by dbstack; "
-                                   "`inv db-down --volumes` may delete it.\n")
-            ctl._own(self.marker)
+            ctl.write_new_file(MARKER, "This PostgreSQL data directory was created by dbstack; "
+                                       "`inv db-down --volumes` may delete it.\n")
         offset = ctl.log_file.stat().st_size if ctl.log_file.exists() else 0
         ctl.start(wait=False)
         if fresh:
@@ -166,6 +207,11 @@ class EmbeddedBackend:
             self.out("the embedded PostgreSQL is not running")
         if volumes:
             ctl.remove()
+            if self.moved_because:
+                try:
+                    self.data_dir.parent.rmdir()  # the per-checkout directory, now empty
+                except OSError:
+                    pass
             self.out(f"removed data directory {self.data_dir}")
 
     def logs(self, tail: int = 100, follow: bool = False, write: Callable[[str], None] | None = None) -> str:
@@ -189,7 +235,8 @@ class EmbeddedBackend:
     def status(self) -> str:
         if not (self.data_dir / "PG_VERSION").exists():
             return f"embedded: no data directory at {self.data_dir}"
+        where = f"data in {self.data_dir}" + (f", moved there: {self.moved_because}" if self.moved_because else "")
         live = self.running()
         if live:
-            return f"embedded: running (pid {live[0]}, 127.0.0.1:{live[1]}, data in {self.data_dir})"
-        return f"embedded: stopped (data in {self.data_dir})"
+            return f"embedded: running (pid {live[0]}, 127.0.0.1:{live[1]}, {where})"
+        return f"embedded: stopped ({where})"

