@@ -157,14 +157,17 @@ def make_project(request):
 
 @pytest.fixture(scope="session")
 def docker_client():
-    """The real Docker engine; a test needing it FAILS when it does not answer."""
+    """The real Docker engine. Without one a test needing it is skipped on a laptop (no access to the
+    socket is common) but FAILS in CI (CI set), where this tier must run."""
     import docker
 
     try:
         client = docker.from_env()
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means: no engine
-        pytest.fail(f"the Docker engine is required for this test and does not answer: {exc}")
+        if os.environ.get("CI"):
+            pytest.fail(f"the Docker engine is required for this test and does not answer: {exc}")
+        pytest.skip(f"no usable Docker engine ({type(exc).__name__}); CI runs this tier")
     return client
 
 

@@ -9,9 +9,11 @@ from ._task import task
 
 @task(help={"k": "only tests matching this pytest -k expression",
             "path": "test file or directory (default: tests/)",
-            "quick": "unit tests only (no PostgreSQL, Docker or kubectl)"})
-def test(c, k=None, path=None, quick=False):
-    """Run the test suite (unit, PostgreSQL, Docker and manifest tiers)."""
+            "quick": "unit tests only, with this interpreter (no PostgreSQL, Docker or kubectl)",
+            "other_pythons": "after a full run, the unit tier and the engine smoke tests under every other "
+                             "supported CPython found here (tests/pythons.py); --no-other-pythons skips them"})
+def test(c, k=None, path=None, quick=False, other_pythons=True):
+    """Run the test suite (all tiers), then the unit tier under every other CPython here."""
     from ..errors import DbstackError
 
     args = [sys.executable, "-m", "pytest", path or ("tests/unit" if quick else "tests")]
@@ -20,3 +22,7 @@ def test(c, k=None, path=None, quick=False):
     code = subprocess.call(args)
     if code:
         raise DbstackError(f"tests failed (pytest exit {code})", "see the failures above")
+    if other_pythons and not (quick or k or path):
+        code = subprocess.call([sys.executable, "tests/pythons.py"])
+        if code:
+            raise DbstackError("tests failed under another Python (tests/pythons.py)", "see the failures above")
