@@ -65,18 +65,29 @@ def build_genmigrate(c, out=None, shebang=None):
 })
 def atlas_hcl(c, check=False, out=None):
     """Generate manifests/schemas/atlas.hcl (envs local, cluster, cnpg) from the settings."""
+    import os
+
     from ..errors import ConfigError
+    from ..settings import load
     from ..standalone.atlas_hcl import project_hcl
     from ..standalone.options import standalone_settings
 
     s = settings(c)
     path = s.resolve(out) if out else standalone_settings(s).atlas_hcl
-    text = project_hcl(s)
+    # The committed file holds what the project's files give (DEFAULTS, invoke.yaml,
+    # docker-compose.yml), never a value overridden in this shell's environment
+    # (INVOKE_DBSTACK_LOCAL_PORT=…) or in invoke's user-level configuration.
+    text = project_hcl(load(s.root))
+    if project_hcl(s) != text:
+        names = sorted(k for k in os.environ if k.startswith("INVOKE_DBSTACK_"))
+        where = ", ".join(names) if names else "invoke configuration outside invoke.yaml (e.g. ~/.invoke.yaml, -f)"
+        print(f"note: {path.name} is generated from the project's files; the override(s) {where} "
+              "change this shell's settings but not the file")
     current = path.read_text(encoding="utf-8") if path.is_file() else None
     if check:
         if current != text:
             state = "missing" if current is None else "stale"
-            raise ConfigError(f"{path} is {state}: it does not match the settings",
+            raise ConfigError(f"{path} is {state}: it does not match what invoke.yaml and the project's files give",
                               "run `inv atlas-hcl` and commit the result")
         print(f"ok: {path} matches the settings")
         return
