@@ -225,6 +225,9 @@ def remember_own_sums(settings: Settings, d, total: str) -> None:
     """Note each file's own hash next to the atlas.sum total it was written with (.dbstack/cache)."""
     import json
 
+    root = settings.root.resolve()
+    if root not in d.path.resolve().parents:
+        return  # a directory outside the project (e.g. --dir /tmp/x): leave no cache behind for it
     path = _own_sums_path(settings, d)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
