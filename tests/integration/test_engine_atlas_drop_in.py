@@ -13,6 +13,7 @@ from dbstack.errors import MigrationError
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.engine import apply, status
 from test_engine_support import layers
+from testpaths import ATLAS_DIRS
 
 pytestmark = pytest.mark.postgres
 
@@ -119,3 +120,20 @@ def test_migrate_against_a_local_server_that_is_down_says_db_up(fresh_db, tmp_pa
         assert cp.returncode == 1
         _one_error_line(cp)
         assert "`inv db-up`" in cp.stderr, cp.stderr
+
+
+def test_status_shows_atlas_text_for_directories_atlas_reads_and_apply_refuses_them(fresh_db, tmp_path):
+    import shutil
+
+    if not ATLAS_DIRS.exists():
+        pytest.skip("../shared is absent")
+    d = tmp_path / "m"
+    shutil.copytree(ATLAS_DIRS / "ariga__atlas__sql-migrate-testdata-migrate", d)  # 1_initial.up/down.sql
+    st = inv(fresh_db, "migrate-status", "--target", "cnpg", "--dir", str(d))
+    assert st.returncode == 2, st.stderr
+    # internal/integration/testdata/postgres/cli-migrate-status.txtar, status_clean.txt
+    assert st.stdout == ("Migration Status: PENDING\n  -- Current Version: No migration applied yet\n"
+                         "  -- Next Version:    1\n  -- Executed Files:  0\n  -- Pending Files:   2\n")
+    run = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d))
+    assert run.returncode == 1 and "duplicate migration version 1" in _one_error_line(run)
+    assert query(fresh_db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
