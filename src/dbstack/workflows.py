@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from .errors import ConfigError, LintFailed, Refused
@@ -206,18 +207,67 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
     return report
 
 
+def _own_sums_path(settings: Settings, d) -> Path:
+    import hashlib
+
+    key = hashlib.sha256(str(d.path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return settings.root / ".dbstack" / "cache" / f"own-sums-{d.name}-{key}.json"
+
+
+def _own_sums(d) -> dict[str, str]:
+    """Each file's own content hash (atlas.sum's lines are cumulative: one edit moves every later line)."""
+    import hashlib
+
+    return {f.name: hashlib.sha256(f.read()).hexdigest() for f in d.files()}
+
+
+def remember_own_sums(settings: Settings, d, total: str) -> None:
+    """Note each file's own hash next to the atlas.sum total it was written with (.dbstack/cache)."""
+    import json
+
+    root = settings.root.resolve()
+    if root not in d.path.resolve().parents:
+        return  # a directory outside the project (e.g. --dir /tmp/x): leave no cache behind for it
+    path = _own_sums_path(settings, d)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"total": total, "files": _own_sums(d)}, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # only a cache: without it the next refresh names fewer files
+
+
+def _edited_files(settings: Settings, d, before, after) -> list[str]:
+    """Files present before whose own content changed since atlas.sum was last written."""
+    import json
+
+    from .migrations.directory import first_divergence
+
+    if before is None or before.total == after.total:
+        return []
+    old_names = {e.name for e in before.entries}
+    try:
+        record = json.loads(_own_sums_path(settings, d).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if isinstance(record, dict) and record.get("total") == before.total and isinstance(record.get("files"), dict):
+        now = _own_sums(d)
+        return [n for n, h in now.items() if n in old_names and record["files"].get(n) not in (None, h)]
+    # No record of the old contents: only the first diverging line is certainly an edit.
+    diff = first_divergence(before, after)
+    return [diff.file] if diff is not None and diff.reason == "edited" else []
+
+
 def rehash(settings: Settings, *, db: str | None, dir: str | None, out: Out) -> list[str]:
-    """Write atlas.sum for every layer; the files whose hash changed."""
+    """Write atlas.sum for every layer (as `atlas migrate hash`); the existing files whose own content changed."""
     layers = _layers(settings, db, dir)
-    layers.check_versions()
     changed: list[str] = []
     for d in layers.dirs:
         before = d.read_sum() if d.sum_path.exists() else None
         after = d.write_sum()
-        old = {e.name: e.hash for e in before.entries} if before else {}
-        for e in after.entries:
-            if old.get(e.name) != e.hash:
-                changed.append(e.name)
+        changed.extend(_edited_files(settings, d, before, after))
+        remember_own_sums(settings, d, after.total)
         out(f"re-hashed {d.sum_path}: {len(after.entries)} files, h1:{after.total}")
     return changed
 

@@ -146,6 +146,15 @@ def test_duplicate_versions_are_a_finding(pg_server, tmp_path):
     assert [f.code for f in report.findings] == ["IN102"] and report.failed
 
 
+def test_hidden_files_are_a_finding_named_as_such(pg_server, tmp_path):
+    d = copy_case("PG101", tmp_path)
+    (d / ".hidden_9999.sql").write_text("SELECT 1;\n")
+    MigrationDir(d).write_sum()  # Atlas hashes it, so the sum is fine: lint names the real problem
+    report = lint(pg_server, d)
+    assert [(f.code, Path(f.file).name) for f in report.findings] == [("IN102", ".hidden_9999.sql")]
+    assert "hidden file" in report.findings[0].message and report.failed
+
+
 def _git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True,
                    capture_output=True)

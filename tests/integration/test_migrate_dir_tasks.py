@@ -54,6 +54,7 @@ def test_checksum_mismatch_prints_atlas_report_and_exits_1(tmp_path):
     ("malformed-sum", "checksum file format invalid"),
     ("invalid-name", "invalid migration file name"),
     ("duplicate", "duplicate migration version 1"),
+    ("hidden", "hidden file"),
 ])
 def test_bad_directories_give_one_message(tmp_path, case, text):
     d = tmp_path / "m"
@@ -74,10 +75,13 @@ def test_bad_directories_give_one_message(tmp_path, case, text):
         (d / "atlas.sum").write_text((d / "atlas.sum").read_text() + "no hash here\n")
     elif case == "invalid-name":
         (d / "_x.sql").write_text("X;")
-        task = "migrate-hash"
+        inv("migrate-hash", "--dir", str(d))  # Atlas hashes it; validate refuses it
     elif case == "duplicate":
         (d / "1_b.sql").write_text("B;")
-        task = "migrate-hash"
+        inv("migrate-hash", "--dir", str(d))
+    elif case == "hidden":
+        (d / ".hidden_9999.sql").write_text("H;")
+        inv("migrate-hash", "--dir", str(d))
     before = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()} if d.exists() else {}
     one_error(inv(task, "--dir", str(d)), text)
     after = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()} if d.exists() else {}
@@ -89,3 +93,72 @@ def test_golang_migrate_format_through_the_task():
     d = ATLAS_DIRS / "openmeterio__openmeter__tools-migrate-migrations"
     assert inv("migrate-validate", "--dir", str(d), "--dir-format", "golang-migrate").returncode == 0
     one_error(inv("migrate-validate", "--dir", str(d)), "checksum mismatch")
+
+
+# --------------------------------------------------------------------------- Atlas's bytes for what Atlas hashes
+
+def atlas_sum_reference(d: Path) -> bytes:
+    """atlas.sum as Atlas's sql/migrate/dir.go computes it, written out independently of dbstack."""
+    import base64
+    import hashlib
+    import re
+
+    names = sorted((p.name for p in d.iterdir() if p.name.endswith(".sql")), key=lambda n: n.encode())
+    h, lines = hashlib.sha256(), []
+    for n in names:
+        body = (d / n).read_bytes()
+        h.update(n.encode())
+        m = re.match(rb"([ -~]*)atlas:(\w+)(?: +(.+))*", body)
+        if m and m.group(2) == b"sum" and m.group(3) == b"ignore":
+            continue
+        h.update(body)
+        lines.append((n, base64.b64encode(h.digest()).decode()))
+    total = base64.b64encode(hashlib.sha256("".join(n + x for n, x in lines).encode()).digest()).decode()
+    return (f"h1:{total}\n" + "".join(f"{n} h1:{x}\n" for n, x in lines)).encode()
+
+
+def _hash_ok(d: Path) -> subprocess.CompletedProcess:
+    cp = inv("migrate-hash", "--dir", str(d))
+    assert cp.returncode == 0, cp.stderr
+    return cp
+
+
+@pytest.mark.skipif(not ATLAS_DIRS.exists(), reason="../shared is absent")
+def test_hash_writes_atlas_bytes_for_an_up_down_pair_in_atlas_format(tmp_path):
+    import shutil
+
+    src = ATLAS_DIRS / "ariga__atlas__sql-migrate-testdata-migrate"  # Atlas's own fixture and its atlas.sum
+    d = tmp_path / "m"
+    shutil.copytree(src, d)
+    (d / "atlas.sum").unlink()
+    cp = _hash_ok(d)
+    assert (d / "atlas.sum").read_bytes() == (src / "atlas.sum").read_bytes()
+    assert "duplicate migration version 1" in cp.stderr  # a note, not a refusal
+    bad = inv("migrate-validate", "--dir", str(d))
+    one_error(bad, "duplicate migration version 1")
+    assert "--dir-format golang-migrate" in bad.stderr
+
+
+def test_hash_writes_atlas_bytes_for_a_dotfile_migration(tmp_path):
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "1_a.sql").write_text("CREATE TABLE a (id int);\n")
+    (d / ".hidden_9999.sql").write_text("CREATE TABLE h (id int);\n")
+    cp = _hash_ok(d)
+    assert (d / "atlas.sum").read_bytes() == atlas_sum_reference(d)
+    assert b".hidden_9999.sql h1:" in (d / "atlas.sum").read_bytes()
+    assert "hidden file" in cp.stderr
+    one_error(inv("migrate-validate", "--dir", str(d)), "hidden file")
+
+
+def test_hash_writes_atlas_bytes_for_ignored_files_sharing_a_version(tmp_path):
+    # The files of Atlas's TestHashSum (sql/migrate/dir_test.go): two ignored files, version "exclude".
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "include.sql").write_bytes(b"//atlas:sum\nfoo")
+    (d / "exclude_1.sql").write_bytes(b"//atlas:sum ignore\nbar")
+    (d / "exclude_2.sql").write_bytes(b"atlas:sum ignore")
+    _hash_ok(d)
+    data = (d / "atlas.sum").read_bytes()
+    assert data == atlas_sum_reference(d) and b"include.sql" in data and b"exclude_" not in data
+    one_error(inv("migrate-validate", "--dir", str(d)), "duplicate migration version exclude")

@@ -166,3 +166,18 @@ def test_atlas_hcl_task_check_fails_when_stale(tmp_path):
     out.write_text(out.read_text() + "# edited\n")
     cp = subprocess.run(inv + ["atlas-hcl", "--check", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert cp.returncode == 1 and "is stale" in cp.stderr
+
+
+def test_atlas_hcl_check_is_not_fooled_by_an_environment_override(tmp_path):
+    """The committed file holds what the project's files give; an override is named, not written."""
+    out = tmp_path / "atlas.hcl"
+    inv = [str(Path(sys.executable).with_name("inv"))]
+    assert subprocess.run(inv + ["atlas-hcl", "--out", str(out)], cwd=ROOT).returncode == 0
+    plain = out.read_text()
+    env = {**os.environ, "INVOKE_DBSTACK_LOCAL_PORT": "5544"}
+    cp = subprocess.run(inv + ["atlas-hcl", "--check", "--out", str(out)], cwd=ROOT, capture_output=True,
+                        text=True, env=env)
+    assert cp.returncode == 0, cp.stderr
+    assert "INVOKE_DBSTACK_LOCAL_PORT" in cp.stdout and "ok:" in cp.stdout
+    cp = subprocess.run(inv + ["atlas-hcl", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert cp.returncode == 0 and out.read_text() == plain and ":5544/" not in plain

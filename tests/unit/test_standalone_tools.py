@@ -98,3 +98,29 @@ def test_dependency_closure_has_no_task_runner_dependencies():
     names = {d.metadata["Name"].lower().replace("_", "-") for d in dependency_closure()}
     assert {"psycopg", "psycopg-binary", "pyyaml", "hvac", "requests"} <= names
     assert not names & {"invoke", "docker", "kubernetes", "jinja2"}
+
+
+def test_a_new_build_prunes_older_trees_but_the_last_used_one(tmp_path):
+    import os
+    import time
+
+    root = tmp_path / "cache" / "dbstack"
+    olds = []
+    for i, age in enumerate((300, 200, 100)):
+        d = root / f"migrate-{str(i) * 16}"
+        d.mkdir(parents=True)
+        (d / ".complete").write_text("x\n")
+        os.utime(d / ".complete", (time.time() - age,) * 2)
+        olds.append(d)
+    unfinished = root / f"migrate-{'9' * 16}"  # no .complete: maybe being written by another run
+    unfinished.mkdir()
+    other = root / f"genmigrate-{'8' * 16}"
+    other.mkdir()
+    (other / ".complete").write_text("x\n")
+    archive = make_zip(tmp_path / "a.pyz", {"lib/pkg/__init__.py": b""})
+    new = "f" * 16
+    pyz_bootstrap.extract(str(archive), str(root), new)
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [f"migrate-{new}", olds[2].name, unfinished.name, other.name])
+    # an explicit prune (what `inv build-migrate` does) keeps only the current build
+    assert pyz_bootstrap.prune(str(root), new) == [str(olds[2])]

@@ -85,6 +85,8 @@ def status_steps(box: Toolbox, env: str) -> list[Step]:
 
             out(f"ConfigMap {n.configmap}: latest version {ann.get(ANNOTATION_LATEST, '?')}, "
                 f"atlas.sum {ann.get(ANNOTATION_SUM, '?')}")
+        for line in troubleshooting_lines(box, env):
+            out(line)
 
     ctx = box.ks.context
     return [Step(f"status of {env} (namespace {n.namespace})", [
@@ -92,6 +94,30 @@ def status_steps(box: Toolbox, env: str) -> list[Step]:
         f"list pods -n {n.namespace} -l {sel}",
         f"read atlasmigrations.db.atlasgo.io/{n.migration} and configmap/{n.configmap} -n {n.namespace}",
     ], show)]
+
+
+def troubleshooting_lines(box: Toolbox, env: str) -> list[str]:
+    """This environment's real names in the kubectl/psql commands one reaches for when it misbehaves."""
+    from .forward import default_port, secret_hint
+
+    envs = load_environments(box.ks.environments_file)
+    n = envs.names(env)
+    ks = box.ks
+    k = f"kubectl --context {ks.context}"
+    port = default_port(box)
+    return [
+        "Troubleshooting commands (the names of this environment):",
+        f"  {k} -n {n.namespace} describe atlasmigration {n.migration}",
+        f"  {k} -n {n.namespace} get configmap {n.configmap} -o yaml",
+        f"  {k} -n {n.namespace} get pods -l {instance_selector(n.cluster)}",
+        f"  {k} -n {n.namespace} get events --sort-by=.lastTimestamp",
+        f"  {k} -n {ks.cnpg_namespace} logs deployment/cnpg-controller-manager   (or `inv cnpg-logs --env {env} "
+        "--source cnpg`)",
+        f"  {k} -n {ks.atlas_namespace} logs -l app.kubernetes.io/name=atlas-operator -c manager   "
+        f"(or `inv cnpg-logs --env {env} --source atlas`)",
+        f"  psql: `inv cnpg-port-forward --env {env}`, then PGPASSWORD=\"$({secret_hint(box, n)})\" "
+        f"psql -h 127.0.0.1 -p {port} -U {envs.owner} {envs.database}",
+    ]
 
 
 def _log_targets(box: Toolbox, env: str, what: str) -> tuple[str, str, str | None]:

@@ -5,8 +5,9 @@ layers, then call the engine. No printing here: callers render the report.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 if TYPE_CHECKING:
     from ..settings import ConnSpec, Settings
@@ -46,7 +47,27 @@ def migrate(settings: "Settings", *, db: str | None = None, target: str | None =
         opts = ApplyOptions(lock_timeout=settings.lock_timeout)
     if not opts.revisions_schema and rev_schema:
         opts = replace(opts, revisions_schema=rev_schema)
-    return apply(conn, layers, opts, out=out)
+    with _local_server_hint(settings, target):
+        return apply(conn, layers, opts, out=out)
+
+
+# What a refused or absent local server looks like in libpq's message.
+_DOWN = ("connection refused", "could not connect", "no such file or directory", "timeout expired")
+
+
+@contextmanager
+def _local_server_hint(settings: "Settings", target: str | None) -> Iterator[None]:
+    """The local target's server is down: say what db-inspect and db-create say (run `inv db-up`)."""
+    from ..errors import DatabaseError
+
+    try:
+        yield
+    except DatabaseError as exc:
+        if (exc.message.startswith("cannot connect") and any(k in exc.message.lower() for k in _DOWN)
+                and settings.target_settings(target).kind == "local"):
+            exc.hint = ("is the local server running? start it with `inv db-up` "
+                        "(or `inv reset-db` to create and migrate the database)")
+        raise
 
 
 def migration_status(settings: "Settings", *, db: str | None = None, target: str | None = None,
@@ -56,4 +77,5 @@ def migration_status(settings: "Settings", *, db: str | None = None, target: str
     from .engine import status
 
     conn, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
-    return status(conn, layers, revisions_schema=revisions_schema or rev_schema or None)
+    with _local_server_hint(settings, target):
+        return status(conn, layers, revisions_schema=revisions_schema or rev_schema or None)

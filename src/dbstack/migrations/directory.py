@@ -307,19 +307,43 @@ class MigrationDir:
         check_versions(self.files())
 
 
-def check_versions(files: Sequence[MigrationFile]) -> None:
+def version_problems(files: Sequence[MigrationFile]) -> list[tuple[MigrationFile, str, str]]:
+    """Our checks beyond Atlas's, as (file, message, hint) in file order.
+
+    Atlas hashes and lists every top-level ``*.sql`` file, dotfiles and
+    duplicate versions included (``LocalDir.Files`` in ``sql/migrate/dir.go``),
+    so ``migrate-hash`` never runs these; validate, lint and apply do.
+    """
+    out: list[tuple[MigrationFile, str, str]] = []
     seen: dict[str, MigrationFile] = {}
     for f in files:
-        if not f.version or f.name.startswith("."):
-            raise MigrationDirError(
-                f"invalid migration file name {f.path}: it has no version before the first '_'",
-                "name it VERSION_description.sql, e.g. 20240204000001_initial.sql or 0003_add_x.sql")
+        if f.name.startswith("."):
+            out.append((f, f"hidden file {f.path}: a migration file name starting with '.' is easy to miss "
+                           "(Atlas still hashes and runs it)",
+                        "rename it to VERSION_description.sql, or move it out of the migration directory"))
+            continue
+        if not f.version:
+            out.append((f, f"invalid migration file name {f.path}: it has no version before the first '_'",
+                        "name it VERSION_description.sql, e.g. 20240204000001_initial.sql or 0003_add_x.sql"))
+            continue
         prev = seen.get(f.version)
         if prev is not None:
-            raise MigrationDirError(
-                f"duplicate migration version {f.version}: {prev.path} and {f.path}",
-                "give one of them a new version (`inv migrate-new` picks the next one) and re-hash")
+            hint = "give one of them a new version (`inv migrate-new` picks the next one) and re-hash"
+            if f.format == "atlas" and {prev.name, f.name} <= {n for n in (prev.name, f.name)
+                                                              if n.endswith((".up.sql", ".down.sql"))}:
+                hint = ("these look like golang-migrate up/down files: read the directory with "
+                        "--dir-format golang-migrate (only *.up.sql are migrations then)")
+            out.append((f, f"duplicate migration version {f.version}: {prev.path} and {f.path}", hint))
+            continue
         seen[f.version] = f
+    return out
+
+
+def check_versions(files: Sequence[MigrationFile]) -> None:
+    problems = version_problems(files)
+    if problems:
+        _, message, hint = problems[0]
+        raise MigrationDirError(message, hint)
 
 
 def load_layers(dirs: Sequence[str | os.PathLike], format: str = "atlas") -> list[MigrationDir]:

@@ -49,7 +49,8 @@ def status(conn: "ConnSpec", layers: "Layers", *, revisions_schema: str | None =
     from .report import Env, FileRef
     from .revisions import RevisionTable, check_clarity, resolve_schema
 
-    layers.validate()
+    for d in layers.dirs:  # Atlas's Validate (atlas.sum) only: naming checks are validate/lint/apply's
+        d.validate()
     files = layers.files()
     rep = StatusReport(env=Env(url=conn.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs)),
                        available=[FileRef.of(f) for f in files])

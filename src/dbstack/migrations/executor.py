@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..errors import DatabaseError, MigrationError, UsageError
+from ..errors import DatabaseError, DbstackError, MigrationError, UsageError
 from .revisions import (TYPE_BASELINE, TYPE_EXECUTE, Revision, RevisionTable, check_clarity,
                         resolve_schema)
 
@@ -373,7 +373,14 @@ def plan_files(files: Sequence["MigrationFile"], hashes: dict, revs: dict[str, R
         content = f.text()
         mode = txmode_for(f, content, tx_mode)
         stmts = scanner.scan(content, source=f.name)
-        h = hashes.get((str(f.dir), f.name), "")
+        h = hashes.get((str(f.dir), f.name))
+        if h is None:
+            # Atlas's Executor.Execute (sql/migrate/migrate.go) reads the file's hash with
+            # HashFile.SumByName, which fails for an `atlas:sum ignore` file.
+            raise MigrationError(
+                f"sql/migrate: scanning checksum from {_go_quote(f.name)}: checksum not found",
+                f"{f.name} starts with `atlas:sum ignore`, so atlas.sum has no line for it and neither Atlas "
+                "nor dbstack applies it; remove that first line and re-hash, or move the file out")
         existing = revs.get(f.version)
         p = Planned(f, h, list(stmts), mode, existing)
         if existing is not None and existing.applied > 0:
@@ -435,6 +442,7 @@ class Runner:
     total_files: int = 0
     done_files: int = 0
     _in_all_tx: bool = field(default=False, repr=False)
+    _shown: str = field(default="", repr=False)
 
     # -- helpers -----------------------------------------------------------------------
     def _progress(self, batch: Sequence[Planned]) -> None:
@@ -442,10 +450,13 @@ class Runner:
             return
         i = self.done_files + 1
         if len(batch) == 1:
-            self.out(f"migrating version {batch[0].version} ({i}/{self.total_files})")
+            line = f"migrating version {batch[0].version} ({i}/{self.total_files})"
         else:
-            self.out(f"migrating versions {batch[0].version}..{batch[-1].version} "
-                     f"({i}-{i + len(batch) - 1}/{self.total_files})")
+            line = (f"migrating versions {batch[0].version}..{batch[-1].version} "
+                    f"({i}-{i + len(batch) - 1}/{self.total_files})")
+        if line != self._shown:  # a failed file is re-run statement by statement: one line for it
+            self._shown = line
+            self.out(line)
 
     def _new_revision(self, p: Planned) -> Revision:
         if p.existing is not None:
@@ -747,9 +758,12 @@ def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operato
             if opts.amount is not None:
                 pending_files = pending_files[:opts.amount]
             by_version = {r.version: r for r in revs}
-            planned = plan_files(pending_files, hashes, by_version, opts.tx_mode)
-            report.pending_files = [p.ref for p in planned]
+            from .report import FileRef
+
+            # Atlas logs the intro (Pending, Target) before a file's directive can fail.
+            report.pending_files = [FileRef.of(f) for f in pending_files]
             report.target = pending_files[-1].version
+            planned = plan_files(pending_files, hashes, by_version, opts.tx_mode)
             runner = Runner(conn, table, report, operator, opts.tx_mode, out=out, dry_run=opts.dry_run)
             try:
                 runner.run(planned)
@@ -761,6 +775,14 @@ def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operato
                 raise
             report.elapsed_ns = time.perf_counter_ns() - t0
             return report
+        except DbstackError as exc:
+            # Every failure after the run started is also in the report (`--json` prints it
+            # with Error set); exc.output stays the caller's choice.
+            if getattr(exc, "report", None) is None:
+                report.error = exc.message
+                report.elapsed_ns = time.perf_counter_ns() - t0
+                exc.report = report  # type: ignore[attr-defined]
+            raise
         except psycopg.OperationalError as exc:
             if conn.closed or conn.broken:
                 raise DatabaseError(f"lost the connection to {spec}: {_first_line(str(exc))}",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import ChecksumError, DbstackError, ScanError, UsageError
+from .directory import version_problems
 
 if TYPE_CHECKING:
     from ..inspect.catalog import Catalog, Table
@@ -67,7 +68,8 @@ HINTS = {
     "PG305": "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a later statement",
     "PG306": "add the foreign key NOT VALID, then VALIDATE CONSTRAINT in a later statement",
     "IN101": "run `inv migrate-hash` if the change is intended, otherwise restore the file from version control",
-    "IN102": "give one of the files a new version (`inv migrate-new` picks the next one) and re-hash",
+    "IN102": "name every file VERSION_description.sql with a version no other file uses "
+             "(`inv migrate-new` picks the next one), not starting with '.', and re-hash",
     "IN103": "rename the file to a version after the latest existing one and re-hash",
     "IN104": "move the statement to its own file whose first line is `-- atlas:txmode none`",
     "IN105": "fix the statement so it runs on a database built by the earlier migrations",
@@ -635,12 +637,9 @@ class _Linter:
                 m = re.search(r"L(\d+): ", exc.message)
                 self.add(d.sum_path, int(m.group(1)) if m else 1, "IN101", exc.message)
                 ok = False
-        seen: dict[str, "MigrationFile"] = {}
-        for f in self.layers.files():
-            if f.version in seen:
-                self.add(f.path, 1, "IN102", f"version {f.version} is used twice: {seen[f.version].name} and {f.name}")
-                ok = False
-            seen.setdefault(f.version, f)
+        for f, message, _hint in version_problems(self.layers.files()):
+            self.add(f.path, 1, "IN102", message)
+            ok = False
         return ok
 
     def select(self, latest: int | None, git_base: str | None) -> list["MigrationFile"]:

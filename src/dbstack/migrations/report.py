@@ -269,6 +269,10 @@ class ApplyReport:
                 out.append(f"    {c.alert(f.error.text)}\n")
             else:
                 out.append(f"  {c.yellow('--')} ok ({c.yellow(go_duration(f.elapsed_ns))})\n")
+        if not self.files:  # the template's `range … else`: the run failed before any file
+            out.append("\n")
+            if self.error:
+                out.append(f"    {c.alert(self.error)}\n")
         out.append("\n")
         out.append(f"  {c.cyan('-------------------------')}\n")
         out.append("  " + "\n  ".join(f"{c.yellow('--')} {line}" for line in self.summary_lines()) + "\n")

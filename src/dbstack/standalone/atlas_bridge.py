@@ -80,8 +80,8 @@ def flatten(layer_dirs: Sequence[Path], into: Path) -> int:
 
 
 def migrate_with_atlas(cfg, mig, *, status: bool = False, dry_run: bool = False,
-                       baseline: str | None = None) -> None:
-    """`migrate` through the Atlas CLI: flattened layers, config on stdin."""
+                       baseline: str | None = None, extra: list[str] | None = None) -> None:
+    """`migrate` through the Atlas CLI: flattened layers, config on stdin; extra: more apply flags."""
     atlas_executable()
     with tempfile.TemporaryDirectory(prefix="dbstack-atlas-") as tmp:
         flat = Path(tmp) / "migrations"
@@ -94,6 +94,7 @@ def migrate_with_atlas(cfg, mig, *, status: bool = False, dry_run: bool = False,
             args = ["migrate", "apply"] + (["--dry-run"] if dry_run else [])
             if baseline:
                 args += ["--baseline", baseline]
+            args += list(extra or [])
         rc = run_atlas(args, hcl, env_name="migrate", secrets=[cfg.password or ""])
     if rc != 0:
         layers = ", ".join(mig.layer_label(layer) for layer in mig.layers)

@@ -33,6 +33,10 @@ ROOT_DISTRIBUTIONS = ("psycopg", "psycopg-binary", "PyYAML", "hvac")
 # dbstack's own modules the tool needs (relative to the package directory).
 DBSTACK_PARTS = ("__init__.py", "errors.py", "cli.py", "settings.py", "quoting.py", "migrations", "standalone")
 ENTRY = "dbstack.standalone.migrate_cli:main"
+# genmigrate.pyz: the same, plus the schema model and diff it plans with; no
+# embedded migrations (it works on the project's schema and migration directories).
+GENMIGRATE_PARTS = DBSTACK_PARTS + ("inspect",)
+GENMIGRATE_ENTRY = "dbstack.standalone.genmigrate_cli:main"
 SHEBANG = "/usr/bin/env python3"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SKIP_DIRS = {"__pycache__"}
@@ -151,9 +155,10 @@ def _mode(path: Path) -> int:
     return 0o755 if os.stat(path).st_mode & stat.S_IXUSR else 0o644
 
 
-def build_pyz(out: Path, migrations: Path, layers: Sequence[str], *, shebang: str = SHEBANG,
-              source_label: str | None = None, roots: Sequence[str] = ROOT_DISTRIBUTIONS) -> BuildResult:
-    """Write the zipapp to ``out`` and return what went in."""
+def build_pyz(out: Path, migrations: Path | None, layers: Sequence[str], *, shebang: str = SHEBANG,
+              source_label: str | None = None, roots: Sequence[str] = ROOT_DISTRIBUTIONS,
+              tool: str = "migrate", entry: str = ENTRY, parts: Sequence[str] = DBSTACK_PARTS) -> BuildResult:
+    """Write the zipapp to ``out`` and return what went in (migrations None: embed none)."""
     import dbstack
 
     payload: dict[str, tuple[bytes, int]] = {}
@@ -166,9 +171,9 @@ def build_pyz(out: Path, migrations: Path, layers: Sequence[str], *, shebang: st
         for rel, src in _dist_files(dist):
             add(rel, src.read_bytes(), _mode(src))
     pkg_dir = Path(dbstack.__file__).resolve().parent
-    for rel, src in _package_files(pkg_dir, DBSTACK_PARTS):
+    for rel, src in _package_files(pkg_dir, parts):
         add(rel, src.read_bytes())
-    entries, count = embedded_migrations(migrations, layers)
+    entries, count = embedded_migrations(migrations, layers) if migrations is not None else ([], 0)
     for arc, data in entries:
         add(arc, data)
 
@@ -177,16 +182,20 @@ def build_pyz(out: Path, migrations: Path, layers: Sequence[str], *, shebang: st
         data, mode = payload[arc]
         digest.update(f"{arc}\0{mode:o}\0{len(data)}\0".encode())
         digest.update(data)
-    manifest = {"layers": list(layers), "source": source_label or migrations.name, "files": count}
-    manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-    digest.update(manifest_bytes)
-    build = digest.hexdigest()[:16]
-    manifest["build"] = build
-    add("dbstack/standalone/embedded/manifest.json",
-        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    if migrations is not None:
+        manifest = {"layers": list(layers), "source": source_label or migrations.name, "files": count}
+        manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+        digest.update(manifest_bytes)
+        build = digest.hexdigest()[:16]
+        manifest["build"] = build
+        add("dbstack/standalone/embedded/manifest.json",
+            (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    else:
+        digest.update(entry.encode())
+        build = digest.hexdigest()[:16]
 
-    info = {"build": build, "entry": ENTRY, "cache_tag": sys.implementation.cache_tag,
-            "platform": sysconfig.get_platform()}
+    info = {"build": build, "entry": entry, "cache_tag": sys.implementation.cache_tag,
+            "platform": sysconfig.get_platform(), "tool": tool}
     boot = (Path(__file__).with_name("pyz_bootstrap.py")).read_text(encoding="utf-8")
     marker = "BUILD_INFO = {}"
     if marker not in boot:

@@ -25,6 +25,7 @@ class EmbeddedMigrations:
     layers: tuple[str, ...]
     origin: str  # for messages: "embedded in migrate.pyz (build …)" or the checkout's directory
     display_root: str = ""  # how messages name the layers' parent directory (deploy/migrations)
+    embedded: bool = False  # a copy inside migrate.pyz (read-only in spirit), not a source checkout
 
     def layer_dirs(self) -> list[Path]:
         return [self.root / layer for layer in self.layers]
@@ -64,7 +65,7 @@ def find_migrations(embed_dir: Path | None = None) -> EmbeddedMigrations:
         m = read_manifest(embed_dir)
         return EmbeddedMigrations(embed_dir, tuple(m["layers"]),
                                   f"embedded in migrate.pyz (build {m.get('build', '?')}, from {m.get('source', '?')})",
-                                  str(m.get("source") or ""))
+                                  str(m.get("source") or ""), embedded=True)
     from ..settings import load
     from .options import standalone_settings
 

@@ -4,10 +4,14 @@ Compiled extension modules (psycopg's binary driver, PyYAML's and
 charset-normalizer's speedups) cannot be imported from inside a zip file, so
 on first run the bundled ``lib/`` tree is extracted once into a per-build
 cache directory, ``$DBSTACK_MIGRATE_CACHE`` or ``$XDG_CACHE_HOME/dbstack`` or
-``~/.cache/dbstack``, as ``migrate-<build id>/``, and put first on
-``sys.path``. Later runs reuse it. Only the standard library is used here.
+``~/.cache/dbstack``, as ``migrate-<build id>/`` (``genmigrate-<build id>/`` for genmigrate.pyz), and put first on
+``sys.path``. Later runs reuse it. A new build removes the trees of older
+builds but the most recently used other one (a run of the previous version
+may still be going on); ``inv build-migrate`` prunes the same way. Only the
+standard library is used here.
 """
 import os
+import re
 import shutil
 import stat
 import sys
@@ -35,13 +39,15 @@ def fail(message, hint):
 def check_interpreter(info):
     import sysconfig
 
+    tool = info.get("tool", "migrate")
     want_tag, want_platform = info.get("cache_tag"), info.get("platform")
     if sys.implementation.cache_tag != want_tag or sysconfig.get_platform() != want_platform:
-        fail("this migrate.pyz was built for %s on %s, but runs on %s on %s (its bundled database driver "
-             "is compiled for the former)" % (want_tag, want_platform, sys.implementation.cache_tag,
+        fail("this %s.pyz was built for %s on %s, but runs on %s on %s (its bundled database driver "
+             "is compiled for the former)" % (tool, want_tag, want_platform, sys.implementation.cache_tag,
                                                sysconfig.get_platform()),
-             "run it with that Python (e.g. python3.%s migrate.pyz), or rebuild it with `inv build-migrate` "
-             "using the Python that will run it" % want_tag.replace("cpython-3", "") if want_tag else "rebuild it")
+             "run it with that Python (e.g. python3.%s %s.pyz), or rebuild it with `inv build-%s` "
+             "using the Python that will run it" % (want_tag.replace("cpython-3", ""), tool, tool)
+             if want_tag else "rebuild it")
 
 
 def _own_dir(path):
@@ -51,11 +57,15 @@ def _own_dir(path):
              "remove it, or point DBSTACK_MIGRATE_CACHE at a directory of your own")
 
 
-def extract(archive, root, build):
+def extract(archive, root, build, tool="migrate"):
     """The extracted lib/ tree of this build (extracting it first if needed)."""
-    target = os.path.join(root, "migrate-" + build)
+    target = os.path.join(root, tool + "-" + build)
     if os.path.isfile(os.path.join(target, DONE)):
         _own_dir(target)
+        try:
+            os.utime(os.path.join(target, DONE))  # "last used", for prune()
+        except OSError:
+            pass
         return target
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)
@@ -63,7 +73,7 @@ def extract(archive, root, build):
         fail("cannot create the cache directory %s: %s" % (root, exc.strerror),
              "set DBSTACK_MIGRATE_CACHE (or XDG_CACHE_HOME) to a writable directory")
     _own_dir(root)
-    tmp = tempfile.mkdtemp(prefix=".migrate-" + build + ".", dir=root)
+    tmp = tempfile.mkdtemp(prefix="." + tool + "-" + build + ".", dir=root)
     try:
         with zipfile.ZipFile(archive) as z:
             for info in z.infolist():
@@ -73,7 +83,7 @@ def extract(archive, root, build):
                 rel = name[len(LIB):]
                 parts = rel.split("/")
                 if not rel or any(p in ("", ".", "..") for p in parts):
-                    fail("migrate.pyz contains a bad entry %r" % name, "rebuild it with `inv build-migrate`")
+                    fail("%s.pyz contains a bad entry %r" % (tool, name), "rebuild it with `inv build-%s`" % tool)
                 dest = os.path.join(tmp, *parts)
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 with z.open(info) as src, open(dest, "wb") as out:
@@ -92,14 +102,47 @@ def extract(archive, root, build):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    prune(root, build, keep_others=1, tool=tool)
     return target
+
+
+def prune(root, current, keep_others=0, tool="migrate"):
+    """Remove extracted trees (<tool>-<build>/) of builds other than current; the paths removed.
+
+    Only complete trees of this user are touched; the keep_others most
+    recently used ones stay.
+    """
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if not re.fullmatch(re.escape(tool) + r"-[0-9a-f]{16}", name) or name == tool + "-" + current:
+            continue
+        path = os.path.join(root, name)
+        try:
+            st = os.lstat(path)
+            used = os.stat(os.path.join(path, DONE)).st_mtime
+        except OSError:
+            continue  # not a finished tree
+        if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            continue
+        found.append((used, path))
+    found.sort(reverse=True)
+    removed = []
+    for _used, path in found[keep_others:]:
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path):
+            removed.append(path)
+    return removed
 
 
 def main():
     info = BUILD_INFO
     check_interpreter(info)
     archive = os.path.dirname(os.path.abspath(__file__))
-    lib = extract(archive, cache_root(), info["build"])
+    lib = extract(archive, cache_root(), info["build"], info.get("tool", "migrate"))
     # Nothing may be imported from the zip itself (or from a stray checkout).
     sys.path[:] = [lib] + [p for p in sys.path if os.path.abspath(p or ".") != archive]
     module, _, func = info["entry"].partition(":")

@@ -49,7 +49,7 @@ def _apply(c, dry_run, db, target, dir, dir_format, baseline, allow_dirty, exec_
            lock_timeout, revisions_schema, json, amount) -> None:
     import json as jsonlib
 
-    from ..errors import MigrationError
+    from ..errors import DbstackError, MigrationError
     from ..migrations import commands
     from ..migrations.engine import ApplyOptions, parse_amount, parse_duration
 
@@ -65,18 +65,42 @@ def _apply(c, dry_run, db, target, dir, dir_format, baseline, allow_dirty, exec_
     try:
         report = commands.migrate(s, db=db, target=target, dir=dir, dir_format=dir_format, opts=opts,
                                   out=progress)
-    except MigrationError as exc:
+    except DbstackError as exc:
         progress.close()
         rep = getattr(exc, "report", None)
-        if rep is not None:
-            exc.output = (jsonlib.dumps(rep.to_json(), ensure_ascii=False) + "\n") if json \
-                else rep.render_text(color=color)
+        if json:
+            # One JSON document on stdout whatever failed, Error set (Atlas prints its
+            # report for failures once the run started; we do it for every failure).
+            if rep is None:
+                rep = _empty_report(s, db, target, dir, dir_format, dry_run)
+            if not rep.error:
+                rep.error = exc.message
+            exc.output = jsonlib.dumps(rep.to_json(), ensure_ascii=False) + "\n"
+        elif rep is not None and rep.pending_files and isinstance(exc, MigrationError):
+            exc.output = rep.render_text(color=color)
         raise
     progress.close()
     if json:
         print(jsonlib.dumps(report.to_json(), ensure_ascii=False))
     else:
         sys.stdout.write(report.render_text(color=color))
+
+
+def _empty_report(s, db, target, dir, dir_format, dry_run):
+    """A report for a failure before the run started: Env as far as it is known."""
+    from datetime import datetime
+
+    from ..errors import DbstackError
+    from ..migrations import commands
+    from ..migrations.report import ApplyReport, Env
+
+    now = datetime.now().astimezone()
+    try:
+        conn, layers, _ = commands.resolve(s, db=db, target=target, dir=dir, dir_format=dir_format)
+        env = Env(url=conn.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs))
+    except DbstackError:
+        env = Env()
+    return ApplyReport(env=env, start=now, dry_run=dry_run)
 
 
 @task(help=_APPLY_HELP)

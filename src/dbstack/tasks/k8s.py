@@ -143,9 +143,18 @@ def cnpg_prod(c, dry_run=False):
 @task(positional=["env"], help={"env": ENV_HELP + " (default dev)", "dry_run": DRY_HELP, "db": DB_HELP})
 def kind_cnpg_setup(c, env=None, dry_run=False, db=None):
     """Kind cluster, both operators and one environment with its migrations applied (idempotent)."""
+    from ..errors import UsageError
+    from ..k8s.config import load_environments
     from ..k8s.deploy import setup
 
-    setup(_box(c), env or "dev", dry_run=dry_run, db=db)
+    box = _box(c)
+    envs = load_environments(box.ks.environments_file)
+    if (env or "dev") not in envs.envs:  # ENV is positional here, not --env
+        known = ", ".join(envs.envs) or "none"
+        raise UsageError(f"unknown environment {env!r} (known: {known})",
+                         f"name one of them: `inv kind-cnpg-setup ENV` with ENV one of {known} "
+                         f"(environments are defined in {envs.path})")
+    setup(box, env or "dev", dry_run=dry_run, db=db)
 
 
 def _optional_positional(t, name: str, default: str) -> None:

@@ -1,17 +1,27 @@
 """Tasks for migration directories: hash, validate, new."""
 from __future__ import annotations
 
-from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, layers, task
+from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, layers, settings, task
 
 
 @task(help={"db": DB_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP})
 def migrate_hash(c, db=None, dir=None, dir_format=None):
     """Write atlas.sum for every migration directory (like `atlas migrate hash`)."""
+    import sys
+
+    from ..migrations.directory import version_problems
+    from ..workflows import remember_own_sums
+
     ls = layers(c, db, dir, dir_format)
-    ls.check_versions()
+    # Atlas's `migrate hash` writes the sum of whatever *.sql files are there; our
+    # own naming checks belong to migrate-validate, lint and apply, so here they
+    # are only a note (on stderr: stdout stays the list of sums).
     for d in ls.dirs:
         hf = d.write_sum()
+        remember_own_sums(settings(c), d, hf.total)
         print(f"{d.sum_path}: {len(hf.entries)} files, h1:{hf.total}")
+    for _f, message, hint in version_problems(ls.files()):
+        print(f"note: {message} — `inv migrate-validate`, lint and migrate refuse it ({hint})", file=sys.stderr)
 
 
 @task(help={"db": DB_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP})

@@ -1,4 +1,4 @@
-"""Tasks: the standalone tools' build (`inv build-migrate`) and the Atlas project file (`inv atlas-hcl`)."""
+"""Tasks: the standalone tools' builds (`inv build-migrate`, `inv build-genmigrate`) and `inv atlas-hcl`."""
 from __future__ import annotations
 
 from ._task import settings, task
@@ -26,6 +26,37 @@ def build_migrate(c, out=None, migrations=None, shebang=None):
     print(f"built {target} ({r.size / 1e6:.1f} MB, build {r.build}): {r.files} migration file"
           f"{'s' if r.files != 1 else ''} in {len(r.layers)} layers ({', '.join(r.layers)}) from {label}")
     print(f"bundled: {', '.join(r.distributions)}")
+    from ..standalone import pyz_bootstrap
+
+    # Each build gets its own cache tree when it first runs; older builds' trees go now.
+    removed = pyz_bootstrap.prune(pyz_bootstrap.cache_root(), r.build)
+    if removed:
+        print(f"removed {len(removed)} cached older build{'s' if len(removed) != 1 else ''} "
+              f"from {pyz_bootstrap.cache_root()}")
+
+
+@task(help={
+    "out": "where to write the zipapp (default: genmigrate.pyz beside dbstack.standalone.pyz, dist/genmigrate.pyz)",
+    "shebang": "interpreter line of the zipapp (default: /usr/bin/env python3)",
+})
+def build_genmigrate(c, out=None, shebang=None):
+    """Build dist/genmigrate.pyz: the genmigrate tool and its dependencies in one file."""
+    from ..standalone import pyz_bootstrap
+    from ..standalone.bundle import GENMIGRATE_ENTRY, GENMIGRATE_PARTS, SHEBANG, build_pyz
+    from ..standalone.options import standalone_settings
+
+    s = settings(c)
+    st = standalone_settings(s)
+    target = s.resolve(out) if out else st.pyz.with_name("genmigrate.pyz")
+    r = build_pyz(target, None, st.layers, shebang=shebang or SHEBANG, tool="genmigrate",
+                  entry=GENMIGRATE_ENTRY, parts=GENMIGRATE_PARTS)
+    print(f"built {target} ({r.size / 1e6:.1f} MB, build {r.build}); run it from the project root "
+          f"(it reads {st.schema_dir.name}/ and {st.migrations_dir.name}/ there, or --schema / --out)")
+    print(f"bundled: {', '.join(r.distributions)}")
+    removed = pyz_bootstrap.prune(pyz_bootstrap.cache_root(), r.build, tool="genmigrate")
+    if removed:
+        print(f"removed {len(removed)} cached older build{'s' if len(removed) != 1 else ''} "
+              f"from {pyz_bootstrap.cache_root()}")
 
 
 @task(help={
@@ -34,18 +65,29 @@ def build_migrate(c, out=None, migrations=None, shebang=None):
 })
 def atlas_hcl(c, check=False, out=None):
     """Generate manifests/schemas/atlas.hcl (envs local, cluster, cnpg) from the settings."""
+    import os
+
     from ..errors import ConfigError
+    from ..settings import load
     from ..standalone.atlas_hcl import project_hcl
     from ..standalone.options import standalone_settings
 
     s = settings(c)
     path = s.resolve(out) if out else standalone_settings(s).atlas_hcl
-    text = project_hcl(s)
+    # The committed file holds what the project's files give (DEFAULTS, invoke.yaml,
+    # docker-compose.yml), never a value overridden in this shell's environment
+    # (INVOKE_DBSTACK_LOCAL_PORT=…) or in invoke's user-level configuration.
+    text = project_hcl(load(s.root))
+    if project_hcl(s) != text:
+        names = sorted(k for k in os.environ if k.startswith("INVOKE_DBSTACK_"))
+        where = ", ".join(names) if names else "invoke configuration outside invoke.yaml (e.g. ~/.invoke.yaml, -f)"
+        print(f"note: {path.name} is generated from the project's files; the override(s) {where} "
+              "change this shell's settings but not the file")
     current = path.read_text(encoding="utf-8") if path.is_file() else None
     if check:
         if current != text:
             state = "missing" if current is None else "stale"
-            raise ConfigError(f"{path} is {state}: it does not match the settings",
+            raise ConfigError(f"{path} is {state}: it does not match what invoke.yaml and the project's files give",
                               "run `inv atlas-hcl` and commit the result")
         print(f"ok: {path} matches the settings")
         return
