@@ -30,6 +30,8 @@ def test_doctor_passes_with_one_working_backend_and_lists_every_check(make_proje
 
 def test_doctor_fails_on_what_the_default_workflow_needs(make_project, tmp_path):
     p = make_project()
+    # No server binaries anywhere: PATH below, and an empty bin_dir hides a server wheel too.
+    p.write_config(embedded={"bin_dir": str(tmp_path)})
     edited = sorted(p.migrations.glob("*.sql"))[0]
     edited.write_text(edited.read_text() + "\n-- edited after hashing\n")
     with socket.socket() as s:

