@@ -4,7 +4,7 @@ Behaviour follows Atlas's ``sql/migrate/lex.go`` with the options its PostgreSQL
 driver turns on (``BEGIN … END`` and ``BEGIN ATOMIC … END`` blocks, dollar
 quotes, ``E'…'`` escapes; no ``#`` comments, no backslash escapes elsewhere,
 no ``GO``), and the directive rules of ``LocalFile.Directive`` and
-``Stmt.Directive`` (``shared/docs/atlas-facts.md`` §d, §e).
+``Stmt.Directive`` in ``sql/migrate/dir.go`` (ariga/atlas v1.2.3).
 
 Atlas walks the file one rune at a time.  Here a compiled regex jumps over
 every run of characters that cannot change the scanner's state (plain text,
@@ -481,7 +481,7 @@ def _file_comments(content: str) -> list[str]:
 
     They must be separated from the rest by a blank line (spaces or tabs
     allowed on it); a CRLF file never qualifies because "\\r\\n" is not blank.
-    A file holding nothing but comments qualifies too (atlas-facts §e).
+    A file holding nothing but comments qualifies too (Atlas's ``LocalFile.Directive``, sql/migrate/dir.go).
     """
     comments: list[str] = []
     i, n = 0, len(content)
