@@ -39,10 +39,9 @@ CRD_FILES = {
 }
 EXPECTED_KINDS = {
     "dev": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster"],
-    "staging": ["Namespace", "ConfigMap", "Secret", "AtlasMigration", "Cluster"],
+    "staging": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster"],
     "prod": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster", "ExternalSecret"],
 }
-TEST_PASSWORD = "test-only-password"
 
 
 def strictify(node):
@@ -87,10 +86,13 @@ def validate(obj: dict) -> list[str]:
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> dict[str, list[dict]]:
     root = tmp_path_factory.mktemp("manifests") / "cnpg"
+    # What a fresh clone has: only committed files (no credentials.env or any other hand-made file).
     shutil.copytree(ROOT / "manifests" / "cnpg", root, ignore=shutil.ignore_patterns("credentials.env"))
-    (root / "overlays" / "staging" / "credentials.env").write_text(f"username=mydatabase\npassword={TEST_PASSWORD}\n")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
     runner = Runner(out=lambda s: None)
-    return {env: kustomize(runner, root / "overlays" / env) for env in EXPECTED_KINDS}
+    out = {env: kustomize(runner, root / "overlays" / env) for env in EXPECTED_KINDS}
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    return out
 
 
 ENVS = load_environments(ROOT / "manifests" / "cnpg" / "environments.yaml")
@@ -120,17 +122,19 @@ def test_names_namespace_and_credentials_per_environment(builds, env):
     assert cluster["spec"]["imageName"].startswith("ghcr.io/cloudnative-pg/postgresql:18.")
     assert am["spec"]["dir"]["configMapRef"]["name"] == f"{env}-mydatabase-migrations"
     initdb = cluster["spec"]["bootstrap"]["initdb"]
-    if env == "dev":
+    c = am["spec"]["credentials"]
+    # namespace-qualified: the operator connects from namespace atlas-operator
+    assert (c["host"], c["port"], c["database"], c["parameters"]) == (
+        f"{env}-mydatabase-db-rw.mydatabase-{env}.svc", 5432, "mydatabase", {"sslmode": "require"})
+    assert "urlFrom" not in am["spec"]
+    if env in ("dev", "staging"):
+        # CNPG generates <cluster>-app (a random password that never leaves the cluster)
         assert "secret" not in initdb
-        assert am["spec"]["urlFrom"]["secretKeyRef"] == {"name": "dev-mydatabase-db-app", "key": "uri"}
-        assert "credentials" not in am["spec"]
+        assert c["userFrom"]["secretKeyRef"] == {"name": f"{env}-mydatabase-db-app", "key": "username"}
+        assert c["passwordFrom"]["secretKeyRef"] == {"name": f"{env}-mydatabase-db-app", "key": "password"}
     else:
         assert initdb["secret"]["name"] == f"{env}-mydatabase-db-credentials"
-        c = am["spec"]["credentials"]
-        assert (c["host"], c["port"], c["database"], c["parameters"]) == (
-            f"{env}-mydatabase-db-rw", 5432, "mydatabase", {"sslmode": "require"})
         assert c["userFrom"]["secretKeyRef"]["name"] == c["passwordFrom"]["secretKeyRef"]["name"] == initdb["secret"]["name"]
-        assert "urlFrom" not in am["spec"]
     if env == "prod":
         es = by_kind["ExternalSecret"]
         assert es["apiVersion"] == "external-secrets.io/v1"
@@ -146,13 +150,34 @@ def test_no_scheduled_backup_or_pdb_and_no_stale_fields(builds):
             assert "zerg" not in text and "enablePodMonitor" not in text and "revisionSchema:" not in text
 
 
-def test_the_staging_secret_comes_from_the_env_file(builds):
-    import base64
+def test_no_build_holds_a_secret_or_password(builds):
+    for env, objs in builds.items():
+        assert not [o for o in objs if o["kind"] == "Secret"], env
+        assert "password:" not in yaml.safe_dump(objs).replace("passwordFrom:", "")
 
-    secret = next(o for o in builds["staging"] if o["kind"] == "Secret")
-    assert secret["type"] == "kubernetes.io/basic-auth"
-    assert base64.b64decode(secret["data"]["password"]).decode() == TEST_PASSWORD
-    assert secret["metadata"]["name"] == "staging-mydatabase-db-credentials"  # no hash suffix
+
+@pytest.mark.parametrize("name", ["web-app", "my-rw", "app-rw-app"])
+def test_names_containing_app_or_rw_keep_every_reference(tmp_path, name):
+    """Names are spelled out per environment, not cut at '-app'/'-rw' (web-app gave dev-web-app-db-app-db-app)."""
+    from dbstack.k8s import render
+    from dbstack.k8s.config import k8s_settings, parse_environments
+    from dbstack.settings import from_mapping
+
+    data = yaml.safe_load((ROOT / "manifests/cnpg/environments.yaml").read_text())
+    data["name"] = name
+    envs = parse_environments(data, tmp_path / "environments.yaml")
+    root = tmp_path / "cnpg"
+    cmap = (ROOT / "manifests/cnpg/base/migrations-configmap.yaml").read_text().replace(
+        "name: mydatabase-migrations", f"name: {name}-migrations")
+    render.render(k8s_settings(from_mapping({}, ROOT)), envs, cmap, root=root).write()
+    runner = Runner(out=lambda s: None)
+    for env in EXPECTED_KINDS:
+        objs = kustomize(runner, root / "overlays" / env)
+        n = envs.names(env)
+        assert references.check(objs, n, owner=envs.owner) == [], env
+        c = next(o for o in objs if o["kind"] == "AtlasMigration")["spec"]["credentials"]
+        assert c["host"] == f"{env}-{name}-db-rw.{name}-{env}.svc"
+        assert c["passwordFrom"]["secretKeyRef"]["name"] == n.credentials_secret
 
 
 @needs_crds

@@ -56,7 +56,7 @@ def setup(tmp_path, fresh_db, monkeypatch):
     api = FakeClusterAPI()
     b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
     api.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
-             "metadata": {"name": "staging-mydatabase-db-credentials", "namespace": "mydatabase-staging"},
+             "metadata": {"name": "staging-mydatabase-db-app", "namespace": "mydatabase-staging"},
              "data": {"username": b64(fresh_db.user), "password": b64(fresh_db.password)}})
     settings = from_mapping({"database": fresh_db.dbname, "databases": {
         fresh_db.dbname: {"dirs": ["manifests/migrations/mydatabase"]}}}, root)

@@ -145,6 +145,17 @@ class EnvNames:
     credentials_secret: str
     rw_service: str
 
+    @property
+    def rw_host(self) -> str:
+        """The read-write Service as the Atlas operator must name it: <svc>.<namespace>.svc.
+
+        The operator runs the Atlas CLI in its own pod (namespace atlas-operator);
+        a pod's resolver searches only <its namespace>.svc.cluster.local,
+        svc.cluster.local and cluster.local, so a short Service name of another
+        namespace does not resolve (Kubernetes "DNS for Services and Pods").
+        """
+        return f"{self.rw_service}.{self.namespace}.svc"
+
 
 @dataclass(frozen=True)
 class EnvValues:
