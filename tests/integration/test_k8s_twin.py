@@ -202,6 +202,10 @@ def test_prod_with_a_fake_external_secrets_store(tmp_path, make_twin):
     sec = twin.api.get("v1", "Secret", "prod-mydatabase-db-credentials", "mydatabase-prod")
     assert base64.b64decode(sec["data"]["password"]).decode() == PROD_PASSWORD
     assert PROD_PASSWORD not in p.text()
+    applied = twin.api.applied()
+    for obj in ("ObjectStore mydatabase-prod/prod-mydatabase-backup",
+                "ScheduledBackup mydatabase-prod/prod-mydatabase-db-backup", "PodMonitor mydatabase-prod/prod-mydatabase-db"):
+        assert obj in applied
 
 
 def test_prod_on_a_new_kind_cluster_refuses_before_creating_it(tmp_path, make_twin):

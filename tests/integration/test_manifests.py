@@ -40,8 +40,13 @@ CRD_FILES = {
 EXPECTED_KINDS = {
     "dev": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster"],
     "staging": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster"],
-    "prod": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster", "ExternalSecret"],
+    "prod": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster", "ExternalSecret", "ObjectStore",
+             "ScheduledBackup", "PodMonitor"],
 }
+# No CRD for these in ../shared/crds: their shape is checked by test_prod_is_production_grade and
+# their references by dbstack.k8s.references.
+NO_CRD = {("barmancloud.cnpg.io/v1", "ObjectStore"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+          ("monitoring.coreos.com/v1", "PodMonitor")}
 
 
 def strictify(node):
@@ -74,6 +79,8 @@ def validate(obj: dict) -> list[str]:
     import kubernetes_validate
 
     key = (obj["apiVersion"], obj["kind"])
+    if key in NO_CRD:
+        return []
     if key in CRD_FILES:
         return [f"{'.'.join(map(str, e.path))}: {e.message}" for e in crd_validator(*key).iter_errors(obj)]
     try:
@@ -142,9 +149,54 @@ def test_names_namespace_and_credentials_per_environment(builds, env):
         assert es["spec"]["target"]["template"]["type"] == "kubernetes.io/basic-auth"
 
 
+def test_prod_is_production_grade(builds):
+    """Backups with a schedule, required anti-affinity, synchronous replication, a PodMonitor, Guaranteed QoS."""
+    by_kind = {o["kind"]: o for o in builds["prod"]}
+    spec = by_kind["Cluster"]["spec"]
+    assert spec["affinity"] == {"enablePodAntiAffinity": True, "podAntiAffinityType": "required",
+                                "topologyKey": "kubernetes.io/hostname"}
+    assert spec["postgresql"]["synchronous"] == {"method": "any", "number": 1, "dataDurability": "required"}
+    assert spec["resources"]["requests"] == spec["resources"]["limits"]
+    assert spec["plugins"] == [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True,
+                                "parameters": {"barmanObjectName": "prod-mydatabase-backup"}}]
+    store = by_kind["ObjectStore"]
+    assert store["metadata"]["name"] == "prod-mydatabase-backup" and store["spec"]["retentionPolicy"] == "30d"
+    assert store["spec"]["configuration"]["destinationPath"].startswith("s3://")
+    assert store["spec"]["configuration"]["s3Credentials"]["accessKeyId"]["name"] == "mydatabase-backup-s3"
+    sb = by_kind["ScheduledBackup"]["spec"]
+    assert sb["cluster"] == {"name": "prod-mydatabase-db"} and sb["method"] == "plugin"
+    assert sb["pluginConfiguration"] == {"name": "barman-cloud.cloudnative-pg.io"}
+    assert len(sb["schedule"].split()) == 6
+    pm = by_kind["PodMonitor"]["spec"]
+    assert pm["selector"]["matchLabels"] == {"cnpg.io/cluster": "prod-mydatabase-db", "cnpg.io/podRole": "instance"}
+    assert pm["podMetricsEndpoints"] == [{"port": "metrics"}]
+
+
+def test_the_in_tree_backup_method_validates_against_the_crd(tmp_path):
+    from dbstack.k8s import render
+    from dbstack.k8s.config import k8s_settings, parse_environments
+    from dbstack.settings import from_mapping
+
+    data = yaml.safe_load((ROOT / "manifests/cnpg/environments.yaml").read_text())
+    data["environments"]["prod"]["backup"].update(method="barman-object-store", endpoint_url="https://s3.example.com")
+    envs = parse_environments(data, tmp_path / "environments.yaml")
+    root = tmp_path / "cnpg"
+    render.render(k8s_settings(from_mapping({}, ROOT)), envs,
+                  (ROOT / "manifests/cnpg/base/migrations-configmap.yaml").read_text(), root=root).write()
+    objs = kustomize(Runner(out=lambda s: None), root / "overlays" / "prod")
+    cluster = next(o for o in objs if o["kind"] == "Cluster")
+    assert cluster["spec"]["backup"]["barmanObjectStore"]["endpointURL"] == "https://s3.example.com"
+    assert "plugins" not in cluster["spec"] and not [o for o in objs if o["kind"] == "ObjectStore"]
+    assert next(o for o in objs if o["kind"] == "ScheduledBackup")["spec"]["method"] == "barmanObjectStore"
+    if CRDS.exists():
+        assert validate(cluster) == []
+    assert references.check(objs, envs.names("prod"), owner=envs.owner) == []
+
+
 def test_no_scheduled_backup_or_pdb_and_no_stale_fields(builds):
     for env, objs in builds.items():
-        assert not [o for o in objs if o["kind"] in ("ScheduledBackup", "PodDisruptionBudget")]
+        assert not [o for o in objs if o["kind"] == "PodDisruptionBudget"]
+        assert bool([o for o in objs if o["kind"] == "ScheduledBackup"]) == (env == "prod")
         for o in objs:
             text = yaml.safe_dump(o)
             assert "zerg" not in text and "enablePodMonitor" not in text and "revisionSchema:" not in text

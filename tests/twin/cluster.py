@@ -94,9 +94,11 @@ class DeploymentController:
 class Twin:
     def __init__(self, docker_client, image: str, *, retry_unit: float = 1.0, eso: bool = False,
                  provider: dict[str, dict[str, str]] | None = None) -> None:
-        from dbstack.k8s.fake import BUILTIN_KINDS, OPERATOR_KINDS
+        from dbstack.k8s.fake import BUILTIN_KINDS, OPERATOR_KINDS, PROD_KINDS
 
-        kinds = set(BUILTIN_KINDS | OPERATOR_KINDS | (ESO_KINDS if eso else set()))
+        # eso: the cluster also has prod's prerequisites (external-secrets, the barman-cloud plugin's
+        # ObjectStore and the Prometheus operator's PodMonitor: stored, not acted on)
+        kinds = set(BUILTIN_KINDS | OPERATOR_KINDS | (ESO_KINDS | PROD_KINDS if eso else set()))
         self.api = TwinAPI(kinds=kinds)
         self.net = DockerNet(docker_client, image)
         self.parts: list = []

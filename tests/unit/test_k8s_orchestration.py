@@ -21,7 +21,7 @@ from dbstack.errors import ConfigError, KubernetesError, Refused, ToolMissing, U
 from dbstack.k8s import deploy as deploymod
 from dbstack.k8s import kind as kindmod
 from dbstack.k8s import operators, status, tools
-from dbstack.k8s.fake import ESO_KINDS, FakeClusterAPI
+from dbstack.k8s.fake import ESO_KINDS, PROD_KINDS, FakeClusterAPI
 from dbstack.k8s.plan import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.k8s.wait import Clock
@@ -407,7 +407,9 @@ def test_deploy_from_a_credentials_file_uses_the_generated_secret_for_cluster_an
     assert STAGING_PASSWORD not in world.text()
 
 
-ESO_ALL = ESO_KINDS | {("external-secrets.io/v1", "ClusterSecretStore"), ("external-secrets.io/v1", "SecretStore")}
+# prod's prerequisites: external-secrets (and its stores), the barman-cloud plugin, the Prometheus operator
+ESO_ALL = ESO_KINDS | PROD_KINDS | {("external-secrets.io/v1", "ClusterSecretStore"),
+                                   ("external-secrets.io/v1", "SecretStore")}
 
 
 def secret_store(api: FakeClusterAPI, ready: str | None = "True") -> None:
@@ -449,6 +451,32 @@ def test_deploy_prod_with_external_secrets(tmp_path):
     assert cl["spec"]["bootstrap"]["initdb"]["secret"]["name"] == "prod-mydatabase-db-credentials"
     am = w.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "prod-mydatabase-migration", "mydatabase-prod")
     assert am["spec"]["credentials"]["host"] == "prod-mydatabase-db-rw.mydatabase-prod.svc"
+
+
+@pytest.mark.parametrize("missing, message", [
+    (("barmancloud.cnpg.io/v1", "ObjectStore"), "does not serve ObjectStore (barmancloud.cnpg.io/v1): prod needs "
+                                                "the barman-cloud plugin"),
+    (("monitoring.coreos.com/v1", "PodMonitor"), "does not serve PodMonitor (monitoring.coreos.com/v1): prod needs "
+                                                 "the Prometheus operator"),
+])
+def test_prod_refuses_without_the_backup_plugin_or_the_prometheus_operator(tmp_path, missing, message):
+    w = ready_world(World(tmp_path, kinds=(FakeClusterAPI().kinds | ESO_ALL) - {missing}))
+    secret_store(w.api)
+    with pytest.raises(KubernetesError) as e:
+        deploymod.setup(w.box(), "prod")
+    assert message in e.value.message and "nothing was applied" in e.value.message
+    assert not [c for c in w.calls() if c[0] == "helm" and c[1] != "version"] and w.api.applied() == []
+
+
+def test_deploy_prod_applies_backups_monitoring_and_waits(tmp_path):
+    w = ready_world(World(tmp_path, kinds=FakeClusterAPI().kinds | ESO_ALL))
+    secret_store(w.api)
+    deploymod.deploy(w.box(), "prod")
+    applied = w.api.applied()
+    assert applied.index("ObjectStore mydatabase-prod/prod-mydatabase-backup") \
+        < applied.index("Cluster mydatabase-prod/prod-mydatabase-db") \
+        < applied.index("ScheduledBackup mydatabase-prod/prod-mydatabase-db-backup")
+    assert "PodMonitor mydatabase-prod/prod-mydatabase-db" in applied
 
 
 def test_setup_prod_on_a_new_kind_cluster_refuses_before_creating_anything(world):

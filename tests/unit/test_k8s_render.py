@@ -52,7 +52,16 @@ def test_the_committed_values_give_the_expected_names_and_sources():
     assert [envs.envs[e].instances for e in envs.envs] == [1, 2, 3]
     prod = envs.envs["prod"]
     assert prod.parameters["shared_buffers"] == "512MB" and prod.parameters["work_mem"] == "16MB"
-    assert prod.resources == {"requests": {"memory": "1Gi", "cpu": "500m"}, "limits": {"memory": "2Gi", "cpu": "2"}}
+    # Guaranteed QoS: requests = limits
+    assert prod.resources == {"requests": {"memory": "2Gi", "cpu": "2"}, "limits": {"memory": "2Gi", "cpu": "2"}}
+    # prod is production-grade by default; dev and staging carry none of it
+    assert prod.backup["method"] == "barman-cloud-plugin" and prod.backup["retention"] == "30d"
+    assert prod.affinity == {"pod_anti_affinity": "required", "topology_key": "kubernetes.io/hostname"}
+    assert prod.synchronous == {"method": "any", "number": 1, "data_durability": "required"}
+    assert prod.monitoring == {"pod_monitor": True}
+    for e in ("dev", "staging"):
+        v = envs.envs[e]
+        assert (v.backup, v.affinity, v.synchronous, v.monitoring) == (None, None, None, None)
     assert envs.envs["dev"].resources["requests"] == {"memory": "256Mi", "cpu": "250m"}
     assert envs.defaults.image.startswith("ghcr.io/cloudnative-pg/postgresql:18.")
 
@@ -70,12 +79,32 @@ def test_the_committed_values_give_the_expected_names_and_sources():
     (lambda d: d["environments"].update({"Prod_2": {}}), "must be a lowercase DNS label"),
     (lambda d: d["environments"].update({"a-very-long-environment-name-for-testing": {}}), "longer than 50"),
     (lambda d: d["defaults"].update(migration={"revision_schema": "x"}), "unknown key revision_schema"),
+    (lambda d: d["environments"]["prod"]["backup"].update(method="pg_dump"), "backup.method 'pg_dump' is not one of"),
+    (lambda d: d["environments"]["prod"]["backup"].update(destination_path="/backups"),
+     "backup.destination_path must be an object store URL"),
+    (lambda d: d["environments"]["prod"]["backup"].update(schedule="0 2 * * *"), "must have six cron fields"),
+    (lambda d: d["environments"]["prod"]["backup"].update(retention="30 days"), "is not a recovery window"),
+    (lambda d: d["environments"]["prod"]["backup"].pop("s3_credentials"), "s3_credentials.secret must name"),
+    (lambda d: d["environments"]["prod"]["affinity"].update(pod_anti_affinity="sometimes"),
+     "pod_anti_affinity must be required or preferred"),
+    (lambda d: d["environments"]["prod"]["synchronous"].update(number=3),
+     r"synchronous.number must be between 1 and instances - 1 \(2\)"),
+    (lambda d: d["environments"]["prod"]["synchronous"].update(method="all"), "synchronous.method must be any or first"),
+    (lambda d: d["environments"]["prod"]["monitoring"].update(enablePodMonitor=True), "unknown key enablePodMonitor"),
+    (lambda d: d["environments"]["dev"].update(backups={}), "unknown key backups"),
 ])
 def test_bad_values_are_one_clear_error(mutate, message):
     d = raw()
     mutate(d)
     with pytest.raises(ConfigError, match=message):
         parse(d)
+
+
+def test_knobs_can_be_switched_off_per_environment():
+    d = raw()
+    d["environments"]["prod"].update(backup=False, monitoring={"enabled": False})
+    prod = parse(d).envs["prod"]
+    assert prod.backup is None and prod.monitoring is None and prod.affinity is not None
 
 
 def test_yaml_booleans_become_postgres_on_off():

@@ -28,7 +28,8 @@ from .wait import MigrationWatch, cluster_ready, wait_for
 
 # Namespace first (everything lives in it), Secrets and ConfigMaps before the
 # objects that read them, the Cluster before the migration that needs it.
-KIND_ORDER = ("Namespace", "Secret", "ConfigMap", "ExternalSecret", "Cluster", "AtlasMigration")
+KIND_ORDER = ("Namespace", "Secret", "ConfigMap", "ExternalSecret", "ObjectStore", "Cluster", "AtlasMigration",
+              "ScheduledBackup", "PodMonitor")
 CLUSTER_API = "postgresql.cnpg.io/v1"
 ESO_API = "external-secrets.io/v1"
 MIGRATION_API = "db.atlasgo.io/v1alpha1"
@@ -43,7 +44,19 @@ def apply_order(objs: list[dict]) -> list[dict]:
     return sorted(objs, key=rank)
 
 
+# Kinds an environment may need that neither CNPG nor the Atlas operator installs.
+PREREQUISITES = {
+    "ObjectStore": ("barmancloud.cnpg.io/v1", "the barman-cloud plugin",
+                    "install the barman-cloud plugin next to CNPG "
+                    "(https://cloudnative-pg.io/plugin-barman-cloud/docs/installation/) or set backup: false"),
+    "PodMonitor": ("monitoring.coreos.com/v1", "the Prometheus operator",
+                   "install the Prometheus operator (its PodMonitor CRD) or set monitoring: false"),
+}
+
+
 def kind_hint(api_version: str, kind: str) -> str:
+    if kind in PREREQUISITES:
+        return PREREQUISITES[kind][2] + " in manifests/cnpg/environments.yaml"
     if kind == "ExternalSecret":
         return ("install the external-secrets operator (https://external-secrets.io) and the secret store "
                 "named in manifests/cnpg/environments.yaml")
@@ -121,6 +134,35 @@ class Deployment:
     def needs_external_secrets(self) -> bool:
         return self.values.credentials.source == "external-secret"
 
+    def extra_kinds(self) -> list[str]:
+        """Kinds of other operators this environment's build needs (see PREREQUISITES)."""
+        v = self.values
+        out = []
+        if v.backup and v.backup.get("method") == "barman-cloud-plugin":
+            out.append("ObjectStore")
+        if v.monitoring:
+            out.append("PodMonitor")
+        return out
+
+    @property
+    def needs_prerequisites(self) -> bool:
+        return self.needs_external_secrets or bool(self.extra_kinds())
+
+    def prerequisites_text(self) -> str:
+        parts = [f"the external-secrets operator ({self.store_text()})"] if self.needs_external_secrets else []
+        parts += [PREREQUISITES[k][1] + f" ({k})" for k in self.extra_kinds()]
+        return ", ".join(parts)
+
+    def check_prerequisites(self, api) -> None:
+        if self.needs_external_secrets:
+            self.check_external_secrets(api)
+        for k in self.extra_kinds():
+            av, who, hint = PREREQUISITES[k]
+            if not api.has_kind(av, k):
+                raise KubernetesError(
+                    f"the cluster (context {self.box.ks.context}) does not serve {k} ({av}): {self.env} needs {who}, "
+                    "which is not installed; nothing was applied", hint)
+
     def store_text(self) -> str:
         c = self.values.credentials
         return f"{c.store_kind} {c.store_name}" + (f" (namespace {self.names.namespace})"
@@ -153,25 +195,27 @@ class Deployment:
                     f"{self.store_text()} is not ready: {cond.get('reason')}: {cond.get('message')}; nothing was applied",
                     "fix the secret store (its provider credentials), then re-run")
 
-    def external_secrets_step(self) -> Step:
+    def prerequisites_step(self) -> Step:
+        what = self.prerequisites_text()
+
         def action() -> None:
             box = self.box
             if not box.cluster_exists():
                 raise Refused(
-                    f"{self.env} takes its credentials from the external-secrets operator ({self.store_text()}), "
-                    f"which a new Kind cluster does not have; Kind cluster {box.ks.kind_cluster!r} does not exist, "
-                    "so nothing was created or installed",
-                    f"create it (`inv kind-up`), install external-secrets and {self.store_text()}, then re-run "
-                    f"`inv kind-cnpg-setup {self.env}`")
-            self.check_external_secrets(box.api())
-            box.out(f"external-secrets serves ExternalSecret; {self.store_text()} exists")
+                    f"{self.env} needs {what}, which a new Kind cluster does not have; Kind cluster "
+                    f"{box.ks.kind_cluster!r} does not exist, so nothing was created or installed",
+                    f"create it (`inv kind-up`), install {what}, then re-run `inv kind-cnpg-setup {self.env}`")
+            self.check_prerequisites(box.api())
+            box.out(f"installed: {what}")
 
-        return Step(f"check external-secrets and {self.store_text()} (before creating or installing anything)", [
-            "$ kind get clusters",
-            f"  refuse unless {self.box.ks.kind_cluster!r} exists (a new Kind cluster has no external-secrets)",
-            f"API (context {self.box.ks.context}): ExternalSecret and {self.values.credentials.store_kind} "
-            f"({ESO_API}) served, {self.store_text()} exists and is not Ready=False",
-        ], action)
+        plan = ["$ kind get clusters",
+                f"  refuse unless {self.box.ks.kind_cluster!r} exists (a new Kind cluster has none of them)"]
+        if self.needs_external_secrets:
+            plan.append(f"API (context {self.box.ks.context}): ExternalSecret and {self.values.credentials.store_kind} "
+                        f"({ESO_API}) served, {self.store_text()} exists and is not Ready=False")
+        plan += [f"API (context {self.box.ks.context}): {k} ({PREREQUISITES[k][0]}) served"
+                 for k in self.extra_kinds()]
+        return Step(f"check {what} (before creating or installing anything)", plan, action)
 
     def preflight(self, *, dry_run: bool, cluster: bool = True) -> None:
         """Everything that can fail without changing anything."""
@@ -241,8 +285,8 @@ class Deployment:
 
         def do_check_cluster() -> None:
             api = box.api()
-            if self.needs_external_secrets:
-                self.check_external_secrets(api)
+            if self.needs_prerequisites:
+                self.check_prerequisites(api)
             missing = [k for k in self.required_kinds() if not api.has_kind(*k)]
             if missing:
                 av, kind = missing[0]
@@ -373,7 +417,7 @@ def setup(box: Toolbox, env: str = "dev", *, dry_run: bool = False, db: str | No
     # operator and its store, are checked before the cluster is created or
     # any operator installed.
     first = [box.versions_step("kind", "helm", "kubectl")]
-    if d.needs_external_secrets:
-        first.append(d.external_secrets_step())
+    if d.needs_prerequisites:
+        first.append(d.prerequisites_step())
     steps = first + up_steps(box) + cnpg_install_steps(box) + atlas_install_steps(box) + d.steps(dry_run=dry_run)
     run_steps(steps, dry_run=dry_run, out=box.out)

@@ -191,6 +191,22 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
                                     f"{cluster}'s database {cluster_db[(hns, cluster)]!r}")
                 if cred.get("port") not in (None, 5432):
                     problems.append(f"{where}: credentials.port {cred.get('port')} is not 5432")
+    clusters_here = {(ns_of(c), _md(c).get("name")) for c in by_kind.get("Cluster", [])}
+    stores_here = {(ns_of(o), _md(o).get("name")) for o in by_kind.get("ObjectStore", [])}
+    for sb in by_kind.get("ScheduledBackup", []):
+        cname = _get(sb, "spec", "cluster", "name")
+        if (ns_of(sb), cname) not in clusters_here:
+            problems.append(f"ScheduledBackup {_md(sb).get('name')}: cluster {cname!r} is not a Cluster in the build")
+    for c in by_kind.get("Cluster", []):
+        for plugin in _get(c, "spec", "plugins") or []:
+            store = (plugin.get("parameters") or {}).get("barmanObjectName")
+            if store and (ns_of(c), store) not in stores_here:
+                problems.append(f"Cluster {_md(c).get('name')}: plugin {plugin.get('name')} names ObjectStore "
+                                f"{store!r}, which is not in the build")
+    for pm in by_kind.get("PodMonitor", []):
+        want = (_get(pm, "spec", "selector", "matchLabels") or {}).get("cnpg.io/cluster")
+        if (ns_of(pm), want) not in clusters_here:
+            problems.append(f"PodMonitor {_md(pm).get('name')}: selects cnpg.io/cluster={want}, not a Cluster in the build")
     if names is not None and not by_kind.get("AtlasMigration"):
         problems.append(f"no AtlasMigration in the build of {names.env}")
     return problems
