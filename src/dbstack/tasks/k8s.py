@@ -234,3 +234,17 @@ def migrate_cluster(c, env="dev", port=None, db=None, dry_run=False):
 
     box = _box(c)
     _run(migrate_cluster_steps(box, env, port=int(port) if port else None, db=db), dry_run, box)
+
+
+@task(positional=["env"], help={"env": ENV_HELP + " (default dev)", "port": PORT_HELP,
+                                "command": "run this SQL (psql --command) instead of an interactive session",
+                                "dry_run": DRY_HELP})
+def cnpg_psql(c, env=None, port=None, command=None, dry_run=False):
+    """Open psql on an environment's database through a port-forward (password never in argv)."""
+    from ..k8s.forward import psql_steps
+
+    box = _box(c)
+    _run(psql_steps(box, env or "dev", port=int(port) if port else None, command=command), dry_run, box)
+
+
+_optional_positional(cnpg_psql, "env", "dev")
