@@ -875,3 +875,17 @@ def test_dry_run_never_copies_the_credentials_file(world, monkeypatch):
     deploymod.deploy(world.box(), "staging", dry_run=True)
     assert len(seen) == 1 and STAGING_PASSWORD not in seen[0] and "password=" in seen[0]
     assert STAGING_PASSWORD not in world.text() and "credentials.env is missing" not in world.text()
+
+
+def test_doctor_shows_versions_and_warns_about_an_old_one(world, monkeypatch):
+    from dbstack import doctor
+
+    monkeypatch.setenv("FAKE_TOOLS_LOG", str(world.log))
+    monkeypatch.setenv("FAKE_KIND_STATE", str(world.state))
+    monkeypatch.setenv("FAKE_HELM_VERSION", "v3.7.0+gabc")
+    old = doctor._version_check("helm", str(world.bin / "helm"))
+    assert old.level == doctor.WARN and "is 3.7.0; needs 3.8.0 or newer" in old.detail and "Helm 3.8" in old.fix
+    monkeypatch.setenv("FAKE_HELM_VERSION", "v4.0.1+gabc")
+    assert doctor._version_check("helm", str(world.bin / "helm")) == doctor.Check(
+        "helm", doctor.OK, f"{world.bin / 'helm'} (v4.0.1)")
+    assert doctor._version_check("kind", str(world.bin / "kind")).detail.endswith("(v0.32.0)")

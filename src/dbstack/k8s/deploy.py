@@ -4,9 +4,11 @@ Order matters for "bad input changes nothing": the environment, the
 credentials file, the programs and the cluster (exact name, local context)
 are checked before any file is rendered or any object applied; the built
 objects' references and the kinds the API serves are checked before the
-first apply. Readiness is the Cluster's and the AtlasMigration's `Ready`
-condition for the current generation (and, for the migration, the newest
-version in our ConfigMap), never a sleep.
+first apply. Readiness is what the operators really report, never a sleep:
+the Cluster as CNPG 1.30 writes it (wait.cluster_ready), then the
+AtlasMigration judged only on status written after our apply and after the
+database was reachable (wait.MigrationWatch), up to the newest version in
+our ConfigMap.
 """
 from __future__ import annotations
 
