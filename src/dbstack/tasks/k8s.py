@@ -53,7 +53,7 @@ def kind_up(c, dry_run=False):
     from ..k8s.kind import up_steps
 
     box = _box(c)
-    steps = up_steps(box)
+    steps = [box.versions_step("kind")] + up_steps(box)
     if not dry_run:
         box.require_tools("kind")
     _run(steps, dry_run, box)
@@ -78,7 +78,7 @@ def cnpg_install(c, dry_run=False):
     from ..k8s.operators import cnpg_install_steps
 
     box = _box(c)
-    steps = cnpg_install_steps(box)
+    steps = [box.versions_step("kind")] + cnpg_install_steps(box)
     if not dry_run:
         box.require_tools("kind")
     _run(steps, dry_run, box)
@@ -90,7 +90,7 @@ def atlas_operator_install(c, dry_run=False):
     from ..k8s.operators import atlas_install_steps
 
     box = _box(c)
-    steps = atlas_install_steps(box)
+    steps = [box.versions_step("kind", "helm")] + atlas_install_steps(box)
     if not dry_run:
         box.require_tools("kind", "helm")
     _run(steps, dry_run, box)
@@ -102,7 +102,7 @@ def operators_install(c, dry_run=False):
     from ..k8s.operators import atlas_install_steps, cnpg_install_steps
 
     box = _box(c)
-    steps = cnpg_install_steps(box) + atlas_install_steps(box)
+    steps = [box.versions_step("kind", "helm")] + cnpg_install_steps(box) + atlas_install_steps(box)
     if not dry_run:
         box.require_tools("kind", "helm")
     _run(steps, dry_run, box)
