@@ -202,7 +202,8 @@ class AtlasOperator:
             self.attempts.append((where, "failed", f.message))
             new = self._not_ready(st, gen, f.reason, f.message)
             self._write(obj, new)
-            limit = int((obj.get("spec") or {}).get("backoffLimit") or 0)
+            # the CRD defaults spec.backoffLimit to 20 (this store applies no CRD defaults)
+            limit = int((obj.get("spec") or {}).get("backoffLimit", 20))
             self._requeue(obj, None if limit and new["failed"] > limit else new["failed"] * self.retry_unit)
             return
         self.attempts.append((where, "applied", version))

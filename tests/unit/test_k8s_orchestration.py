@@ -889,3 +889,30 @@ def test_doctor_shows_versions_and_warns_about_an_old_one(world, monkeypatch):
     assert doctor._version_check("helm", str(world.bin / "helm")) == doctor.Check(
         "helm", doctor.OK, f"{world.bin / 'helm'} (v4.0.1)")
     assert doctor._version_check("kind", str(world.bin / "kind")).detail.endswith("(v0.32.0)")
+
+
+def test_an_operator_that_stopped_retrying_is_asked_to_try_again(world):
+    """failed > backoffLimit (default 20) from an earlier run: the operator requeues no more; a ConfigMap
+    update is one of the events it reconciles on."""
+    world.cluster("dbstack")
+    world.api.reactors.append(cnpg_controller(after=1))
+    world.api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mydatabase-dev"}})
+    old = {"apiVersion": "db.atlasgo.io/v1alpha1", "kind": "AtlasMigration",
+           "metadata": {"name": "dev-mydatabase-migration", "namespace": "mydatabase-dev", "generation": 1},
+           "spec": {"dir": {"configMapRef": {"name": "dev-mydatabase-migrations"}}}}
+    for _ in range(21):
+        _fail(old, "Migrating", "dial tcp 10.96.0.12:5432: connect: connection refused")
+    world.api.put(old)
+    ok = atlas_controller()
+
+    def operator(api):
+        cm = api.stored("v1", "ConfigMap", "dev-mydatabase-migrations", "mydatabase-dev") or {}
+        if "dbstack.io/reconcile-requested-at" in (cm.get("metadata", {}).get("annotations") or {}):
+            ok(api)
+    world.api.reactors.append(operator)
+    deploymod.deploy(world.box(), "dev")
+    assert "had stopped retrying (backoffLimit exceeded before this deploy)" in world.text()
+    assert "dev is ready" in world.text()
+    # the annotated ConfigMap is our whole object (server-side apply keeps every key)
+    cm = world.api.stored("v1", "ConfigMap", "dev-mydatabase-migrations", "mydatabase-dev")
+    assert "atlas.sum" in cm["data"]

@@ -26,7 +26,7 @@ from .references import check as check_references
 from .render import CONFIGMAP_FILE, render_for
 from .toolbox import Toolbox
 from .tools import kustomize
-from .wait import MigrationWatch, cluster_ready, wait_for
+from .wait import MigrationWatch, cluster_ready, operator_gave_up, wait_for
 
 # Namespace first (everything lives in it), Secrets and ConfigMaps before the
 # objects that read them, the Cluster before the migration that needs it.
@@ -36,6 +36,7 @@ CLUSTER_API = "postgresql.cnpg.io/v1"
 ESO_API = "external-secrets.io/v1"
 MIGRATION_API = "db.atlasgo.io/v1alpha1"
 PLACEHOLDER_PASSWORD = "dry-run-placeholder-not-a-password"
+RECONCILE_ANNOTATION = "dbstack.io/reconcile-requested-at"
 
 
 def apply_order(objs: list[dict]) -> list[dict]:
@@ -314,6 +315,9 @@ class Deployment:
         def do_wait_migration() -> None:
             api = box.api()
             expected = self.expected_version()
+            current = api.get(MIGRATION_API, "AtlasMigration", n.migration, n.namespace)
+            if operator_gave_up(current):
+                self.request_reconcile(api)
             # Started once the Cluster is Ready: failures counted from here on
             # happened against a reachable database (see MigrationWatch).
             watch = MigrationWatch(expected, self.applied_generation)
@@ -354,6 +358,31 @@ class Deployment:
                 "  failures from before the database was ready are ignored; the operator's reason and message "
                 "are reported once 2 further attempts fail"], do_wait_migration),
         ]
+
+    def request_reconcile(self, api) -> None:
+        """Make the Atlas operator try again after it stopped retrying (failed > backoffLimit).
+
+        Its reconciles are triggered by a spec change (GenerationChangedPredicate),
+        the requeue it no longer schedules, or an update of the ConfigMap or
+        Secret it watches (internal/controller/atlasmigration_controller.go
+        SetupWithManager, watchRefs). We re-apply our own ConfigMap with an
+        annotation: the whole object, since server-side apply would drop the
+        fields of ours a partial one omits. The next deploy's apply removes the
+        annotation again (one more harmless reconcile).
+        """
+        import copy
+        from datetime import datetime, timezone
+
+        ks, n = self.box.ks, self.names
+        for o in self.objects:
+            if o.get("kind") == "ConfigMap" and o["metadata"]["name"] == n.configmap:
+                cm = copy.deepcopy(o)
+                cm["metadata"].setdefault("annotations", {})[RECONCILE_ANNOTATION] = \
+                    datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                api.apply(cm, field_manager=ks.field_manager, force=True)
+                self.box.out(f"    AtlasMigration {n.migration} had stopped retrying (backoffLimit exceeded "
+                             f"before this deploy); annotated ConfigMap {n.configmap} so the operator tries again")
+                return
 
     def _debug_hint(self, resource: str, name: str) -> str:
         ks, n = self.box.ks, self.names

@@ -109,6 +109,27 @@ def cluster_ready(obj: dict | None) -> Progress:
     return Progress(done, summary)
 
 
+# The AtlasMigration CRD's default for spec.backoffLimit (the API server fills it in).
+ATLAS_BACKOFF_LIMIT_DEFAULT = 20
+
+
+def backoff_limit(obj: dict | None) -> int:
+    v = ((obj or {}).get("spec") or {}).get("backoffLimit", ATLAS_BACKOFF_LIMIT_DEFAULT)
+    return int(v) if isinstance(v, int) and not isinstance(v, bool) else ATLAS_BACKOFF_LIMIT_DEFAULT
+
+
+def operator_gave_up(obj: dict | None) -> bool:
+    """Stalled with more failures than backoffLimit: the operator requeues no more (0.7.37 resultErr)."""
+    st = (obj or {}).get("status") or {}
+    stalled = condition(obj, "Stalled")
+    limit = backoff_limit(obj)
+    try:
+        failed = int(st.get("failed") or 0)
+    except (TypeError, ValueError):
+        return False
+    return stalled is not None and stalled.get("status") == "True" and limit > 0 and failed > limit
+
+
 class MigrationWatch:
     """Readiness of an AtlasMigration we just applied, judged only on fresh status.
 
@@ -161,7 +182,7 @@ class MigrationWatch:
         summary = f"{_cond_text(ready, 'Ready')}, last applied version {last}"
         seen = (ready or {}).get("observedGeneration", st.get("observedGeneration"))
         fresh = self.generation is None or seen is None or seen >= self.generation
-        limit = int(((obj.get("spec") or {}).get("backoffLimit")) or 0)
+        limit = backoff_limit(obj)
         gave_up = limit > 0 and failed > limit
         is_stalled = stalled is not None and stalled.get("status") == "True"
         if is_stalled and fresh and (self.new_failures >= self.persist or (gave_up and self.new_failures >= 1)):
