@@ -64,8 +64,24 @@ def _tool_checks() -> list[Check]:
     }
     for tool, (missing, fix) in uses.items():
         path = _which(tool)
+        if path and tool in ("kind", "helm", "kubectl"):
+            out.append(_version_check(tool, path))
+            continue
         out.append(Check(tool, OK, path) if path else Check(tool, WARN, missing, fix))
     return out
+
+
+def _version_check(tool: str, path: str) -> Check:
+    """kind/helm/kubectl: present and new enough for what the Kubernetes tasks pin."""
+    from .k8s.tools import HINTS, _wheel_kubectl, tool_version, version_problem
+
+    if tool == "kubectl":
+        path = _wheel_kubectl() or path  # the one the Kubernetes tasks run (the pinned wheel first)
+    _, version = tool_version(tool, path=path)
+    problem = version_problem(tool, version)
+    if problem:
+        return Check(tool, WARN, f"{path} {problem}", HINTS.get(tool, f"upgrade {tool}"))
+    return Check(tool, OK, f"{path} (v{'.'.join(map(str, version))})")
 
 
 def _server_checks(s: Settings) -> list[Check]:

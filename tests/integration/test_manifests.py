@@ -39,10 +39,14 @@ CRD_FILES = {
 }
 EXPECTED_KINDS = {
     "dev": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster"],
-    "staging": ["Namespace", "ConfigMap", "Secret", "AtlasMigration", "Cluster"],
-    "prod": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster", "ExternalSecret"],
+    "staging": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster"],
+    "prod": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster", "ExternalSecret", "ObjectStore",
+             "ScheduledBackup", "PodMonitor"],
 }
-TEST_PASSWORD = "test-only-password"
+# No CRD for these in ../shared/crds: their shape is checked by test_prod_is_production_grade and
+# their references by dbstack.k8s.references.
+NO_CRD = {("barmancloud.cnpg.io/v1", "ObjectStore"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+          ("monitoring.coreos.com/v1", "PodMonitor")}
 
 
 def strictify(node):
@@ -75,6 +79,8 @@ def validate(obj: dict) -> list[str]:
     import kubernetes_validate
 
     key = (obj["apiVersion"], obj["kind"])
+    if key in NO_CRD:
+        return []
     if key in CRD_FILES:
         return [f"{'.'.join(map(str, e.path))}: {e.message}" for e in crd_validator(*key).iter_errors(obj)]
     try:
@@ -87,10 +93,13 @@ def validate(obj: dict) -> list[str]:
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> dict[str, list[dict]]:
     root = tmp_path_factory.mktemp("manifests") / "cnpg"
+    # What a fresh clone has: only committed files (no credentials.env or any other hand-made file).
     shutil.copytree(ROOT / "manifests" / "cnpg", root, ignore=shutil.ignore_patterns("credentials.env"))
-    (root / "overlays" / "staging" / "credentials.env").write_text(f"username=mydatabase\npassword={TEST_PASSWORD}\n")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
     runner = Runner(out=lambda s: None)
-    return {env: kustomize(runner, root / "overlays" / env) for env in EXPECTED_KINDS}
+    out = {env: kustomize(runner, root / "overlays" / env) for env in EXPECTED_KINDS}
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    return out
 
 
 ENVS = load_environments(ROOT / "manifests" / "cnpg" / "environments.yaml")
@@ -120,17 +129,19 @@ def test_names_namespace_and_credentials_per_environment(builds, env):
     assert cluster["spec"]["imageName"].startswith("ghcr.io/cloudnative-pg/postgresql:18.")
     assert am["spec"]["dir"]["configMapRef"]["name"] == f"{env}-mydatabase-migrations"
     initdb = cluster["spec"]["bootstrap"]["initdb"]
-    if env == "dev":
+    c = am["spec"]["credentials"]
+    # namespace-qualified: the operator connects from namespace atlas-operator
+    assert (c["host"], c["port"], c["database"], c["parameters"]) == (
+        f"{env}-mydatabase-db-rw.mydatabase-{env}.svc", 5432, "mydatabase", {"sslmode": "require"})
+    assert "urlFrom" not in am["spec"]
+    if env in ("dev", "staging"):
+        # CNPG generates <cluster>-app (a random password that never leaves the cluster)
         assert "secret" not in initdb
-        assert am["spec"]["urlFrom"]["secretKeyRef"] == {"name": "dev-mydatabase-db-app", "key": "uri"}
-        assert "credentials" not in am["spec"]
+        assert c["userFrom"]["secretKeyRef"] == {"name": f"{env}-mydatabase-db-app", "key": "username"}
+        assert c["passwordFrom"]["secretKeyRef"] == {"name": f"{env}-mydatabase-db-app", "key": "password"}
     else:
         assert initdb["secret"]["name"] == f"{env}-mydatabase-db-credentials"
-        c = am["spec"]["credentials"]
-        assert (c["host"], c["port"], c["database"], c["parameters"]) == (
-            f"{env}-mydatabase-db-rw", 5432, "mydatabase", {"sslmode": "require"})
         assert c["userFrom"]["secretKeyRef"]["name"] == c["passwordFrom"]["secretKeyRef"]["name"] == initdb["secret"]["name"]
-        assert "urlFrom" not in am["spec"]
     if env == "prod":
         es = by_kind["ExternalSecret"]
         assert es["apiVersion"] == "external-secrets.io/v1"
@@ -138,21 +149,87 @@ def test_names_namespace_and_credentials_per_environment(builds, env):
         assert es["spec"]["target"]["template"]["type"] == "kubernetes.io/basic-auth"
 
 
+def test_prod_is_production_grade(builds):
+    """Backups with a schedule, required anti-affinity, synchronous replication, a PodMonitor, Guaranteed QoS."""
+    by_kind = {o["kind"]: o for o in builds["prod"]}
+    spec = by_kind["Cluster"]["spec"]
+    assert spec["affinity"] == {"enablePodAntiAffinity": True, "podAntiAffinityType": "required",
+                                "topologyKey": "kubernetes.io/hostname"}
+    assert spec["postgresql"]["synchronous"] == {"method": "any", "number": 1, "dataDurability": "required"}
+    assert spec["resources"]["requests"] == spec["resources"]["limits"]
+    assert spec["plugins"] == [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True,
+                                "parameters": {"barmanObjectName": "prod-mydatabase-backup"}}]
+    store = by_kind["ObjectStore"]
+    assert store["metadata"]["name"] == "prod-mydatabase-backup" and store["spec"]["retentionPolicy"] == "30d"
+    assert store["spec"]["configuration"]["destinationPath"].startswith("s3://")
+    assert store["spec"]["configuration"]["s3Credentials"]["accessKeyId"]["name"] == "mydatabase-backup-s3"
+    sb = by_kind["ScheduledBackup"]["spec"]
+    assert sb["cluster"] == {"name": "prod-mydatabase-db"} and sb["method"] == "plugin"
+    assert sb["pluginConfiguration"] == {"name": "barman-cloud.cloudnative-pg.io"}
+    assert len(sb["schedule"].split()) == 6
+    pm = by_kind["PodMonitor"]["spec"]
+    assert pm["selector"]["matchLabels"] == {"cnpg.io/cluster": "prod-mydatabase-db", "cnpg.io/podRole": "instance"}
+    assert pm["podMetricsEndpoints"] == [{"port": "metrics"}]
+
+
+def test_the_in_tree_backup_method_validates_against_the_crd(tmp_path):
+    from dbstack.k8s import render
+    from dbstack.k8s.config import k8s_settings, parse_environments
+    from dbstack.settings import from_mapping
+
+    data = yaml.safe_load((ROOT / "manifests/cnpg/environments.yaml").read_text())
+    data["environments"]["prod"]["backup"].update(method="barman-object-store", endpoint_url="https://s3.example.com")
+    envs = parse_environments(data, tmp_path / "environments.yaml")
+    root = tmp_path / "cnpg"
+    render.render(k8s_settings(from_mapping({}, ROOT)), envs,
+                  (ROOT / "manifests/cnpg/base/migrations-configmap.yaml").read_text(), root=root).write()
+    objs = kustomize(Runner(out=lambda s: None), root / "overlays" / "prod")
+    cluster = next(o for o in objs if o["kind"] == "Cluster")
+    assert cluster["spec"]["backup"]["barmanObjectStore"]["endpointURL"] == "https://s3.example.com"
+    assert "plugins" not in cluster["spec"] and not [o for o in objs if o["kind"] == "ObjectStore"]
+    assert next(o for o in objs if o["kind"] == "ScheduledBackup")["spec"]["method"] == "barmanObjectStore"
+    if CRDS.exists():
+        assert validate(cluster) == []
+    assert references.check(objs, envs.names("prod"), owner=envs.owner) == []
+
+
 def test_no_scheduled_backup_or_pdb_and_no_stale_fields(builds):
     for env, objs in builds.items():
-        assert not [o for o in objs if o["kind"] in ("ScheduledBackup", "PodDisruptionBudget")]
+        assert not [o for o in objs if o["kind"] == "PodDisruptionBudget"]
+        assert bool([o for o in objs if o["kind"] == "ScheduledBackup"]) == (env == "prod")
         for o in objs:
             text = yaml.safe_dump(o)
             assert "zerg" not in text and "enablePodMonitor" not in text and "revisionSchema:" not in text
 
 
-def test_the_staging_secret_comes_from_the_env_file(builds):
-    import base64
+def test_no_build_holds_a_secret_or_password(builds):
+    for env, objs in builds.items():
+        assert not [o for o in objs if o["kind"] == "Secret"], env
+        assert "password:" not in yaml.safe_dump(objs).replace("passwordFrom:", "")
 
-    secret = next(o for o in builds["staging"] if o["kind"] == "Secret")
-    assert secret["type"] == "kubernetes.io/basic-auth"
-    assert base64.b64decode(secret["data"]["password"]).decode() == TEST_PASSWORD
-    assert secret["metadata"]["name"] == "staging-mydatabase-db-credentials"  # no hash suffix
+
+@pytest.mark.parametrize("name", ["web-app", "my-rw", "app-rw-app"])
+def test_names_containing_app_or_rw_keep_every_reference(tmp_path, name):
+    """Names are spelled out per environment, not cut at '-app'/'-rw' (web-app gave dev-web-app-db-app-db-app)."""
+    from dbstack.k8s import render
+    from dbstack.k8s.config import k8s_settings, parse_environments
+    from dbstack.settings import from_mapping
+
+    data = yaml.safe_load((ROOT / "manifests/cnpg/environments.yaml").read_text())
+    data["name"] = name
+    envs = parse_environments(data, tmp_path / "environments.yaml")
+    root = tmp_path / "cnpg"
+    cmap = (ROOT / "manifests/cnpg/base/migrations-configmap.yaml").read_text().replace(
+        "name: mydatabase-migrations", f"name: {name}-migrations")
+    render.render(k8s_settings(from_mapping({}, ROOT)), envs, cmap, root=root).write()
+    runner = Runner(out=lambda s: None)
+    for env in EXPECTED_KINDS:
+        objs = kustomize(runner, root / "overlays" / env)
+        n = envs.names(env)
+        assert references.check(objs, n, owner=envs.owner) == [], env
+        c = next(o for o in objs if o["kind"] == "AtlasMigration")["spec"]["credentials"]
+        assert c["host"] == f"{env}-{name}-db-rw.{name}-{env}.svc"
+        assert c["passwordFrom"]["secretKeyRef"]["name"] == n.credentials_secret
 
 
 @needs_crds

@@ -56,7 +56,7 @@ def setup(tmp_path, fresh_db, monkeypatch):
     api = FakeClusterAPI()
     b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
     api.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
-             "metadata": {"name": "staging-mydatabase-db-credentials", "namespace": "mydatabase-staging"},
+             "metadata": {"name": "staging-mydatabase-db-app", "namespace": "mydatabase-staging"},
              "data": {"username": b64(fresh_db.user), "password": b64(fresh_db.password)}})
     settings = from_mapping({"database": fresh_db.dbname, "databases": {
         fresh_db.dbname: {"dirs": ["manifests/migrations/mydatabase"]}}}, root)
@@ -113,3 +113,36 @@ def test_the_secret_must_exist(setup):
     box, out, log, env, db = setup
     with pytest.raises(KubernetesError, match="secret mydatabase-dev/dev-mydatabase-db-app does not exist"):
         run_steps(forward.migrate_cluster_steps(box, "dev", port=free_port()), dry_run=False, out=box.out)
+
+
+def test_cnpg_psql_hands_the_password_to_psql_only_in_its_environment(setup, capfd, tmp_path):
+    psql = shutil.which("psql")
+    if psql is None:
+        pytest.skip("psql (postgresql-client) is not installed")
+    box, out, log, env, db = setup
+    (tmp_path / "bin" / "psql").symlink_to(psql)
+    env["PATH"] += os.pathsep + os.path.dirname(psql)  # Debian's psql wrapper finds the real client
+    port = free_port()
+    before = os.environ.get("PGPASSWORD")
+    run_steps(forward.psql_steps(box, "staging", port=port,
+                                 command="SELECT current_user || '@' || current_database() AS who"),
+              dry_run=False, out=box.out)
+    printed = capfd.readouterr().out
+    assert f"{db.user}@{db.dbname}" in printed
+    text = "\n".join(out)
+    assert f"$ psql --host 127.0.0.1 --port {port} --username {db.user} --dbname {db.dbname} --command" in text
+    assert db.password not in text and db.password not in log.read_text() and db.password not in printed
+    assert os.environ.get("PGPASSWORD") == before
+    assert port_free(port)  # the forward is stopped
+
+
+def test_cnpg_psql_reports_a_failing_command(setup, tmp_path):
+    psql = shutil.which("psql")
+    if psql is None:
+        pytest.skip("psql (postgresql-client) is not installed")
+    box, out, log, env, db = setup
+    (tmp_path / "bin" / "psql").symlink_to(psql)
+    env["PATH"] += os.pathsep + os.path.dirname(psql)
+    with pytest.raises(KubernetesError, match="psql exited with 1"):
+        run_steps(forward.psql_steps(box, "staging", port=free_port(), command="SELECT * FROM no_such_table"),
+                  dry_run=False, out=box.out)

@@ -21,7 +21,7 @@ from dbstack.errors import ConfigError, KubernetesError, Refused, ToolMissing, U
 from dbstack.k8s import deploy as deploymod
 from dbstack.k8s import kind as kindmod
 from dbstack.k8s import operators, status, tools
-from dbstack.k8s.fake import ESO_KINDS, FakeClusterAPI
+from dbstack.k8s.fake import ESO_KINDS, PROD_KINDS, FakeClusterAPI
 from dbstack.k8s.plan import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.k8s.wait import Clock
@@ -102,6 +102,14 @@ class World:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
+    def staging_from_file(self) -> "World":
+        """Switch staging to the secret-generator source (a hand-made env file), still supported."""
+        f = self.root / "manifests" / "cnpg" / "environments.yaml"
+        d = yaml.safe_load(f.read_text())
+        d["environments"]["staging"]["credentials"] = {"source": "secret-generator", "env_file": "credentials.env"}
+        f.write_text(yaml.safe_dump(d))
+        return self
+
     def credentials(self, username: str = "mydatabase", password: str = STAGING_PASSWORD) -> None:
         p = self.root / "manifests" / "cnpg" / "overlays" / "staging" / "credentials.env"
         p.write_text(f"username={username}\npassword={password}\n")
@@ -118,8 +126,10 @@ def world(tmp_path):
 # --------------------------------------------------------------------------- controllers
 
 def cnpg_controller(after: int = 2):
-    """Makes every Cluster healthy after `after` reads, with pods and the -app secret."""
+    """Cluster status the way CNPG 1.30 writes it: no observedGeneration anywhere, Ready derived
+    from the phase, one instance more per read until spec.instances are ready."""
     seen: dict[tuple, int] = {}
+    generation: dict[tuple, int] = {}
 
     def react(api: FakeClusterAPI) -> None:
         for key, obj in list(api.objects.items()):
@@ -128,16 +138,24 @@ def cnpg_controller(after: int = 2):
             seen[key] = seen.get(key, 0) + 1
             name, ns = obj["metadata"]["name"], obj["metadata"]["namespace"]
             gen = obj["metadata"]["generation"]
+            if generation.setdefault(key, gen) != gen:
+                generation[key] = gen  # the operator has not reconciled the new spec yet: status is stale
+                continue
             if seen[key] < after:
                 obj["status"] = {"phase": "Setting up primary", "conditions": [
                     {"type": "Ready", "status": "False", "reason": "ClusterIsNotReady",
-                     "message": "Cluster Is Not Ready", "observedGeneration": gen}]}
+                     "message": "Cluster Is Not Ready"}]}
                 continue
-            n = obj["spec"]["instances"]
-            obj["status"] = {"phase": "Cluster in healthy state", "instances": n, "readyInstances": n,
-                             "currentPrimary": f"{name}-1", "conditions": [
-                                 {"type": "Ready", "status": "True", "reason": "ClusterIsReady",
-                                  "message": "Cluster is Ready", "observedGeneration": gen}]}
+            want = obj["spec"]["instances"]
+            have = (obj.get("status") or {}).get("readyInstances", 0)
+            n = have + 1 if have < want else want
+            healthy = n == want
+            obj["status"] = {"phase": "Cluster in healthy state" if healthy else "Creating a new replica",
+                             "instances": n, "readyInstances": n,
+                             "currentPrimary": f"{name}-1", "targetPrimary": f"{name}-1", "conditions": [
+                                 {"type": "Ready", "status": "True" if healthy else "False",
+                                  "reason": "ClusterIsReady" if healthy else "ClusterIsNotReady",
+                                  "message": "Cluster is Ready" if healthy else "Cluster Is Not Ready"}]}
             for i in range(1, n + 1):
                 api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
                     "name": f"{name}-{i}", "namespace": ns, "labels": {
@@ -155,8 +173,19 @@ def cnpg_controller(after: int = 2):
     return react
 
 
+def _fail(obj: dict, reason: str, message: str) -> None:
+    """What the Atlas operator 0.7.37 writes on a failed attempt (SetNotReady + IncrementFailed)."""
+    gen = obj["metadata"]["generation"]
+    st = obj.setdefault("status", {})
+    st["failed"] = st.get("failed", 0) + 1
+    st["observedGeneration"] = gen
+    st["conditions"] = [
+        {"type": "Ready", "status": "False", "reason": reason, "message": message, "observedGeneration": gen},
+        {"type": "Stalled", "status": "True", "reason": reason, "message": message, "observedGeneration": gen}]
+
+
 def atlas_controller(fail_with: tuple[str, str] | None = None):
-    """Applies the ConfigMap's newest version (or fails with reason, message)."""
+    """Applies the ConfigMap's newest version (or fails with reason, message, counting attempts)."""
 
     def react(api: FakeClusterAPI) -> None:
         for key, obj in list(api.objects.items()):
@@ -166,15 +195,12 @@ def atlas_controller(fail_with: tuple[str, str] | None = None):
             cm = api.stored("v1", "ConfigMap", obj["spec"]["dir"]["configMapRef"]["name"], ns)
             gen = obj["metadata"]["generation"]
             if fail_with:
-                st = obj.setdefault("status", {"failed": 0})
-                st["failed"] = st.get("failed", 0) + 1
-                st["conditions"] = [
-                    {"type": "Ready", "status": "False", "reason": fail_with[0], "message": fail_with[1]},
-                    {"type": "Stalled", "status": "True", "reason": fail_with[0], "message": fail_with[1]}]
+                _fail(obj, *fail_with)
                 continue
             versions = sorted(k.split("_", 1)[0] for k in (cm or {}).get("data", {}) if k.endswith(".sql"))
-            obj["status"] = {"observedGeneration": gen, "lastAppliedVersion": versions[-1],
-                             "conditions": [{"type": "Ready", "status": "True", "reason": "Applied"}]}
+            obj["status"] = {"observedGeneration": gen, "lastAppliedVersion": versions[-1], "failed": 0,
+                             "conditions": [{"type": "Ready", "status": "True", "reason": "Applied",
+                                             "observedGeneration": gen}]}
     return react
 
 
@@ -307,7 +333,9 @@ def test_deploy_dev_applies_in_order_and_waits_for_both_ready_conditions(world):
         "Namespace mydatabase-dev", "ConfigMap mydatabase-dev/dev-mydatabase-migrations",
         "Cluster mydatabase-dev/dev-mydatabase-db", "AtlasMigration mydatabase-dev/dev-mydatabase-migration"]
     am = world.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "dev-mydatabase-migration", "mydatabase-dev")
-    assert am["spec"]["urlFrom"]["secretKeyRef"] == {"name": "dev-mydatabase-db-app", "key": "uri"}
+    cred = am["spec"]["credentials"]
+    assert cred["host"] == "dev-mydatabase-db-rw.mydatabase-dev.svc"
+    assert cred["passwordFrom"]["secretKeyRef"] == {"name": "dev-mydatabase-db-app", "key": "password"}
     assert am["status"]["lastAppliedVersion"] == "20240206000001"
     text = world.text()
     assert "Cluster dev-mydatabase-db: phase 'Setting up primary'" in text
@@ -316,8 +344,29 @@ def test_deploy_dev_applies_in_order_and_waits_for_both_ready_conditions(world):
     assert snapshot(world.root) == before  # the committed render was already up to date
 
 
-def test_deploy_staging_needs_the_credentials_file_and_changes_nothing_without_it(world):
+def test_deploy_staging_needs_nothing_made_by_hand(world):
+    """A fresh clone: CNPG generates the password inside the cluster; no file, no Secret of ours."""
     ready_world(world)
+    assert not list(world.root.rglob("credentials.env"))
+    before = snapshot(world.root)
+    deploymod.deploy(world.box(), "staging")
+    assert world.api.applied() == [
+        "Namespace mydatabase-staging", "ConfigMap mydatabase-staging/staging-mydatabase-migrations",
+        "Cluster mydatabase-staging/staging-mydatabase-db",
+        "AtlasMigration mydatabase-staging/staging-mydatabase-migration"]
+    cl = world.api.stored("postgresql.cnpg.io/v1", "Cluster", "staging-mydatabase-db", "mydatabase-staging")
+    assert "secret" not in cl["spec"]["bootstrap"]["initdb"] and cl["spec"]["instances"] == 2
+    am = world.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "staging-mydatabase-migration",
+                          "mydatabase-staging")
+    cred = am["spec"]["credentials"]
+    assert cred["host"] == "staging-mydatabase-db-rw.mydatabase-staging.svc" and cred["port"] == 5432
+    assert cred["passwordFrom"]["secretKeyRef"] == {"name": "staging-mydatabase-db-app", "key": "password"}
+    assert "generated-by-cnpg" not in world.text()
+    assert snapshot(world.root) == before
+
+
+def test_deploy_from_a_credentials_file_needs_the_file_and_changes_nothing_without_it(world):
+    ready_world(world).staging_from_file()
     before = snapshot(world.root)
     with pytest.raises(ConfigError) as e:
         deploymod.deploy(world.box(), "staging")
@@ -332,7 +381,7 @@ def test_deploy_staging_needs_the_credentials_file_and_changes_nothing_without_i
     ("username=mydatabase\npassword=x\nextra=1\n", "unexpected keys extra"),
 ])
 def test_deploy_staging_rejects_bad_credentials_without_echoing_them(world, content, message):
-    ready_world(world)
+    ready_world(world).staging_from_file()
     (world.root / "manifests/cnpg/overlays/staging/credentials.env").write_text(content)
     with pytest.raises(ConfigError) as e:
         deploymod.deploy(world.box(), "staging")
@@ -341,8 +390,8 @@ def test_deploy_staging_rejects_bad_credentials_without_echoing_them(world, cont
     assert world.api.calls == []
 
 
-def test_deploy_staging_uses_the_generated_secret_for_cluster_and_migration(world):
-    ready_world(world)
+def test_deploy_from_a_credentials_file_uses_the_generated_secret_for_cluster_and_migration(world):
+    ready_world(world).staging_from_file()
     world.credentials()
     deploymod.deploy(world.box(), "staging")
     assert world.api.applied()[:2] == ["Namespace mydatabase-staging",
@@ -353,34 +402,204 @@ def test_deploy_staging_uses_the_generated_secret_for_cluster_and_migration(worl
     am = world.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "staging-mydatabase-migration",
                           "mydatabase-staging")
     cred = am["spec"]["credentials"]
-    assert cred["host"] == "staging-mydatabase-db-rw" and cred["port"] == 5432
+    assert cred["host"] == "staging-mydatabase-db-rw.mydatabase-staging.svc" and cred["port"] == 5432
     assert cred["passwordFrom"]["secretKeyRef"] == {"name": "staging-mydatabase-db-credentials", "key": "password"}
     assert STAGING_PASSWORD not in world.text()
+
+
+# prod's prerequisites: external-secrets (and its stores), the barman-cloud plugin, the Prometheus operator
+ESO_ALL = ESO_KINDS | PROD_KINDS | {("external-secrets.io/v1", "ClusterSecretStore"),
+                                   ("external-secrets.io/v1", "SecretStore")}
+
+
+def secret_store(api: FakeClusterAPI, ready: str | None = "True") -> None:
+    api.put({"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
+             "metadata": {"name": "gcp-secret-manager"}, "spec": {},
+             "status": {"conditions": [{"type": "Ready", "status": ready, "reason": "InvalidProviderConfig",
+                                        "message": "unable to validate store"}]} if ready else {}})
 
 
 def test_deploy_prod_refuses_when_external_secrets_is_not_installed(world):
     world.cluster("dbstack")
     with pytest.raises(KubernetesError) as e:
         deploymod.deploy(world.box(), "prod")
-    assert "does not serve ExternalSecret (external-secrets.io/v1); nothing was applied" in e.value.message
-    assert "external-secrets" in e.value.hint
+    assert "does not serve ExternalSecret (external-secrets.io/v1)" in e.value.message
+    assert "nothing was applied" in e.value.message and "external-secrets" in e.value.hint
     assert world.api.applied() == []
 
 
+@pytest.mark.parametrize("store, message", [
+    (None, "ClusterSecretStore gcp-secret-manager does not exist"),
+    ("False", "ClusterSecretStore gcp-secret-manager is not ready: InvalidProviderConfig: unable to validate store"),
+])
+def test_deploy_prod_refuses_a_missing_or_failing_store_instead_of_timing_out(tmp_path, store, message):
+    w = ready_world(World(tmp_path, kinds=FakeClusterAPI().kinds | ESO_ALL))
+    if store:
+        secret_store(w.api, store)
+    with pytest.raises(KubernetesError) as e:
+        deploymod.deploy(w.box(), "prod")
+    assert message in e.value.message and "nothing was applied" in e.value.message
+    assert w.api.applied() == [] and w.clock.t == 0
+
+
 def test_deploy_prod_with_external_secrets(tmp_path):
-    w = ready_world(World(tmp_path, kinds=FakeClusterAPI().kinds | ESO_KINDS))
+    w = ready_world(World(tmp_path, kinds=FakeClusterAPI().kinds | ESO_ALL))
+    secret_store(w.api)
     deploymod.deploy(w.box(), "prod")
     assert "ExternalSecret mydatabase-prod/prod-mydatabase-db-credentials" in w.api.applied()
     cl = w.api.stored("postgresql.cnpg.io/v1", "Cluster", "prod-mydatabase-db", "mydatabase-prod")
     assert cl["spec"]["bootstrap"]["initdb"]["secret"]["name"] == "prod-mydatabase-db-credentials"
+    am = w.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "prod-mydatabase-migration", "mydatabase-prod")
+    assert am["spec"]["credentials"]["host"] == "prod-mydatabase-db-rw.mydatabase-prod.svc"
 
 
-def test_deploy_reports_the_atlas_migrations_reason_and_message(world):
+@pytest.mark.parametrize("missing, message", [
+    (("barmancloud.cnpg.io/v1", "ObjectStore"), "does not serve ObjectStore (barmancloud.cnpg.io/v1): prod needs "
+                                                "the barman-cloud plugin"),
+    (("monitoring.coreos.com/v1", "PodMonitor"), "does not serve PodMonitor (monitoring.coreos.com/v1): prod needs "
+                                                 "the Prometheus operator"),
+])
+def test_prod_refuses_without_the_backup_plugin_or_the_prometheus_operator(tmp_path, missing, message):
+    w = ready_world(World(tmp_path, kinds=(FakeClusterAPI().kinds | ESO_ALL) - {missing}))
+    secret_store(w.api)
+    with pytest.raises(KubernetesError) as e:
+        deploymod.setup(w.box(), "prod")
+    assert message in e.value.message and "nothing was applied" in e.value.message
+    assert not [c for c in w.calls() if c[0] == "helm" and c[1] != "version"] and w.api.applied() == []
+
+
+def test_deploy_prod_applies_backups_monitoring_and_waits(tmp_path):
+    w = ready_world(World(tmp_path, kinds=FakeClusterAPI().kinds | ESO_ALL))
+    secret_store(w.api)
+    deploymod.deploy(w.box(), "prod")
+    applied = w.api.applied()
+    assert applied.index("ObjectStore mydatabase-prod/prod-mydatabase-backup") \
+        < applied.index("Cluster mydatabase-prod/prod-mydatabase-db") \
+        < applied.index("ScheduledBackup mydatabase-prod/prod-mydatabase-db-backup")
+    assert "PodMonitor mydatabase-prod/prod-mydatabase-db" in applied
+
+
+def test_setup_prod_on_a_new_kind_cluster_refuses_before_creating_anything(world):
+    world.state.write_text("")
+    before = snapshot(world.root)
+    with pytest.raises(Refused) as e:
+        deploymod.setup(world.box(), "prod")
+    assert "external-secrets operator (ClusterSecretStore gcp-secret-manager)" in e.value.message
+    assert "nothing was created or installed" in e.value.message and "inv kind-up" in e.value.hint
+    assert [c for c in world.calls() if c[1] != "version"] == [["kind", "get", "clusters"]]
+    assert world.api.calls == [] and snapshot(world.root) == before
+
+
+@pytest.mark.parametrize("kinds, store, message", [
+    (None, False, "does not serve ExternalSecret"),
+    (ESO_ALL, False, "ClusterSecretStore gcp-secret-manager does not exist"),
+])
+def test_setup_prod_refuses_before_installing_operators(tmp_path, kinds, store, message):
+    w = World(tmp_path, kinds=(FakeClusterAPI().kinds | kinds) if kinds else None)
+    w.cluster("dbstack")
+    if store:
+        secret_store(w.api)
+    with pytest.raises(KubernetesError, match=message):
+        deploymod.setup(w.box(), "prod")
+    assert not [c for c in w.calls() if c[0] == "helm" and c[1] != "version"]
+    assert not [c for c in w.calls() if c[:2] == ["kind", "create"]]
+    assert w.api.applied() == []
+
+
+def test_a_stale_failure_from_before_the_database_was_ready_is_not_reported(world):
+    """Applied together, the Cluster boots while the operator fails and backs off; the next attempt works."""
+    world.cluster("dbstack")
+    state = {"reads": 0}
+
+    def operator(api):
+        for key, obj in api.objects.items():
+            if key[1] != "AtlasMigration":
+                continue
+            state["reads"] += 1
+            cluster_up = (api.stored("postgresql.cnpg.io/v1", "Cluster", "dev-mydatabase-db", "mydatabase-dev")
+                          or {}).get("status", {}).get("phase") == "Cluster in healthy state"
+            if not cluster_up or state["reads"] < 8:
+                if state["reads"] % 2:  # one failed attempt every other read, as with backoff
+                    _fail(obj, "Migrating", "dial tcp 10.96.0.12:5432: connect: connection refused")
+                continue
+            gen = obj["metadata"]["generation"]
+            obj["status"] = {"observedGeneration": gen, "lastAppliedVersion": "20240206000001", "failed": 0,
+                             "conditions": [{"type": "Ready", "status": "True", "reason": "Applied",
+                                             "observedGeneration": gen}]}
+    world.api.reactors += [cnpg_controller(after=4), operator]
+    deploymod.deploy(world.box(), "dev")
+    assert "dev is ready" in world.text()
+    assert "connection refused" in world.text()  # it was seen, and not taken for the final answer
+
+
+def atlas_controller_after(n_reads: int):
+    """The operator's next attempt (after its backoff) succeeds: stale status for n_reads reads."""
+    reads = {"n": 0}
+    ok = atlas_controller()
+
+    def react(api):
+        reads["n"] += 1
+        if reads["n"] > n_reads:
+            ok(api)
+    return react
+
+
+def test_a_failure_before_our_apply_is_not_reported_on_redeploy(world):
+    """A redeploy after a fix: the object still says Stalled, failed=7 from the last run."""
+    world.cluster("dbstack")
+    world.api.reactors.append(cnpg_controller(after=1))
+    world.api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mydatabase-dev"}})
+    old = {"apiVersion": "db.atlasgo.io/v1alpha1", "kind": "AtlasMigration",
+           "metadata": {"name": "dev-mydatabase-migration", "namespace": "mydatabase-dev", "generation": 1},
+           "spec": {"dir": {"configMapRef": {"name": "dev-mydatabase-migrations"}}}}
+    for _ in range(7):
+        _fail(old, "Migrating", "checksum mismatch")
+    world.api.put(old)
+    world.api.reactors.append(atlas_controller_after(6))
+    deploymod.deploy(world.box(), "dev")
+    assert "Ready=False reason Migrating: checksum mismatch" in world.text()
+    assert "dev is ready" in world.text()
+
+
+def test_deploy_reports_a_persistent_failure_with_the_operators_message(world):
     world.cluster("dbstack")
     world.api.reactors += [cnpg_controller(), atlas_controller(("Migrating", "checksum mismatch"))]
     with pytest.raises(KubernetesError) as e:
         deploymod.deploy(world.box(), "dev")
-    assert "AtlasMigration dev-mydatabase-migration failed 3 times: reason Migrating: checksum mismatch" in e.value.message
+    msg = e.value.message
+    assert msg.startswith("AtlasMigration dev-mydatabase-migration failed ")
+    assert msg.endswith("times: reason Migrating: checksum mismatch")
+    # reported only after two more attempts failed once the database was ready (the first poll is the baseline)
+    assert "1 failed since the database was ready" in world.text()
+
+
+def test_deploy_reports_at_once_when_the_operator_gave_up(world):
+    """backoffLimit exceeded: the operator stops retrying, waiting would only time out."""
+    world.cluster("dbstack")
+    f = world.root / "manifests" / "cnpg" / "environments.yaml"
+    d = yaml.safe_load(f.read_text())
+    d["environments"]["dev"]["migration"] = {"backoff_limit": 1}
+    f.write_text(yaml.safe_dump(d))
+    world.api.reactors += [cnpg_controller(), atlas_controller(("Migrating", "checksum mismatch"))]
+    with pytest.raises(KubernetesError, match=r"backoffLimit 1 exceeded: the operator stopped retrying"):
+        deploymod.deploy(world.box(), "dev")
+
+
+def test_an_instances_change_waits_for_the_new_instances(world):
+    """CNPG 1.30's Ready has no observedGeneration: the old Ready=True must not end the wait."""
+    ready_world(world)
+    deploymod.deploy(world.box(), "staging")
+    f = world.root / "manifests" / "cnpg" / "environments.yaml"
+    d = yaml.safe_load(f.read_text())
+    d["environments"]["staging"]["instances"] = 4
+    f.write_text(yaml.safe_dump(d))
+    world.out.clear()
+    deploymod.deploy(world.box(), "staging")
+    text = world.text()
+    assert "2/4 instances ready, Ready=True reason ClusterIsReady" in text  # the stale Ready, seen and not taken
+    assert "4/4 instances ready, Ready=True" in text
+    cl = world.api.stored("postgresql.cnpg.io/v1", "Cluster", "staging-mydatabase-db", "mydatabase-staging")
+    assert cl["status"]["readyInstances"] == 4
 
 
 def test_deploy_times_out_with_the_clusters_phase_reason_and_message(world):
@@ -498,10 +717,38 @@ def test_setup_is_idempotent(world):
     deploymod.setup(world.box(), "dev")
     creates = [c for c in world.calls() if c[:2] == ["kind", "create"]]
     assert len(creates) == 1
-    assert [c[0] for c in world.calls() if c[0] == "helm"] == ["helm", "helm"]
+    assert len([c for c in world.calls() if c[:3] == ["helm", "upgrade", "--install"]]) == 2
     assert world.api.applied() == first + first
     assert world.text().count("dev is ready") == 2
-    assert "==> [1/10] Kind cluster dbstack (context kind-dbstack)" in world.text()
+    assert "==> [1/11] check kind, helm, kubectl versions" in world.text()
+    assert "tools: kind v0.32.0, helm v3.19.0, kubectl v1." in world.text()
+    assert "==> [2/11] Kind cluster dbstack (context kind-dbstack)" in world.text()
+
+
+@pytest.mark.parametrize("tool, env, value, message", [
+    ("kind", "FAKE_KIND_VERSION", "kind v0.20.0 go1.20 linux/amd64",
+     "`kind` is version 0.20.0 (BIN/kind); dbstack needs 0.32.0 or newer: kind/cluster.yaml pins"),
+    ("helm", "FAKE_HELM_VERSION", "v3.7.2+g663a896",
+     "`helm` is version 3.7.2 (BIN/helm); dbstack needs 3.8.0 or newer: the Atlas operator chart is an OCI chart"),
+    ("helm", "FAKE_HELM_VERSION", "garbage", "cannot tell the version of `helm`"),
+])
+def test_old_tools_are_refused_before_any_change(world, tool, env, value, message):
+    world.state.write_text("")
+    world.env[env] = value
+    before = snapshot(world.root)
+    with pytest.raises(ToolMissing) as e:
+        deploymod.setup(world.box(), "dev")
+    assert message.replace("BIN", str(world.bin)) in e.value.message
+    assert [c for c in world.calls() if c[1] != "version"] == []
+    assert world.api.calls == [] and snapshot(world.root) == before
+
+
+def test_helm_4_is_accepted():
+    from dbstack.k8s.tools import parse_version, version_problem
+
+    assert version_problem("helm", parse_version("helm", "v4.0.1+g1234")) == ""
+    assert parse_version("kubectl", '{"clientVersion": {"gitVersion": "v1.36.2"}}') == (1, 36, 2)
+    assert "needs 1.35.0 or newer" in version_problem("kubectl", (1, 33, 0))
 
 
 # --------------------------------------------------------------------------- dry runs
@@ -521,7 +768,10 @@ def test_dry_run_plan_has_exactly_this_environments_names_and_touches_nothing(wo
                  f"AtlasMigration mydatabase-{env}/{env}-mydatabase-migration",
                  f"ConfigMap mydatabase-{env}/{env}-mydatabase-migrations",
                  f"$ kubectl kustomize manifests/cnpg/overlays/{env}",
-                 "--kube-context kind-dbstack", "kind create cluster --name dbstack"):
+                 "--kube-context kind-dbstack", "kind create cluster --name dbstack",
+                 f"connects to {env}-mydatabase-db-rw.mydatabase-{env}.svc:5432",
+                 "$ kind version  (needs kind >= 0.32.0", "$ helm version --short  (needs helm >= 3.8.0",
+                 "$ kubectl version --client -o json  (needs kubectl >= 1.35.0"):
         assert name in text
     for other in OTHER_NAMES[env]:
         assert other not in text, other
@@ -530,6 +780,7 @@ def test_dry_run_plan_has_exactly_this_environments_names_and_touches_nothing(wo
 
 
 def test_dry_run_staging_without_credentials_still_plans_and_says_what_is_missing(world):
+    world.staging_from_file()
     deploymod.deploy(world.box(), "staging", dry_run=True)
     text = world.text()
     assert "Secret mydatabase-staging/staging-mydatabase-db-credentials" in text
@@ -612,6 +863,7 @@ def test_logs_bad_source_or_tail(world):
 
 
 def test_dry_run_never_copies_the_credentials_file(world, monkeypatch):
+    world.staging_from_file()
     world.credentials()
     seen = []
     real = deploymod.kustomize
@@ -623,3 +875,44 @@ def test_dry_run_never_copies_the_credentials_file(world, monkeypatch):
     deploymod.deploy(world.box(), "staging", dry_run=True)
     assert len(seen) == 1 and STAGING_PASSWORD not in seen[0] and "password=" in seen[0]
     assert STAGING_PASSWORD not in world.text() and "credentials.env is missing" not in world.text()
+
+
+def test_doctor_shows_versions_and_warns_about_an_old_one(world, monkeypatch):
+    from dbstack import doctor
+
+    monkeypatch.setenv("FAKE_TOOLS_LOG", str(world.log))
+    monkeypatch.setenv("FAKE_KIND_STATE", str(world.state))
+    monkeypatch.setenv("FAKE_HELM_VERSION", "v3.7.0+gabc")
+    old = doctor._version_check("helm", str(world.bin / "helm"))
+    assert old.level == doctor.WARN and "is 3.7.0; needs 3.8.0 or newer" in old.detail and "Helm 3.8" in old.fix
+    monkeypatch.setenv("FAKE_HELM_VERSION", "v4.0.1+gabc")
+    assert doctor._version_check("helm", str(world.bin / "helm")) == doctor.Check(
+        "helm", doctor.OK, f"{world.bin / 'helm'} (v4.0.1)")
+    assert doctor._version_check("kind", str(world.bin / "kind")).detail.endswith("(v0.32.0)")
+
+
+def test_an_operator_that_stopped_retrying_is_asked_to_try_again(world):
+    """failed > backoffLimit (default 20) from an earlier run: the operator requeues no more; a ConfigMap
+    update is one of the events it reconciles on."""
+    world.cluster("dbstack")
+    world.api.reactors.append(cnpg_controller(after=1))
+    world.api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mydatabase-dev"}})
+    old = {"apiVersion": "db.atlasgo.io/v1alpha1", "kind": "AtlasMigration",
+           "metadata": {"name": "dev-mydatabase-migration", "namespace": "mydatabase-dev", "generation": 1},
+           "spec": {"dir": {"configMapRef": {"name": "dev-mydatabase-migrations"}}}}
+    for _ in range(21):
+        _fail(old, "Migrating", "dial tcp 10.96.0.12:5432: connect: connection refused")
+    world.api.put(old)
+    ok = atlas_controller()
+
+    def operator(api):
+        cm = api.stored("v1", "ConfigMap", "dev-mydatabase-migrations", "mydatabase-dev") or {}
+        if "dbstack.io/reconcile-requested-at" in (cm.get("metadata", {}).get("annotations") or {}):
+            ok(api)
+    world.api.reactors.append(operator)
+    deploymod.deploy(world.box(), "dev")
+    assert "had stopped retrying (backoffLimit exceeded before this deploy)" in world.text()
+    assert "dev is ready" in world.text()
+    # the annotated ConfigMap is our whole object (server-side apply keeps every key)
+    cm = world.api.stored("v1", "ConfigMap", "dev-mydatabase-migrations", "mydatabase-dev")
+    assert "atlas.sum" in cm["data"]

@@ -43,13 +43,25 @@ def test_the_committed_values_give_the_expected_names_and_sources():
     n = envs.names("staging")
     assert (n.namespace, n.prefix, n.cluster, n.migration, n.configmap, n.credentials_secret, n.rw_service) == (
         "mydatabase-staging", "staging-", "staging-mydatabase-db", "staging-mydatabase-migration",
-        "staging-mydatabase-migrations", "staging-mydatabase-db-credentials", "staging-mydatabase-db-rw")
+        "staging-mydatabase-migrations", "staging-mydatabase-db-app", "staging-mydatabase-db-rw")
+    assert n.rw_host == "staging-mydatabase-db-rw.mydatabase-staging.svc"
     assert envs.names("dev").credentials_secret == "dev-mydatabase-db-app"
-    assert [envs.envs[e].credentials.source for e in envs.envs] == ["cnpg", "secret-generator", "external-secret"]
+    assert envs.names("prod").credentials_secret == "prod-mydatabase-db-credentials"
+    # staging needs no hand-made file: CNPG generates its password inside the cluster
+    assert [envs.envs[e].credentials.source for e in envs.envs] == ["cnpg", "cnpg", "external-secret"]
     assert [envs.envs[e].instances for e in envs.envs] == [1, 2, 3]
     prod = envs.envs["prod"]
     assert prod.parameters["shared_buffers"] == "512MB" and prod.parameters["work_mem"] == "16MB"
-    assert prod.resources == {"requests": {"memory": "1Gi", "cpu": "500m"}, "limits": {"memory": "2Gi", "cpu": "2"}}
+    # Guaranteed QoS: requests = limits
+    assert prod.resources == {"requests": {"memory": "2Gi", "cpu": "2"}, "limits": {"memory": "2Gi", "cpu": "2"}}
+    # prod is production-grade by default; dev and staging carry none of it
+    assert prod.backup["method"] == "barman-cloud-plugin" and prod.backup["retention"] == "30d"
+    assert prod.affinity == {"pod_anti_affinity": "required", "topology_key": "kubernetes.io/hostname"}
+    assert prod.synchronous == {"method": "any", "number": 1, "data_durability": "required"}
+    assert prod.monitoring == {"pod_monitor": True}
+    for e in ("dev", "staging"):
+        v = envs.envs[e]
+        assert (v.backup, v.affinity, v.synchronous, v.monitoring) == (None, None, None, None)
     assert envs.envs["dev"].resources["requests"] == {"memory": "256Mi", "cpu": "250m"}
     assert envs.defaults.image.startswith("ghcr.io/cloudnative-pg/postgresql:18.")
 
@@ -62,16 +74,37 @@ def test_the_committed_values_give_the_expected_names_and_sources():
     (lambda d: d["defaults"].update(sslmode="maybe"), "sslmode 'maybe' is not one of"),
     (lambda d: d["environments"]["prod"]["credentials"].pop("remote_key"), "remote_key is required"),
     (lambda d: d["environments"]["staging"].update(credentials={"source": "vault"}), "credentials.source 'vault'"),
-    (lambda d: d["environments"]["staging"]["credentials"].update(env_file="../x.env"), "plain file name"),
+    (lambda d: d["environments"]["staging"].update(credentials={"source": "secret-generator", "env_file": "../x.env"}),
+     "plain file name"),
     (lambda d: d["environments"].update({"Prod_2": {}}), "must be a lowercase DNS label"),
     (lambda d: d["environments"].update({"a-very-long-environment-name-for-testing": {}}), "longer than 50"),
     (lambda d: d["defaults"].update(migration={"revision_schema": "x"}), "unknown key revision_schema"),
+    (lambda d: d["environments"]["prod"]["backup"].update(method="pg_dump"), "backup.method 'pg_dump' is not one of"),
+    (lambda d: d["environments"]["prod"]["backup"].update(destination_path="/backups"),
+     "backup.destination_path must be an object store URL"),
+    (lambda d: d["environments"]["prod"]["backup"].update(schedule="0 2 * * *"), "must have six cron fields"),
+    (lambda d: d["environments"]["prod"]["backup"].update(retention="30 days"), "is not a recovery window"),
+    (lambda d: d["environments"]["prod"]["backup"].pop("s3_credentials"), "s3_credentials.secret must name"),
+    (lambda d: d["environments"]["prod"]["affinity"].update(pod_anti_affinity="sometimes"),
+     "pod_anti_affinity must be required or preferred"),
+    (lambda d: d["environments"]["prod"]["synchronous"].update(number=3),
+     r"synchronous.number must be between 1 and instances - 1 \(2\)"),
+    (lambda d: d["environments"]["prod"]["synchronous"].update(method="all"), "synchronous.method must be any or first"),
+    (lambda d: d["environments"]["prod"]["monitoring"].update(enablePodMonitor=True), "unknown key enablePodMonitor"),
+    (lambda d: d["environments"]["dev"].update(backups={}), "unknown key backups"),
 ])
 def test_bad_values_are_one_clear_error(mutate, message):
     d = raw()
     mutate(d)
     with pytest.raises(ConfigError, match=message):
         parse(d)
+
+
+def test_knobs_can_be_switched_off_per_environment():
+    d = raw()
+    d["environments"]["prod"].update(backup=False, monitoring={"enabled": False})
+    prod = parse(d).envs["prod"]
+    assert prod.backup is None and prod.monitoring is None and prod.affinity is not None
 
 
 def test_yaml_booleans_become_postgres_on_off():
@@ -185,7 +218,7 @@ def built_staging() -> list[dict]:
         {"apiVersion": "db.atlasgo.io/v1alpha1", "kind": "AtlasMigration",
          "metadata": {"name": "staging-mydatabase-migration", "namespace": "mydatabase-staging"},
          "spec": {"dir": {"configMapRef": {"name": "staging-mydatabase-migrations"}}, "credentials": {
-             "scheme": "postgres", "host": "staging-mydatabase-db-rw", "port": 5432, "database": "mydatabase",
+             "scheme": "postgres", "host": "staging-mydatabase-db-rw.mydatabase-staging.svc", "port": 5432, "database": "mydatabase",
              "userFrom": {"secretKeyRef": {"name": "staging-mydatabase-db-credentials", "key": "username"}},
              "passwordFrom": {"secretKeyRef": {"name": "staging-mydatabase-db-credentials", "key": "password"}}}}},
     ]
@@ -208,8 +241,15 @@ def _break(fn):
 @pytest.mark.parametrize("fn, problem", [
     (lambda o: o["AtlasMigration"]["spec"]["dir"]["configMapRef"].update(name="mydatabase-migrations"),
      "ConfigMap 'mydatabase-migrations' is not in the build"),
-    (lambda o: o["AtlasMigration"]["spec"]["credentials"].update(host="dev-mydatabase-db-rw"),
-     "credentials.host 'dev-mydatabase-db-rw' is not a Service CNPG creates"),
+    (lambda o: o["AtlasMigration"]["spec"]["credentials"].update(host="dev-mydatabase-db-rw.mydatabase-staging.svc"),
+     "credentials.host 'dev-mydatabase-db-rw.mydatabase-staging.svc' is not a Service CNPG creates"),
+    # the operator runs in namespace atlas-operator: a short name does not resolve there
+    (lambda o: o["AtlasMigration"]["spec"]["credentials"].update(host="staging-mydatabase-db-rw"),
+     "credentials.host 'staging-mydatabase-db-rw' is not namespace-qualified: the Atlas operator connects from "
+     "its own namespace (atlas-operator), where it does not resolve; use "
+     "staging-mydatabase-db-rw.mydatabase-staging.svc"),
+    (lambda o: o["AtlasMigration"]["spec"]["credentials"].update(host="staging-mydatabase-db-rw.mydatabase-dev.svc"),
+     "points at namespace 'mydatabase-dev'"),
     (lambda o: o["AtlasMigration"]["spec"]["credentials"]["passwordFrom"]["secretKeyRef"].update(key="uri"),
      "has no key 'uri'"),
     (lambda o: o["AtlasMigration"]["spec"].update(
@@ -228,6 +268,15 @@ def _break(fn):
 def test_broken_references_are_found(fn, problem):
     problems = _break(fn)
     assert any(problem in p for p in problems), problems
+
+
+@pytest.mark.parametrize("host", ["staging-mydatabase-db-rw.mydatabase-staging",
+                                  "staging-mydatabase-db-rw.mydatabase-staging.svc",
+                                  "staging-mydatabase-db-rw.mydatabase-staging.svc.cluster.local"])
+def test_every_namespace_qualified_form_of_the_service_resolves(host):
+    objs = copy.deepcopy(built_staging())
+    next(o for o in objs if o["kind"] == "AtlasMigration")["spec"]["credentials"]["host"] = host
+    assert references.check(objs, names_of("staging"), owner="mydatabase") == []
 
 
 def test_cnpg_app_secret_counts_only_without_initdb_secret():

@@ -145,6 +145,17 @@ class EnvNames:
     credentials_secret: str
     rw_service: str
 
+    @property
+    def rw_host(self) -> str:
+        """The read-write Service as the Atlas operator must name it: <svc>.<namespace>.svc.
+
+        The operator runs the Atlas CLI in its own pod (namespace atlas-operator);
+        a pod's resolver searches only <its namespace>.svc.cluster.local,
+        svc.cluster.local and cluster.local, so a short Service name of another
+        namespace does not resolve (Kubernetes "DNS for Services and Pods").
+        """
+        return f"{self.rw_service}.{self.namespace}.svc"
+
 
 @dataclass(frozen=True)
 class EnvValues:
@@ -160,10 +171,21 @@ class EnvValues:
     credentials: Credentials
     # What this environment sets on top of the defaults (the overlay patch).
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    # Production knobs (None/empty: off). See _backup, _affinity, _synchronous, _monitoring.
+    backup: Mapping[str, Any] | None = None
+    affinity: Mapping[str, Any] | None = None
+    synchronous: Mapping[str, Any] | None = None
+    monitoring: Mapping[str, Any] | None = None
 
 
 _VALUE_KEYS = {"instances", "image", "storage", "resources", "parameters", "extensions", "sslmode",
-               "migration", "credentials"}
+               "migration", "credentials", "backup", "affinity", "synchronous", "monitoring"}
+BACKUP_METHODS = ("barman-cloud-plugin", "barman-object-store")
+_BACKUP_KEYS = {"method", "destination_path", "endpoint_url", "s3_credentials", "retention", "schedule",
+                "wal_compression"}
+_RETENTION = re.compile(r"^[1-9][0-9]*[dwm]\Z")        # CNPG's retentionPolicy pattern (days, weeks, months)
+_CRON6 = re.compile(r"^\S+( \S+){5}\Z")               # ScheduledBackup: six fields, seconds first
+WAL_COMPRESSIONS = ("gzip", "bzip2", "snappy", "lz4", "xz", "zstd")
 _TOP_KEYS = {"name", "database", "owner", "defaults", "environments"}
 _CRED_KEYS = {"source", "env_file", "store", "remote_key", "username_property", "password_property",
               "refresh_interval"}
@@ -303,7 +325,106 @@ def _values(env: str, m: Mapping[str, Any], over: Mapping[str, Any], where: str)
     return EnvValues(env=env, instances=inst, image=image, storage=storage, resources=res,
                      parameters=parameters, extensions=tuple(exts), sslmode=sslmode,
                      migration=dict(mig), credentials=_credentials(m.get("credentials"), where),
-                     overrides=copy.deepcopy(dict(over)))
+                     overrides=copy.deepcopy(dict(over)),
+                     backup=_backup(m.get("backup"), where), affinity=_affinity(m.get("affinity"), where),
+                     synchronous=_synchronous(m.get("synchronous"), inst, where),
+                     monitoring=_monitoring(m.get("monitoring"), where))
+
+
+def _knob(v: Any, keys: set[str], where: str, name: str) -> Mapping[str, Any] | None:
+    """A production knob: absent, null or `enabled: false` is off; otherwise a mapping of known keys."""
+    if v is None or v is False:
+        return None
+    if not isinstance(v, Mapping):
+        raise ConfigError(f"{where}: {name} must be a mapping (or false to turn it off)", "see the README section")
+    if v.get("enabled", True) is False:
+        return None
+    _no_unknown(v, keys | {"enabled"}, f"{where}: {name}")
+    return {k: x for k, x in v.items() if k != "enabled"}
+
+
+def _backup(v: Any, where: str) -> Mapping[str, Any] | None:
+    """Continuous backup (WAL archive + base backups) to an object store, and a ScheduledBackup.
+
+    barman-cloud-plugin: an ObjectStore (barmancloud.cnpg.io/v1) and the
+    Cluster's plugins entry, the way CNPG 1.26+ recommends; barman-object-store:
+    the in-tree spec.backup.barmanObjectStore (deprecated upstream, kept for
+    clusters that already use it).
+    """
+    b = _knob(v, _BACKUP_KEYS, where, "backup")
+    if b is None:
+        return None
+    w = f"{where}: backup"
+    out: dict[str, Any] = {"method": b.get("method", "barman-cloud-plugin"), "retention": b.get("retention", "30d"),
+                           "schedule": b.get("schedule", "0 0 2 * * *"),
+                           "wal_compression": b.get("wal_compression", "gzip")}
+    if out["method"] not in BACKUP_METHODS:
+        raise ConfigError(f"{w}.method {out['method']!r} is not one of {', '.join(BACKUP_METHODS)}", "fix the value")
+    dest = b.get("destination_path")
+    if not isinstance(dest, str) or not re.match(r"^(s3|gs|https?)://\S+\Z", dest):
+        raise ConfigError(f"{w}.destination_path must be an object store URL, got {dest!r}",
+                          "e.g. s3://my-bucket/mydatabase/prod")
+    out["destination_path"] = dest
+    if "endpoint_url" in b:
+        if not isinstance(b["endpoint_url"], str) or not re.match(r"^https?://\S+\Z", b["endpoint_url"]):
+            raise ConfigError(f"{w}.endpoint_url must be an http(s) URL", "e.g. https://s3.eu-west-1.amazonaws.com")
+        out["endpoint_url"] = b["endpoint_url"]
+    cred = b.get("s3_credentials")
+    if not isinstance(cred, Mapping) or not isinstance(cred.get("secret"), str) or not _DNS_LABEL.match(cred["secret"]):
+        raise ConfigError(f"{w}.s3_credentials.secret must name the Secret holding the object store keys",
+                          "e.g. s3_credentials: {secret: backup-s3, access_key_id: ACCESS_KEY_ID, "
+                          "secret_access_key: ACCESS_SECRET_KEY}")
+    _no_unknown(cred, {"secret", "access_key_id", "secret_access_key"}, f"{w}.s3_credentials")
+    out["s3_credentials"] = {"secret": cred["secret"], "access_key_id": str(cred.get("access_key_id", "ACCESS_KEY_ID")),
+                             "secret_access_key": str(cred.get("secret_access_key", "ACCESS_SECRET_KEY"))}
+    if not isinstance(out["retention"], str) or not _RETENTION.match(out["retention"]):
+        raise ConfigError(f"{w}.retention {out['retention']!r} is not a recovery window like 30d, 4w or 6m",
+                          "CNPG's retentionPolicy: a number and d, w or m")
+    if not isinstance(out["schedule"], str) or not _CRON6.match(out["schedule"]):
+        raise ConfigError(f"{w}.schedule {out['schedule']!r} must have six cron fields (seconds first)",
+                          "e.g. '0 0 2 * * *' for 02:00 every day (CNPG's ScheduledBackup format)")
+    if out["wal_compression"] not in WAL_COMPRESSIONS:
+        raise ConfigError(f"{w}.wal_compression must be one of {', '.join(WAL_COMPRESSIONS)}", "fix the value")
+    return out
+
+
+def _affinity(v: Any, where: str) -> Mapping[str, Any] | None:
+    a = _knob(v, {"pod_anti_affinity", "topology_key"}, where, "affinity")
+    if a is None:
+        return None
+    kind = a.get("pod_anti_affinity", "required")
+    if kind not in ("required", "preferred"):
+        raise ConfigError(f"{where}: affinity.pod_anti_affinity must be required or preferred, got {kind!r}",
+                          "required: never two instances on one node (CNPG's podAntiAffinityType)")
+    key = a.get("topology_key", "kubernetes.io/hostname")
+    if not isinstance(key, str) or not key:
+        raise ConfigError(f"{where}: affinity.topology_key must be a node label key", "e.g. kubernetes.io/hostname")
+    return {"pod_anti_affinity": kind, "topology_key": key}
+
+
+def _synchronous(v: Any, instances: int, where: str) -> Mapping[str, Any] | None:
+    s = _knob(v, {"method", "number", "data_durability"}, where, "synchronous")
+    if s is None:
+        return None
+    method, number = s.get("method", "any"), s.get("number", 1)
+    durability = s.get("data_durability", "required")
+    if method not in ("any", "first"):
+        raise ConfigError(f"{where}: synchronous.method must be any or first, got {method!r}", "fix the value")
+    if durability not in ("required", "preferred"):
+        raise ConfigError(f"{where}: synchronous.data_durability must be required or preferred", "fix the value")
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number < instances:
+        raise ConfigError(f"{where}: synchronous.number must be between 1 and instances - 1 ({instances - 1}), "
+                          f"got {number!r}", "synchronous replicas are standbys: use more instances or a smaller number")
+    return {"method": method, "number": number, "data_durability": durability}
+
+
+def _monitoring(v: Any, where: str) -> Mapping[str, Any] | None:
+    m = _knob(v, {"pod_monitor"}, where, "monitoring")
+    if m is None or not m.get("pod_monitor", True):
+        return None
+    if not isinstance(m.get("pod_monitor", True), bool):
+        raise ConfigError(f"{where}: monitoring.pod_monitor must be true or false", "fix the value")
+    return {"pod_monitor": True}
 
 
 def _credentials(c: Any, where: str) -> Credentials:

@@ -27,8 +27,11 @@ BUILTIN_KINDS = {
     ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
 }
 OPERATOR_KINDS = {
-    ("postgresql.cnpg.io/v1", "Cluster"), ("db.atlasgo.io/v1alpha1", "AtlasMigration"),
+    ("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+    ("db.atlasgo.io/v1alpha1", "AtlasMigration"),
 }
+# Served only when the barman-cloud plugin / the Prometheus operator is installed.
+PROD_KINDS = {("barmancloud.cnpg.io/v1", "ObjectStore"), ("monitoring.coreos.com/v1", "PodMonitor")}
 ESO_KINDS = {("external-secrets.io/v1", "ExternalSecret")}
 CLUSTER_SCOPED = {"Namespace", "Node", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
                   "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}

@@ -174,3 +174,37 @@ def migrate_cluster_steps(box: Toolbox, env: str, *, port: int | None = None, db
         f"apply {dbname}'s migrations with target {CLUSTER_TARGET} at 127.0.0.1:{port} "
         f"(password kept in memory, never in an environment)",
     ], run)]
+
+
+def psql_argv(port: int, user: str, database: str, command: str | None = None) -> list[str]:
+    argv = ["psql", "--host", "127.0.0.1", "--port", str(port), "--username", user, "--dbname", database]
+    return argv + (["--command", command] if command else [])
+
+
+def psql_steps(box: Toolbox, env: str, *, port: int | None = None, command: str | None = None) -> list[Step]:
+    """`inv cnpg-psql [ENV]`: psql on the environment's database through a port-forward we start and stop.
+
+    The application user's password is read from the environment's Secret and
+    handed to psql as PGPASSWORD in the child's environment only (libpq reads
+    it there): never in argv, never printed, never in this process's environment.
+    """
+    n, database, owner = _names(box, env)
+    port = port or default_port(box)
+
+    def run() -> None:
+        box.require_tools("kubectl", "kind", "psql")
+        user, password = read_credentials(box, n)
+        with forwarding(box, n, port):
+            box.out(f"psql as {user} on postgres://{user}:****@127.0.0.1:{port}/{database} ({env}); \\q to leave")
+            code = box.runner.foreground(psql_argv(port, user, database, command),
+                                         child_env={"PGPASSWORD": password})
+        if code not in (0, 130, -2):
+            raise KubernetesError(f"psql exited with {code}",
+                                  "read psql's message above" if command else f"`inv cnpg-status --env {env}`")
+
+    return [Step(f"psql on {env} through a port-forward", [
+        f"read secret {n.namespace}/{n.credentials_secret} (username, password; kept in memory) via the API, "
+        f"context {box.ks.context}",
+        f"$ {display(forward_argv(box, n, port))}   (background, stopped afterwards)",
+        f"$ {display(psql_argv(port, owner, database, command))}   (PGPASSWORD in psql's environment only)",
+    ], run)]

@@ -45,6 +45,27 @@ def _get(obj: dict, *path: str):
     return cur
 
 
+def _service_host(host: str, default_ns: str) -> tuple[str, str, str]:
+    """(service, namespace, problem) of a Service host name as the Atlas operator resolves it.
+
+    The operator runs the Atlas CLI in its own pod (namespace atlas-operator),
+    whose resolver searches atlas-operator.svc.cluster.local, svc.cluster.local
+    and cluster.local: `<svc>.<ns>`, `<svc>.<ns>.svc` and the full
+    `<svc>.<ns>.svc.cluster.local` reach a Service in <ns>, a bare `<svc>`
+    does not (Kubernetes "DNS for Services and Pods").
+    """
+    parts = host.split(".")
+    if len(parts) == 1:
+        return parts[0], "", (f"is not namespace-qualified: the Atlas operator connects from its own namespace "
+                              f"(atlas-operator), where it does not resolve; use {host}.{default_ns}.svc")
+    if len(parts) == 2 or parts[2:] in (["svc"], ["svc", "cluster", "local"]):
+        if parts[1] != default_ns:
+            return parts[0], parts[1], (f"points at namespace {parts[1]!r}, but the Cluster and the "
+                                        f"AtlasMigration are in {default_ns!r}")
+        return parts[0], parts[1], ""
+    return parts[0], "", "is not a Service name of the form <service>.<namespace>.svc"
+
+
 def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str | None = None) -> list[str]:
     """Problems found in a built overlay (empty when every reference resolves)."""
     objs = list(objects)
@@ -157,16 +178,35 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
             secret_ref(f"{where} credentials.{f}", ans, _get(cred, f, "secretKeyRef"))
         host = cred.get("host")
         if host:
-            cluster = services.get((ans, host))
-            if cluster is None:
+            svc, hns, why = _service_host(host, ans)
+            cluster = services.get((hns, svc)) if hns else None
+            if why:
+                problems.append(f"{where}: credentials.host {host!r} {why}")
+            elif cluster is None:
                 problems.append(f"{where}: credentials.host {host!r} is not a Service CNPG creates for a Cluster "
                                 "in the build")
             else:
-                if cred.get("database") not in (None, cluster_db[(ans, cluster)]):
+                if cred.get("database") not in (None, cluster_db[(hns, cluster)]):
                     problems.append(f"{where}: credentials.database {cred.get('database')!r} is not Cluster "
-                                    f"{cluster}'s database {cluster_db[(ans, cluster)]!r}")
+                                    f"{cluster}'s database {cluster_db[(hns, cluster)]!r}")
                 if cred.get("port") not in (None, 5432):
                     problems.append(f"{where}: credentials.port {cred.get('port')} is not 5432")
+    clusters_here = {(ns_of(c), _md(c).get("name")) for c in by_kind.get("Cluster", [])}
+    stores_here = {(ns_of(o), _md(o).get("name")) for o in by_kind.get("ObjectStore", [])}
+    for sb in by_kind.get("ScheduledBackup", []):
+        cname = _get(sb, "spec", "cluster", "name")
+        if (ns_of(sb), cname) not in clusters_here:
+            problems.append(f"ScheduledBackup {_md(sb).get('name')}: cluster {cname!r} is not a Cluster in the build")
+    for c in by_kind.get("Cluster", []):
+        for plugin in _get(c, "spec", "plugins") or []:
+            store = (plugin.get("parameters") or {}).get("barmanObjectName")
+            if store and (ns_of(c), store) not in stores_here:
+                problems.append(f"Cluster {_md(c).get('name')}: plugin {plugin.get('name')} names ObjectStore "
+                                f"{store!r}, which is not in the build")
+    for pm in by_kind.get("PodMonitor", []):
+        want = (_get(pm, "spec", "selector", "matchLabels") or {}).get("cnpg.io/cluster")
+        if (ns_of(pm), want) not in clusters_here:
+            problems.append(f"PodMonitor {_md(pm).get('name')}: selects cnpg.io/cluster={want}, not a Cluster in the build")
     if names is not None and not by_kind.get("AtlasMigration"):
         problems.append(f"no AtlasMigration in the build of {names.env}")
     return problems

@@ -70,7 +70,24 @@ def _environment() -> Any:
 
 def _cluster_patch_needed(v: EnvValues) -> bool:
     keys = {"instances", "image", "storage", "extensions", "parameters", "resources"}
-    return bool(keys & set(v.overrides)) or v.credentials.source != "cnpg"
+    return (bool(keys & set(v.overrides)) or v.credentials.source != "cnpg"
+            or bool(v.backup or v.affinity or v.synchronous))
+
+
+def object_store(b: Mapping[str, Any] | None) -> dict[str, Any]:
+    """barman-cloud's BarmanObjectStoreConfiguration (the same shape in-tree and in the plugin's ObjectStore)."""
+    if not b:
+        return {}
+    cred = b["s3_credentials"]
+    out: dict[str, Any] = {
+        "destinationPath": b["destination_path"],
+        "s3Credentials": {"accessKeyId": {"name": cred["secret"], "key": cred["access_key_id"]},
+                          "secretAccessKey": {"name": cred["secret"], "key": cred["secret_access_key"]}},
+        "wal": {"compression": b["wal_compression"]},
+    }
+    if b.get("endpoint_url"):
+        out["endpointURL"] = b["endpoint_url"]
+    return out
 
 
 def render_templates(envs: Environments) -> dict[str, str]:
@@ -84,7 +101,7 @@ def render_templates(envs: Environments) -> dict[str, str]:
     for env, v in envs.envs.items():
         o = v.overrides
         ctx = dict(common, env=env, v=v, o=o, n=envs.names(env), cred=v.credentials,
-                   cluster_patch=_cluster_patch_needed(v),
+                   cluster_patch=_cluster_patch_needed(v), object_store=object_store(v.backup),
                    patch_parameters={k: v.parameters[str(k)] for k in (o.get("parameters") or {})},
                    patch_resources={p: {str(k): v.resources[p][str(k)] for k in vals}
                                     for p, vals in (o.get("resources") or {}).items()})
@@ -96,6 +113,10 @@ def render_templates(envs: Environments) -> dict[str, str]:
             "overlay/atlas-migration-patch.yaml.j2").render(**ctx)
         if v.credentials.source == "external-secret":
             files[f"{out}/external-secret.yaml"] = j.get_template("overlay/external-secret.yaml.j2").render(**ctx)
+        if v.backup:
+            files[f"{out}/backup.yaml"] = j.get_template("overlay/backup.yaml.j2").render(**ctx)
+        if v.monitoring:
+            files[f"{out}/pod-monitor.yaml"] = j.get_template("overlay/pod-monitor.yaml.j2").render(**ctx)
     return files
 
 

@@ -15,10 +15,8 @@ from ..settings import Settings
 from .api import ClusterAPI
 from .config import K8sSettings, k8s_settings
 from .kubeconfig import check_kind_context, kubeconfig_paths
-from .tools import Runner, find_tool
+from .tools import MIN_VERSIONS, VERSION_ARGV, VERSION_WHY, Runner, check_version, display, find_tool, min_version_text
 from .wait import Clock
-
-
 
 
 @dataclass
@@ -51,6 +49,23 @@ class Toolbox:
         """Fail before any change when a program is missing."""
         for n in names:
             find_tool(n, self.env)
+
+    def check_versions(self, *names: str) -> list[str]:
+        """Fail before any change when a program is missing or too old; 'name vX.Y.Z' of each."""
+        self.require_tools(*names)
+        return [check_version(n, self.env) for n in names]
+
+    def versions_step(self, *names: str):
+        """A plan step naming each version check; its action runs them (first, before any change)."""
+        from .plan import Step
+
+        plan = [f"$ {display(VERSION_ARGV[n])}  (needs {n} >= {min_version_text(n)}: {VERSION_WHY[n]})"
+                for n in names if n in MIN_VERSIONS]
+
+        def action() -> None:
+            self.out("tools: " + ", ".join(self.check_versions(*names)))
+
+        return Step(f"check {', '.join(names)} versions", plan, action)
 
     def kind_clusters(self) -> list[str]:
         cp = self.runner.run(["kind", "get", "clusters"])

@@ -53,7 +53,7 @@ def kind_up(c, dry_run=False):
     from ..k8s.kind import up_steps
 
     box = _box(c)
-    steps = up_steps(box)
+    steps = [box.versions_step("kind")] + up_steps(box)
     if not dry_run:
         box.require_tools("kind")
     _run(steps, dry_run, box)
@@ -78,7 +78,7 @@ def cnpg_install(c, dry_run=False):
     from ..k8s.operators import cnpg_install_steps
 
     box = _box(c)
-    steps = cnpg_install_steps(box)
+    steps = [box.versions_step("kind")] + cnpg_install_steps(box)
     if not dry_run:
         box.require_tools("kind")
     _run(steps, dry_run, box)
@@ -90,7 +90,7 @@ def atlas_operator_install(c, dry_run=False):
     from ..k8s.operators import atlas_install_steps
 
     box = _box(c)
-    steps = atlas_install_steps(box)
+    steps = [box.versions_step("kind", "helm")] + atlas_install_steps(box)
     if not dry_run:
         box.require_tools("kind", "helm")
     _run(steps, dry_run, box)
@@ -102,7 +102,7 @@ def operators_install(c, dry_run=False):
     from ..k8s.operators import atlas_install_steps, cnpg_install_steps
 
     box = _box(c)
-    steps = cnpg_install_steps(box) + atlas_install_steps(box)
+    steps = [box.versions_step("kind", "helm")] + cnpg_install_steps(box) + atlas_install_steps(box)
     if not dry_run:
         box.require_tools("kind", "helm")
     _run(steps, dry_run, box)
@@ -243,3 +243,17 @@ def migrate_cluster(c, env="dev", port=None, db=None, dry_run=False):
 
     box = _box(c)
     _run(migrate_cluster_steps(box, env, port=int(port) if port else None, db=db), dry_run, box)
+
+
+@task(positional=["env"], help={"env": ENV_HELP + " (default dev)", "port": PORT_HELP,
+                                "command": "run this SQL (psql --command) instead of an interactive session",
+                                "dry_run": DRY_HELP})
+def cnpg_psql(c, env=None, port=None, command=None, dry_run=False):
+    """Open psql on an environment's database through a port-forward (password never in argv)."""
+    from ..k8s.forward import psql_steps
+
+    box = _box(c)
+    _run(psql_steps(box, env or "dev", port=int(port) if port else None, command=command), dry_run, box)
+
+
+_optional_positional(cnpg_psql, "env", "dev")

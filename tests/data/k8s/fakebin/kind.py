@@ -12,6 +12,9 @@ with open(log, "a") as fh:
     fh.write(json.dumps(["kind", *sys.argv[1:]]) + "\n")
 names = [n for n in open(state).read().splitlines() if n] if os.path.exists(state) else []
 args = sys.argv[1:]
+if args[:1] == ["version"]:
+    print(os.environ.get("FAKE_KIND_VERSION", "kind v0.32.0 go1.24.6 linux/amd64"))
+    sys.exit(0)
 if args[:2] == ["get", "clusters"]:
     if names:
         print("\n".join(names))

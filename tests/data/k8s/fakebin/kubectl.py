@@ -10,6 +10,8 @@ import threading
 args = sys.argv[1:]
 with open(os.environ["FAKE_TOOLS_LOG"], "a") as fh:
     fh.write(json.dumps(["kubectl", *args]) + "\n")
+if args[:1] == ["version"]:
+    os.execv(os.environ["REAL_KUBECTL"], [os.environ["REAL_KUBECTL"], *args])
 if "kustomize" in args:
     os.execv(os.environ["REAL_KUBECTL"], [os.environ["REAL_KUBECTL"], *args])
 if "port-forward" not in args:

@@ -1,0 +1,97 @@
+"""TwinAPI: the FakeClusterAPI store made safe for controller threads.
+
+Same ClusterAPI interface as the fake the unit tests use; what it adds is what
+controllers running concurrently need: one lock around every read and write,
+a resourceVersion bumped on each write (the watches of the Atlas operator
+stand-in compare them), and status writes that never touch the spec.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from dbstack.k8s.fake import FakeClusterAPI
+
+ESO_KINDS = {("external-secrets.io/v1", "ExternalSecret"), ("external-secrets.io/v1", "ClusterSecretStore"),
+             ("external-secrets.io/v1", "SecretStore")}
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def set_condition(conds: list[dict], cond: dict) -> list[dict]:
+    """meta.SetStatusCondition: lastTransitionTime changes only when the status does."""
+    out = [dict(c) for c in conds]
+    for c in out:
+        if c["type"] == cond["type"]:
+            if c.get("status") != cond.get("status"):
+                c["lastTransitionTime"] = now_rfc3339()
+            for k in ("status", "reason", "message", "observedGeneration"):
+                if k in cond:
+                    c[k] = cond[k]
+                else:
+                    c.pop(k, None)
+            return out
+    out.append(dict(cond, lastTransitionTime=now_rfc3339()))
+    return out
+
+
+class TwinAPI(FakeClusterAPI):
+    def __init__(self, context: str = "kind-dbstack", kinds: Iterable[tuple[str, str]] | None = None) -> None:
+        super().__init__(context=context, kinds=kinds)
+        self.lock = threading.RLock()
+        self._rv = 0
+
+    def _bump(self, key) -> None:
+        self._rv += 1
+        self.objects[key].setdefault("metadata", {})["resourceVersion"] = str(self._rv)
+
+    def _key_of(self, obj: dict):
+        md = obj.get("metadata") or {}
+        return self.key(obj["apiVersion"], obj["kind"], md["name"], md.get("namespace"))
+
+    def apply(self, obj: dict, *, field_manager: str, force: bool = False) -> dict:
+        with self.lock:
+            super().apply(obj, field_manager=field_manager, force=force)
+            k = self._key_of(obj)
+            self._bump(k)
+            return copy.deepcopy(self.objects[k])
+
+    def put(self, obj: dict) -> dict:
+        with self.lock:
+            super().put(obj)
+            self._bump(self._key_of(obj))
+            return obj
+
+    def get(self, api_version, kind, name, namespace=None):
+        with self.lock:
+            return super().get(api_version, kind, name, namespace)
+
+    def list(self, api_version, kind, namespace=None, label_selector=None):
+        with self.lock:
+            return super().list(api_version, kind, namespace, label_selector)
+
+    # -- for controllers --------------------------------------------------------
+    def of_kind(self, kind: str) -> list[dict]:
+        with self.lock:
+            return [copy.deepcopy(o) for k, o in sorted(self.objects.items()) if k[1] == kind]
+
+    def update_status(self, obj: dict, change: Callable[[dict, dict], dict | None]) -> dict | None:
+        """change(current object, current status) -> new status (None: leave it); written when different."""
+        with self.lock:
+            k = self._key_of(obj)
+            cur = self.objects.get(k)
+            if cur is None:
+                return None
+            new = change(copy.deepcopy(cur), copy.deepcopy(cur.get("status") or {}))
+            if new is not None and new != cur.get("status"):
+                cur["status"] = copy.deepcopy(new)
+                self._bump(k)
+            return copy.deepcopy(cur)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        with self.lock:
+            self.objects.pop(self.key(api_version, kind, name, namespace), None)
