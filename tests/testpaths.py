@@ -7,3 +7,24 @@ SHARED = ROOT.parent / "shared"
 ATLAS_DIRS = SHARED / "testdata" / "atlas-dirs"
 # The `inv` installed beside the interpreter that runs the tests, whatever virtualenv that is.
 INV = str(Path(sys.executable).parent / "inv")
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of a working `name`; a test without it is skipped on a laptop but FAILS in CI (CI set),
+    where scripts/setup --test installs `package`."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    path = shutil.which(name)
+    try:
+        works = bool(path) and subprocess.run([path, "--version"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        works = False
+    if not works:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is required in CI and does not work here (scripts/setup --test installs {package})")
+        pytest.skip(f"{name} is not usable here (install {package}); CI runs this test")
+    return path

@@ -22,6 +22,7 @@ from dbstack.k8s.plan import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.local.pgctl import free_port, port_free
 from dbstack.settings import from_mapping
+from testpaths import require_tool
 
 pytestmark = pytest.mark.postgres
 
@@ -116,9 +117,7 @@ def test_the_secret_must_exist(setup):
 
 
 def test_cnpg_psql_hands_the_password_to_psql_only_in_its_environment(setup, capfd, tmp_path):
-    psql = shutil.which("psql")
-    if psql is None:
-        pytest.skip("psql (postgresql-client) is not installed")
+    psql = require_tool("psql", "postgresql-client")
     box, out, log, env, db = setup
     (tmp_path / "bin" / "psql").symlink_to(psql)
     env["PATH"] += os.pathsep + os.path.dirname(psql)  # Debian's psql wrapper finds the real client
@@ -137,9 +136,7 @@ def test_cnpg_psql_hands_the_password_to_psql_only_in_its_environment(setup, cap
 
 
 def test_cnpg_psql_reports_a_failing_command(setup, tmp_path):
-    psql = shutil.which("psql")
-    if psql is None:
-        pytest.skip("psql (postgresql-client) is not installed")
+    psql = require_tool("psql", "postgresql-client")
     box, out, log, env, db = setup
     (tmp_path / "bin" / "psql").symlink_to(psql)
     env["PATH"] += os.pathsep + os.path.dirname(psql)
