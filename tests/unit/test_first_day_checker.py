@@ -139,3 +139,9 @@ def test_every_line_the_guide_quotes_is_checked_and_a_change_to_any_of_them_fail
         changed = "\n".join(" ".join(words) if e == exp else _fill(e) for e in step.expected)
         found = firstday.problems(step, step.exit_code, changed)
         assert any(repr(exp) in f for f in found), f"changing {exp!r} went unnoticed"
+
+
+def test_the_readme_quick_start_links_the_guide():
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "(docs/first-day.md)" in quick
