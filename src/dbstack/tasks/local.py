@@ -46,7 +46,15 @@ def db_logs(c, backend=None, tail=100, follow=False):
     """Show the local PostgreSQL's log."""
     from ..local.backend import get_backend
 
-    text = get_backend(settings(c), backend, start=False).logs(tail=int(tail), follow=follow)
+    from ..errors import UsageError
+
+    try:
+        lines = int(str(tail).strip(), 10)
+    except ValueError:
+        lines = -1
+    if lines < 0:
+        raise UsageError(f"invalid --tail {tail!r}: expected a number of lines (0 or more)", "e.g. --tail 200")
+    text = get_backend(settings(c), backend, start=False).logs(tail=lines, follow=follow)
     if text:
         print(text)
 
