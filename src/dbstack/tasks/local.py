@@ -42,14 +42,15 @@ def db_down(c, backend=None, volumes=False):
 
 @task(help={"backend": BACKEND_HELP, "tail": "number of lines to show (default 100)",
             "follow": "keep printing new lines until Ctrl-C"})
-def db_logs(c, backend=None, tail=100, follow=False):
+def db_logs(c, backend=None, tail=None, follow=False):
     """Show the local PostgreSQL's log."""
     from ..local.backend import get_backend
 
     from ..errors import UsageError
 
+    # No int default: invoke would then parse the value itself and fail with a traceback.
     try:
-        lines = int(str(tail).strip(), 10)
+        lines = 100 if tail is None else int(str(tail).strip(), 10)
     except ValueError:
         lines = -1
     if lines < 0:
