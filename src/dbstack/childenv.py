@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from typing import Iterable, Mapping
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 # What any well-behaved Unix tool needs: where to find programs, the user's
 # home and locale, and where to put temporary files.
@@ -43,14 +44,37 @@ def secret_forms(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= 3 or f == secret}
 
 
+_SECRET_NAME = re.compile(r"(?i)PASSW(OR)?D|TOKEN|SECRET|CREDENTIAL")
+_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:([^\s]*)@")
+_KEY_PASSWORD = re.compile(r"(?i)\b[a-z_]*password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)")
+
+
+def env_secrets(env: Mapping[str, str]) -> set[str]:
+    """Passwords our own environment holds: credential-named variables, URL and DSN passwords."""
+    found = set()
+    for k, v in env.items():
+        if not v:
+            continue
+        if _SECRET_NAME.search(k):
+            found.add(v)
+        for m in _URL_USERINFO.finditer(v):
+            found |= {m.group(1), unquote(m.group(1))}
+        for m in _KEY_PASSWORD.finditer(v):
+            found.add(m.group(1).strip("'"))
+    return {s for s in found if len(s) >= 4}
+
+
 def child_env(allow: Iterable[str] = (), *, secrets: Iterable[str] = (),
               env: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """BASE_ALLOW + allow taken from env (default os.environ), minus any value holding a secret; then extra."""
+    """BASE_ALLOW + allow taken from env (default os.environ), minus any value holding a secret; then extra.
+
+    The secrets are those given plus every password env itself holds (env_secrets).
+    """
     env = os.environ if env is None else env
     names = set(BASE_ALLOW) | set(allow)
     names |= {n.strip() for n in env.get(EXTRA_ALLOW_VAR, "").split(",") if n.strip()}
     forms: set[str] = set()
-    for s in secrets:
+    for s in set(secrets) | env_secrets(env):
         forms |= secret_forms(s or "")
     out = {}
     for k, v in env.items():
