@@ -173,10 +173,14 @@ def _migration_checks(s: Settings) -> list[Check]:
 
 def _scratch_checks(s: Settings) -> list[Check]:
     """Scratch databases an interrupted (killed) drift/lint/genmigrate left on the local server."""
+    from dataclasses import replace
+
     from .inspect.scratch import leftovers
 
     try:
-        gone = leftovers(s.local_server(), admin_db=s.local.admin_db)
+        server = s.local_server()
+        quick = replace(server, params=server.params + (("connect_timeout", "2"),))  # doctor must not hang
+        gone = leftovers(quick, admin_db=s.local.admin_db)
     except Exception:  # noqa: BLE001 — no server running: nothing to report
         return []
     if not gone:

@@ -15,11 +15,14 @@ from adv_support import REV, active, layers, make_dir, query, start_migrator, wa
 
 from dbstack.errors import MigrationError
 from dbstack.migrations.engine import ApplyOptions, apply
-from dbstack.migrations.executor import IN_FLIGHT, statement_sums
+from dbstack.migrations.executor import statement_sums
 
 pytestmark = pytest.mark.postgres
 
 NONE = "-- atlas:txmode none\n\n"
+# The note the engine writes into the row's error column before a statement that
+# cannot share a transaction with its revision update (executor.IN_FLIGHT).
+IN_FLIGHT = "dbstack: interrupted while running statement"
 
 
 def _kill(p) -> None:
@@ -118,6 +121,9 @@ def test_killed_create_index_concurrently_that_finished_is_not_run_again(fresh_d
 
 def test_unknown_interrupted_statement_stops_with_what_to_check(fresh_db, tmp_path):
     """The row a kill leaves behind while a non-transactional statement runs (written as the engine does)."""
+    from dbstack.migrations import executor
+
+    assert executor.IN_FLIGHT == IN_FLIGHT
     stmts = ["CREATE TABLE a (id int);", "CREATE DATABASE some_db_of_this_migration;", "CREATE TABLE b (id int);"]
     d = make_dir(tmp_path / "m", {"1_db.sql": NONE + "\n".join(stmts) + "\n"})
     query(fresh_db, "CREATE TABLE a (id int)")

@@ -82,3 +82,23 @@ def test_leftover_of_a_killed_run_is_dropped_by_the_next_and_reported_before(fre
     finally:
         holder.close()
         query(pg_server, f'DROP DATABASE IF EXISTS "{busy}"')
+
+
+def test_doctor_reports_a_leftover(pg_server, tmp_path):
+    from dbstack.doctor import _scratch_checks
+    from dbstack.settings import from_mapping
+
+    (tmp_path / "docker-compose.yml").write_text("services:\n  postgres:\n    image: postgres:15\n")
+    s = from_mapping({"local": {"host": pg_server.host, "port": pg_server.port, "user": pg_server.user,
+                                "password": pg_server.password}}, tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    name = f"dbstack_lint_{dead}_89abcdef"
+    query(pg_server, f'CREATE DATABASE "{name}"')
+    try:
+        (check,) = _scratch_checks(s)
+        assert check.level == "warn" and name in check.detail and f'DROP DATABASE "{name}"' in check.fix
+    finally:
+        query(pg_server, f'DROP DATABASE IF EXISTS "{name}"')
+    (check,) = _scratch_checks(s)
+    assert check.level == "ok"
