@@ -12,7 +12,11 @@ not depend on running the file statement by statement, so consecutive
 Only when a message fails are its files run again one statement at a time,
 to name the failing statement exactly as Atlas would. ``txmode none`` files
 always run statement by statement in autocommit, recording progress after
-every statement so that a re-run resumes where the last one stopped.
+every statement so that a re-run resumes where the last one stopped. Each
+statement travels with that record in one message, so a kill cannot commit
+one without the other (Atlas has a window there); one that cannot run in a
+transaction block is noted in the row first, and the next run checks its
+effect instead of silently running it again (``Runner._settle_interrupted``).
 """
 from __future__ import annotations
 
