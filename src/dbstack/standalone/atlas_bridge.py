@@ -26,8 +26,6 @@ from ..errors import MigrationError, ToolMissing, UsageError
 from .atlas_hcl import piped_hcl
 
 CONFIG_ARGS = ("--config", "file:///dev/stdin")
-# Variables that carry credentials and that Atlas does not need from us.
-SECRET_VARS = ("PGPASSWORD", "PGPASSFILE", "VAULT_TOKEN", "DATABASE_URL", "PGSERVICEFILE")
 
 NOT_FOUND = "atlas: command not found"
 NOT_FOUND_HINT = "Install Atlas CLI: brew install ariga/tap/atlas (or drop --engine atlas to use the built-in engine)"
