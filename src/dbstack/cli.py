@@ -25,18 +25,21 @@ def debug_enabled() -> bool:
 
 def guarded(fn: Callable[[], T], *, debug: bool | None = None) -> int:
     """Run fn; return 0, or print the error once and return its exit code."""
+    from .settings import mask_secrets
+
     debug = debug_enabled() if debug is None else debug
     try:
         fn()
         return 0
     except DbstackError as exc:
         if exc.output:
-            sys.stdout.write(exc.output)
+            sys.stdout.write(mask_secrets(exc.output))
             sys.stdout.flush()
         if debug:
             import traceback
             traceback.print_exc()
-        print(f"Error: {exc.render()}", file=sys.stderr)
+        # Every message may quote a URL or DSN: masked here, whatever raised it.
+        print(f"Error: {mask_secrets(exc.render())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
@@ -44,6 +47,6 @@ def guarded(fn: Callable[[], T], *, debug: bool | None = None) -> int:
     except Exception as exc:  # a bug of ours: still one message unless debugging
         if debug:
             raise
-        print(f"Error: unexpected {type(exc).__name__}: {exc}\n"
+        print(f"Error: unexpected {type(exc).__name__}: {mask_secrets(str(exc))}\n"
               f"  hint: re-run with `inv -d …` (or DBSTACK_DEBUG=1, or --debug for migrate/genmigrate) for a traceback and report it", file=sys.stderr)
         return 1

@@ -187,10 +187,30 @@ def _migration_checks(s: Settings) -> list[Check]:
     return checks
 
 
+def _scratch_checks(s: Settings) -> list[Check]:
+    """Scratch databases an interrupted (killed) drift/lint/genmigrate left on the local server."""
+    from dataclasses import replace
+
+    from .inspect.scratch import leftovers
+
+    try:
+        server = s.local_server()
+        quick = replace(server, params=server.params + (("connect_timeout", "2"),))  # doctor must not hang
+        gone = leftovers(quick, admin_db=s.local.admin_db)
+    except Exception:  # noqa: BLE001 — no server running: nothing to report
+        return []
+    if not gone:
+        return [Check("scratch databases", OK, "none left behind")]
+    return [Check("scratch databases", WARN, f"left behind by interrupted runs: {', '.join(gone)}",
+                  "the next `inv db-drift` / `inv migrate-lint` drops them, or: "
+                  + "; ".join(f'DROP DATABASE "{n}"' for n in gone))]
+
+
 def run_checks(load: Callable[[], Settings]) -> list[Check]:
     s, checks = _settings_checks(load)
     if s is not None:
         checks += _server_checks(s)
+        checks += _scratch_checks(s)
     checks += _tool_checks()
     if s is not None:
         checks += _migration_checks(s)

@@ -116,10 +116,55 @@ def build_url(*, user: str, password: str | None, host: str, port: int, dbname: 
     return url
 
 
+# A URL's userinfo password: everything between "user:" and the *last* "@" of the
+# same whitespace-free token, so "#", "/", "?" and raw "@" in a password (which
+# make the URL unparsable) are masked too. Any scheme: masking must not depend
+# on the URL being one we understand.
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#'\"]*:)[^\s'\"]*@")
+# password= / sslpassword= (any *password key, e.g. PGPASSWORD=) in query strings,
+# key=value DSNs and environment dumps; a quoted DSN value may hold spaces.
+_KEY_PASSWORD = re.compile(r"(?i)(\b[A-Za-z_]*password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&'\"]*)")
+
+
+def mask_secrets(text: str) -> str:
+    """Every password a message may carry replaced by ****: URL userinfo, password=, sslpassword=.
+
+    The one masking function: it works on any text (it never parses a URL, so
+    it cannot fail on one), and the error printer runs every message through it.
+    """
+    if not text:
+        return text
+    text = _URL_PASSWORD.sub(rf"\g<1>{_SECRET}@", text)
+    return _KEY_PASSWORD.sub(rf"\g<1>{_SECRET}", text)
+
+
 def mask_url(url: str) -> str:
     """The URL with its password (and any password= parameter) replaced by ****."""
-    url = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", rf"\g<1>{_SECRET}@", url)
-    return re.sub(r"(?i)([?&]password=)[^&#]*", rf"\g<1>{_SECRET}", url)
+    return mask_secrets(url)
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def parse_bool(value: Any, where: str) -> bool:
+    """A boolean setting, strictly: true/false/yes/no/on/off/1/0 (any case), else ConfigError.
+
+    invoke turns every non-empty environment string except "0" into True
+    (so "false" would mean yes); a setting that guards data must not guess.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+    raise ConfigError(f"setting {where} must be a boolean (true/false, yes/no, on/off, 1/0), got {value!r}",
+                      "fix it in invoke.yaml or the INVOKE_DBSTACK_… environment variable")
 
 
 @dataclass(frozen=True)
@@ -135,20 +180,29 @@ class ConnSpec:
 
     @classmethod
     def from_url(cls, url: str) -> "ConnSpec":
-        parts = urlsplit(url)
-        if parts.scheme not in ("postgres", "postgresql"):
-            raise ConfigError(f"unsupported database URL scheme {parts.scheme!r} in {mask_url(url)}",
+        masked = mask_secrets(url)  # before anything can fail on the raw URL
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        if scheme not in ("postgres", "postgresql"):
+            shown = scheme if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme or "") else "(none)"
+            raise ConfigError(f"unsupported database URL scheme {shown!r} in {masked}",
                               "use a postgres:// or postgresql:// URL")
         try:
+            parts = urlsplit(url)
             port = parts.port or 5432
-        except ValueError:
-            raise ConfigError(f"invalid port in database URL {mask_url(url)}", "fix the URL") from None
+            hostname = parts.hostname
+            username, password = parts.username, parts.password
+        except ValueError as exc:
+            what = ("port (or an unencoded @ : / ? # in the password)" if "port" in str(exc).lower()
+                    else "host or port")
+            raise ConfigError(f"invalid {what} in database URL {masked}",
+                              "fix the URL; percent-encode special characters (@ : / ? # [ ]) in the user "
+                              "and password, e.g. p%40ss for p@ss") from None
         return cls(
-            host=unquote(parts.hostname or "localhost"),
+            host=unquote(hostname or "localhost"),
             port=port,
-            user=unquote(parts.username or ""),
-            password=unquote(parts.password) if parts.password is not None else None,
-            dbname=unquote(parts.path.lstrip("/")) or unquote(parts.username or "postgres"),
+            user=unquote(username or ""),
+            password=unquote(password) if password is not None else None,
+            dbname=unquote(parts.path.lstrip("/")) or unquote(username or "postgres"),
             params=tuple(parse_qsl(parts.query)),
         )
 
@@ -288,6 +342,17 @@ class Settings:
         return ConnSpec(host=self.local.host, port=port, user=user, password=password or None,
                         dbname=self.local.admin_db)
 
+    def database_name(self, target: str | None = None, db: str | None = None,
+                      env: Mapping[str, str] | None = None) -> str:
+        """The database a task acts on; every task resolves it here (as connection() does).
+
+        local and server targets: --db, else dbstack.database. A url target: the
+        database named in its URL (--db then only picks the migrations).
+        """
+        if self.target_settings(target).kind == "url":
+            return self.connection(target, db, env).dbname
+        return db or self.database
+
     def connection(self, target: str | None = None, db: str | None = None,
                    env: Mapping[str, str] | None = None) -> ConnSpec:
         """Connection for a target and database; passwords come from settings or env, never argv."""
@@ -331,8 +396,29 @@ def _get(m: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return v
 
 
-def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = None) -> Settings:
-    """Settings from a dbstack config mapping (defaults merged underneath)."""
+def _env_name(*keys: str) -> str:
+    return "INVOKE_DBSTACK_" + "_".join(k.upper() for k in keys)
+
+
+def _dev_flag(name: str, t: Mapping[str, Any], env: Mapping[str, str] | None) -> bool:
+    """targets.<name>.dev, strictly parsed; the raw INVOKE_DBSTACK_TARGETS_<NAME>_DEV string wins.
+
+    invoke has already cast that variable with bool() when the default was a
+    bool ("false" became True), so the raw text is read again here.
+    """
+    var = _env_name("targets", name, "dev")
+    if env is not None and var in env:
+        return parse_bool(env[var], f"{var} (dbstack.targets.{name}.dev)")
+    return parse_bool(t.get("dev", False), f"dbstack.targets.{name}.dev")
+
+
+def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = None,
+                 env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from a dbstack config mapping (defaults merged underneath).
+
+    env: the process environment when invoke built the mapping (tasks pass
+    os.environ), so boolean INVOKE_DBSTACK_… variables are parsed strictly.
+    """
     root_path = Path(root or find_root()).resolve()
     m = deep_merge(DEFAULTS, _plain(mapping))
     w = "dbstack"
@@ -368,7 +454,7 @@ def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = No
         if kind not in ("local", "server", "url"):
             raise ConfigError(f"target {name!r} has unknown kind {kind!r}", "use kind: local, server or url")
         targets[name] = TargetSettings(
-            name=name, kind=kind, dev=bool(t.get("dev", False)), host=str(t.get("host", "")),
+            name=name, kind=kind, dev=_dev_flag(name, t, env), host=str(t.get("host", "")),
             port=int(t.get("port", 5432)), user=str(t.get("user", "")),
             password_env=str(t.get("password_env", "")), url_env=str(t.get("url_env", "")),
             sslmode=str(t.get("sslmode", "")))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError, LintFailed, Refused
+from .errors import ConfigError, LintFailed, Refused, UsageError
 from .settings import ConnSpec, Settings, TargetSettings
 
 Out = Callable[[str], None]
@@ -77,7 +77,7 @@ def db_create(settings: Settings, *, db: str | None = None, target: str | None =
     """Create the database unless it exists (identifiers quoted); True when created."""
     from .local.database import check_name, create_database
 
-    name = check_name(db or settings.database)
+    name = check_name(settings.database_name(target, db))
     if start:
         ensure_server(settings, target, out)
     admin = admin_connection(settings, target)
@@ -182,27 +182,31 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
     from .migrations.engine import apply
 
     t = require_dev(settings, target, force, "db-reset")
-    name = check_name(db or settings.database)
+    name = check_name(settings.database_name(t.name, db))
     layers = _layers(settings, db, dir)
     layers.validate()
     ensure_server(settings, t.name, out)
     admin = admin_connection(settings, t.name)
+    if name == admin.dbname:
+        # The swap renames databases from a session on admin.dbname: it cannot rename its own.
+        raise UsageError(f"db-reset cannot replace {name!r}: it is the maintenance database this command "
+                         "connects through", "reset one of your own databases (--db NAME)")
     new = scratch_name(name, "new")
     drop_database(admin, new)  # left over by an interrupted db-reset
     create_database(admin, new)
     out(f"building {name!r} from its migrations in the new database {new!r}")
     try:
         report = apply(admin.with_db(new), layers, _apply_opts(settings, db, dir), out=progress)
+        out(_render(report).rstrip("\n"))
+        swap_in(admin, new, name)
     except BaseException as exc:
-        drop_database(admin, new)
+        _drop_quietly(admin, new)  # gone already when the swap went through
         if isinstance(exc, DbstackError):
             rep = getattr(exc, "report", None)
             if rep is not None and not exc.output:
                 exc.output = _render(rep)
             exc.message += f" (database {name!r} was left as it was)"
         raise
-    out(_render(report).rstrip("\n"))
-    swap_in(admin, new, name)
     out(f"database {name!r} replaced by the freshly migrated one")
     return report
 
@@ -259,6 +263,19 @@ def _edited_files(settings: Settings, d, before, after) -> list[str]:
     return [diff.file] if diff is not None and diff.reason == "edited" else []
 
 
+def _drop_quietly(admin: ConnSpec, name: str) -> None:
+    """Drop a helper database while another error is on its way; a failure only warns."""
+    import sys
+
+    from .errors import DbstackError
+    from .local.database import drop_database
+
+    try:
+        drop_database(admin, name)
+    except DbstackError as exc:
+        print(f"warning: could not drop {name!r}: {exc.message}; drop it by hand", file=sys.stderr)
+
+
 def rehash(settings: Settings, *, db: str | None, dir: str | None, out: Out) -> list[str]:
     """Write atlas.sum for every layer (as `atlas migrate hash`); the existing files whose own content changed."""
     layers = _layers(settings, db, dir)
@@ -269,6 +286,8 @@ def rehash(settings: Settings, *, db: str | None, dir: str | None, out: Out) -> 
         changed.extend(_edited_files(settings, d, before, after))
         remember_own_sums(settings, d, after.total)
         out(f"re-hashed {d.sum_path}: {len(after.entries)} files, h1:{after.total}")
+    for w in layers.nul_warnings():
+        out(w)
     return changed
 
 
@@ -279,7 +298,7 @@ def dev_migrate_refresh(settings: Settings, *, fresh: bool = False, db: str | No
     from .local.database import check_name, create_database, drop_database
 
     t = require_dev(settings, target, force, "dev-migrate-refresh")
-    name = check_name(db or settings.database)
+    name = check_name(settings.database_name(t.name, db))
     changed = rehash(settings, db=db, dir=dir, out=out)
     ensure_server(settings, t.name, out)
     admin = admin_connection(settings, t.name)

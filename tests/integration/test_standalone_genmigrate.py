@@ -247,7 +247,9 @@ def test_atlas_engine_prints_the_seed_output_and_renumbers(pg_server, project, t
     (bindir / "atlas").chmod(0o755)
     log = tmp_path / "fake-atlas.jsonl"  # the fake sees stdin (the password): kept outside the scanned dirs
     env = dict(project["env"], PATH=f"{bindir}:{os.environ['PATH']}", FAKE_ATLAS_LOG=str(log),
-               FAKE_ATLAS_DIFF="bronzehistory")
+               FAKE_ATLAS_DIFF="bronzehistory",
+               # the child's environment is an allow-list: the fake's own switches are added to it
+               DBSTACK_CHILD_ENV_ALLOW="FAKE_ATLAS_LOG,FAKE_ATLAS_DIFF")
     with role_and_database(pg_server, createdb=True, dbname=f"hotpot_{os.getpid()}_a_dev") as (user, password, dbname):
         write_config(project["config"], pg_server, user, password, dbname)
         argv = GENMIGRATE + ["--engine", "atlas", "--schema", str(project["schema"]), "--out",

@@ -43,7 +43,9 @@ def fake_atlas(tmp_path):
     env.update({"PATH": f"{bindir}:{env.get('PATH', '/usr/bin:/bin')}", "HOME": str(home), "TMPDIR": str(tmp),
                 "CONFIG_SOURCE": "file", "CONFIG_FILE": str(cfg), "FAKE_ATLAS_LOG": str(logdir / "calls.jsonl"),
                 # credentials of other kinds in our environment must not reach the child either
-                "VAULT_TOKEN": "hvs.parent-token", "PGPASSWORD": "other-secret"})
+                "VAULT_TOKEN": "hvs.parent-token", "PGPASSWORD": "other-secret",
+                # the child's environment is an allow-list: the fake's own switches are added to it
+                "DBSTACK_CHILD_ENV_ALLOW": "FAKE_ATLAS_LOG,FAKE_ATLAS_EXIT,FAKE_ATLAS_DIFF"})
     return {"env": env, "log": logdir / "calls.jsonl", "written": [home, tmp], "bindir": bindir}
 
 
@@ -113,8 +115,10 @@ def test_atlas_missing_from_path(fake_atlas, tmp_path):
 def test_child_env_drops_secrets():
     from dbstack.standalone.atlas_bridge import child_env
 
-    env = {"PATH": "/bin", "PGPASSWORD": "x", "VAULT_TOKEN": "t", "SOME_URL": "postgres://u:s3cr3t@h/db", "A": "b"}
-    assert child_env(["s3cr3t"], env) == {"PATH": "/bin", "A": "b"}
+    env = {"PATH": "/bin", "PGPASSWORD": "x", "VAULT_TOKEN": "t", "SOME_URL": "postgres://u:s3cr3t@h/db", "A": "b",
+           "HOME": "/h", "LC_ALL": "C.UTF-8", "XDG_CACHE_HOME": "/c/s3cr3t"}
+    # an allow-list: A is not needed by Atlas; a needed variable holding the secret is dropped too
+    assert child_env(["s3cr3t"], env) == {"PATH": "/bin", "HOME": "/h", "LC_ALL": "C.UTF-8"}
 
 
 # --------------------------------------------------------------------------- atlas.hcl

@@ -13,6 +13,7 @@ from ..errors import DbstackError, DriftDetected
 from .catalog import read_catalog
 from .diff import Change, diff, render_changes
 from .scratch import MAINTENANCE_DB, scratch_database
+from .scratch import _signals_held as signals_held
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -168,7 +169,11 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
                                cached=True)
     # The live database is read while the replay runs: the server does both at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        live_catalog = pool.submit(read_catalog, live, schemas=only)
+        # The worker thread inherits the mask it is started with: with SIGINT/SIGTERM
+        # blocked there, they reach only this thread, whose scratch_database drops
+        # what it created (a worker taking them would bypass that window).
+        with signals_held():
+            live_catalog = pool.submit(read_catalog, live, schemas=only)
         try:
             with scratch_database(server or live, admin_db=admin_db) as scratch:
                 files = replay(scratch, layers, revisions_schema=revisions_schema)

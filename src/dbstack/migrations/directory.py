@@ -25,6 +25,9 @@ FORMATS = ("atlas", "golang-migrate")
 # counts only on the first line, after printable ASCII.
 _DIRECTIVE = re.compile(rb"([ -~]*)atlas:(\w+)(?: +(.+))*")
 
+# A migration file is SQL someone wrote; anything bigger is a mistake (or /dev/zero).
+MAX_FILE_BYTES = 128 << 20
+
 CHECKSUM_INTRO = "You have a checksum error in your migration directory."
 CHECKSUM_OUTRO = "Please check your migration files and run 'atlas migrate hash' to re-hash the contents"
 
@@ -76,23 +79,85 @@ class MigrationFile:
         return self.dir.name
 
     def read(self) -> bytes:
+        """The file's bytes, read once: every later use (hash, scan, apply) sees the same bytes.
+
+        Only regular files are read (a FIFO would block forever, a symlink to
+        /dev/zero would never end), and at most MAX_FILE_BYTES of them.
+        """
         if self._content is not None:
             return self._content
-        try:
-            return self.path.read_bytes()
-        except IsADirectoryError:
-            raise MigrationDirError(f"{self.path} is a directory, not a migration file",
-                                    "rename it so it does not end in .sql") from None
-        except OSError as exc:
-            raise MigrationDirError(f"cannot read migration file {self.path}: {exc.strerror}",
-                                    "check the file's permissions") from None
+        data = read_regular(self.path)
+        object.__setattr__(self, "_content", data)  # frozen: a cache, not a change of identity
+        return data
+
+    def nul_offset(self) -> int:
+        """Byte offset of the first NUL byte, or -1."""
+        return self.read().find(b"\0")
+
+    def check_nul(self) -> None:
+        """Refuse a file holding a NUL byte: libpq would silently end the SQL there."""
+        at = self.nul_offset()
+        if at >= 0:
+            raise MigrationDirError(nul_message(self, at),
+                                    "remove the NUL byte (an editor or encoding accident; "
+                                    "save the file as UTF-8 text), then run `inv migrate-hash`")
 
     def text(self) -> str:
+        self.check_nul()
         try:
             return self.read().decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MigrationDirError(f"{self.path} is not valid UTF-8 (byte {exc.start})",
                                     "save the file as UTF-8") from None
+
+
+def nul_message(f: MigrationFile, offset: int) -> str:
+    return (f"{f.path} contains a NUL byte at byte offset {offset}: PostgreSQL would silently ignore "
+            "the SQL after it")
+
+
+def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A regular file's bytes (following symlinks), or MigrationDirError; never blocks or reads forever."""
+    try:
+        # O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise MigrationDirError(f"{path} is a directory, not a migration file",
+                                "rename it so it does not end in .sql") from None
+    except OSError as exc:
+        raise MigrationDirError(f"cannot read migration file {path}: {exc.strerror}",
+                                "check the file's permissions") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise MigrationDirError(f"{path} is a directory, not a migration file",
+                                    "rename it so it does not end in .sql")
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                    "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                    "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+            raise MigrationDirError(f"{path} is {kind}, not a regular file: migration files must be plain files",
+                                    "remove it from the migration directory or rename it so it does not end in .sql")
+        if st.st_size > limit:
+            raise MigrationDirError(f"{path} is {st.st_size} bytes, more than the {limit >> 20} MiB a migration "
+                                    "file may have", "split it into several migration files")
+        chunks = []
+        total = 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:  # it grew while we read it
+                raise MigrationDirError(f"{path} grew beyond {limit >> 20} MiB while being read",
+                                        "split it into several migration files")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise MigrationDirError(f"cannot read migration file {path}: {exc.strerror}",
+                                "check the file's permissions") from None
+    finally:
+        os.close(fd)
 
 
 # ----------------------------------------------------------------------------- sum file
@@ -273,6 +338,11 @@ class MigrationDir:
         return HashFile.parse(data, str(self.sum_path))
 
     def write_sum(self, hf: HashFile | None = None) -> HashFile:
+        for f in self.files():
+            if "\n" in f.name or "\r" in f.name:
+                # atlas.sum is line-based: such a name would make a file no one can read back.
+                raise MigrationDirError(f"migration file name {f.name!r} in {self.path} contains a line break",
+                                        "rename the file without the line break, then run `inv migrate-hash`")
         hf = hf or self.compute_sum()
         data = hf.marshal()
         tmp = self.sum_path.with_name(SUM_FILE + ".tmp")
@@ -284,10 +354,21 @@ class MigrationDir:
             raise MigrationDirError(f"cannot write {self.sum_path}: {exc.strerror}", "check the directory's permissions") from None
         return hf
 
-    def validate(self) -> HashFile:
-        """Atlas's Validate: raises ChecksumError (with Atlas's report) or returns the computed sum."""
+    def nul_files(self) -> list[tuple[MigrationFile, int]]:
+        """(file, byte offset) of every file holding a NUL byte."""
+        return [(f, f.nul_offset()) for f in self.files() if f.nul_offset() >= 0]
+
+    def validate(self, *, nul_ok: bool = False) -> HashFile:
+        """Atlas's Validate: raises ChecksumError (with Atlas's report) or returns the computed sum.
+
+        Unless nul_ok (migrate-hash/validate only warn: Atlas hashes such a file), a
+        file holding a NUL byte is refused first: nothing can run it as written.
+        """
         self._check_exists()
         computed = self.compute_sum()
+        if not nul_ok:
+            for f, _ in self.nul_files()[:1]:
+                f.check_nul()
         stated = self.read_sum()
         if stated is None:
             if computed.entries or self.files():

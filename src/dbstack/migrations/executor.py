@@ -12,7 +12,11 @@ not depend on running the file statement by statement, so consecutive
 Only when a message fails are its files run again one statement at a time,
 to name the failing statement exactly as Atlas would. ``txmode none`` files
 always run statement by statement in autocommit, recording progress after
-every statement so that a re-run resumes where the last one stopped.
+every statement so that a re-run resumes where the last one stopped. Each
+statement travels with that record in one message, so a kill cannot commit
+one without the other (Atlas has a window there); one that cannot run in a
+transaction block is noted in the row first, and the next run checks its
+effect instead of silently running it again (``Runner._settle_interrupted``).
 """
 from __future__ import annotations
 
@@ -43,6 +47,26 @@ LOCK_KEY = 2686470616
 LOCK_HELD = "acquiring database lock: sql/schema: lock is held by other session"
 
 EXEC_ORDERS = ("linear", "linear-skip", "non-linear")
+INTERRUPTED = ("", "rerun", "skip")
+
+# txmode none: a statement that cannot share a transaction with its revision update
+# (CREATE INDEX CONCURRENTLY, VACUUM, …) is announced in the row's error column
+# before it is sent: a kill leaves that note, and the next run knows the statement
+# may have taken effect. Atlas reads the row as a partial revision with an error
+# (its own resume point), so the table stays Atlas's.
+IN_FLIGHT = "dbstack: interrupted while running statement"
+# Raised when a statement refuses to run inside the implicit transaction of a
+# multi-statement message: active_sql_transaction, invalid_transaction_termination.
+_NOT_IN_BLOCK = ("25001", "2D000")
+_CIC = re.compile(r"(?is)^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                  r"((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)\s+ON\s+"
+                  r"(?:ONLY\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)")
+_DIC = re.compile(r"(?is)^\s*DROP\s+INDEX\s+CONCURRENTLY\s+(?:IF\s+EXISTS\s+)?"
+                  r"((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)\s*;?\s*$")
+# Statements whose second run does no harm.
+_IDEMPOTENT = re.compile(r"(?is)^\s*(VACUUM|ANALYZE|ANALYSE|REINDEX|CLUSTER|CHECKPOINT|REFRESH\s+MATERIALIZED|"
+                         r"CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS|"
+                         r"DROP\s+\w+(\s+\w+)?\s+(CONCURRENTLY\s+)?IF\s+EXISTS)\b")
 TX_MODES = ("file", "all", "none")
 NON_LINEAR_URL = "https://atlasgo.io/versioned/apply#non-linear-error"
 
@@ -258,6 +282,7 @@ class ApplyOptions:
     lock_timeout: float = 10.0
     revisions_schema: str | None = None
     amount: int | None = None           # apply at most N pending files
+    interrupted: str = ""               # "" | rerun | skip: a txmode-none statement cut off by a kill
 
     def checked(self) -> "ApplyOptions":
         """The options validated (Atlas's texts), exec order normalised."""
@@ -272,6 +297,9 @@ class ApplyOptions:
         if self.baseline and self.allow_dirty:
             raise UsageError("sql/migrate: baseline and allow-dirty are mutually exclusive",
                              "pass either --baseline VERSION or --allow-dirty, not both")
+        if self.interrupted not in INTERRUPTED:
+            raise UsageError(f"unknown --interrupted {self.interrupted!r}",
+                             "use --interrupted rerun (it did not take effect) or skip (it did)")
         if self.lock_timeout < 0:
             raise UsageError(f"invalid lock timeout {self.lock_timeout:g}s", "pass a duration of 0 or more, e.g. 10s")
         return replace(self, exec_order=order)
@@ -439,10 +467,12 @@ class Runner:
     tx_mode: str
     out: Callable[[str], None] | None = None
     dry_run: bool = False
+    interrupted: str = ""
     total_files: int = 0
     done_files: int = 0
     _in_all_tx: bool = field(default=False, repr=False)
     _shown: str = field(default="", repr=False)
+    _committed: int = field(default=0, repr=False)
 
     # -- helpers -----------------------------------------------------------------------
     def _progress(self, batch: Sequence[Planned]) -> None:
@@ -501,6 +531,13 @@ class Runner:
         elif p.mode == "all":
             hint = ("the whole run was rolled back (tx-mode all): nothing of it stays; fix the statement, run "
                     "`inv migrate-hash`, and migrate again")
+        elif self._committed:
+            k = self._committed
+            hint = (f"statements 1..{k} of {p.file.name} stay: the file's own COMMIT made them permanent and the "
+                    f"revisions table records {k} of {n} applied; what followed was rolled back. Fix statement "
+                    f"{applied_before + 1} (changing only what follows statement {k} is safe), run "
+                    "`inv migrate-hash`, and migrate again to resume after statement "
+                    f"{k}")
         else:
             hint = (f"nothing of {p.file.name} stays (its transaction was rolled back); fix the statement, run "
                     "`inv migrate-hash`, and migrate again")
@@ -664,13 +701,20 @@ class Runner:
         rev = self._new_revision(p)
         rev.executed_at = started
         sums = statement_sums(p.texts())
-        self.table.write(self.conn, rev)  # marks the file as started
         applied: list[str] = []
+        if p.mode == "none" and rev.error.startswith(IN_FLIGHT):
+            self._settle_interrupted(p, rev, sums, applied)
+        else:
+            self.table.write(self.conn, rev)  # marks the file as started
+        self._committed = 0
         last_write = time.perf_counter_ns()
         for stmt in p.statements[rev.applied:]:
             applied.append(stmt.text)
             try:
-                self.conn.execute(stmt.text)
+                if p.mode == "none" and not _TX_CONTROL.match(stmt.text):
+                    self._exec_none(p, stmt, rev, sums)
+                else:
+                    self.conn.execute(stmt.text)
             except psycopg.Error as exc:
                 if self.conn.closed or self.conn.broken:
                     raise self._lost(p, exc) from None
@@ -686,7 +730,10 @@ class Runner:
             rev.partial_hashes = (rev.partial_hashes or []) + ["h1:" + sums[rev.applied]]
             rev.applied += 1
             rev.error = rev.error_stmt = ""
-            self.table.write(self.conn, rev)
+            if p.mode != "none" or _TX_CONTROL.match(stmt.text):
+                self.table.write(self.conn, rev)
+            if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                self._committed = rev.applied  # a COMMIT of the file's own made this much permanent
             last_write = time.perf_counter_ns()
         rev.partial_hashes = None  # Atlas >= v0.31 resets it when a file completes
         rev.execution_time = time.perf_counter_ns() - last_write
@@ -694,6 +741,109 @@ class Runner:
         if p.mode == "file":
             self.conn.execute("COMMIT")
         self._record(p, started, time.perf_counter_ns() - t0, applied)
+
+    # -- txmode none: no statement may run twice after a kill ---------------------------
+    def _exec_none(self, p: Planned, stmt, rev: Revision, sums: list[str]) -> None:
+        """One statement in autocommit, so that a kill can never separate it from its revision update.
+
+        Sent in one message with the row's update, the two share the implicit
+        transaction of a multi-statement query: both commit or neither does. A
+        statement that refuses to run in a transaction block (CREATE INDEX
+        CONCURRENTLY, VACUUM, …) runs alone, announced first in the row (IN_FLIGHT).
+        """
+        import psycopg
+
+        done = rev.copy(applied=rev.applied + 1, error="", error_stmt="",
+                        partial_hashes=(rev.partial_hashes or []) + ["h1:" + sums[rev.applied]])
+        try:
+            self.conn.execute(f"{stmt.text}\n;\n{self.table.upsert_sql(done)}")
+            return
+        except psycopg.Error as exc:
+            if self.conn.closed or self.conn.broken or getattr(exc, "sqlstate", None) not in _NOT_IN_BLOCK:
+                raise
+        announced = rev.copy(error=f"{IN_FLIGHT} {rev.applied + 1} of {p.file.name}; it may have taken effect",
+                             error_stmt=stmt.text)
+        self.table.write(self.conn, announced)
+        self.conn.execute(stmt.text)
+        self.table.write(self.conn, done)
+
+    def _settle_interrupted(self, p: Planned, rev: Revision, sums: list[str], applied: list[str]) -> None:
+        """The last run was killed inside statement rev.applied+1: find out whether it took effect.
+
+        Re-running is safe when the statement did nothing or does no harm twice;
+        a finished CREATE INDEX CONCURRENTLY is recorded as applied; anything
+        else stops here with what to check (never a silent second run).
+        """
+        idx = rev.applied
+        if idx >= len(p.statements):
+            return
+        stmt = p.statements[idx]
+        n = idx + 1
+        what = f"statement {n} of {p.file.name} (version {p.version}): {_go_quote(stmt.text)}"
+        verdict = self.interrupted or self._probe(stmt)
+        note = self.out or (lambda _line: None)
+        if isinstance(verdict, MigrationError):
+            raise verdict
+        if verdict == "skip":
+            note(f"note: the interrupted {what} had taken effect; recorded as applied")
+            rev.partial_hashes = (rev.partial_hashes or []) + ["h1:" + sums[idx]]
+            rev.applied += 1
+            applied.append(stmt.text)
+        elif verdict == "rerun":
+            note(f"note: running the interrupted {what} again (it had not taken effect, or a second run is harmless)")
+        else:
+            raise MigrationError(
+                f"the last run was interrupted (killed) while running {what}; it may or may not have taken "
+                "effect, and running it twice may not be safe",
+                f"check the database for its effect, then run `inv migrate --interrupted skip` if it took effect "
+                f"or `inv migrate --interrupted rerun` if it did not")
+        rev.error = rev.error_stmt = ""
+        self.table.write(self.conn, rev)
+
+    def _probe(self, stmt) -> "str | MigrationError":
+        """rerun | skip | "" (unknown) | the error to report, for an interrupted statement."""
+        m = _CIC.match(stmt.text)
+        if m:
+            found = self._index(m.group(1), m.group(2))
+            if found is None:
+                return "rerun"  # nothing was built
+            name, valid = found
+            if valid:
+                return "skip"
+            return MigrationError(
+                f"the last run was interrupted while running {_go_quote(stmt.text)}; it left the invalid index "
+                f"{name} behind (PostgreSQL keeps a half-built index of CREATE INDEX CONCURRENTLY)",
+                f"drop it with: DROP INDEX CONCURRENTLY IF EXISTS {name}; then run `inv migrate` again "
+                "to build it anew")
+        m = _DIC.match(stmt.text)
+        if m:
+            found = self._index(m.group(1), None)
+            return "skip" if found is None else "rerun"  # an invalid leftover is fixed by dropping again
+        if _IDEMPOTENT.match(stmt.text):
+            return "rerun"
+        return ""
+
+    def _index(self, name: str, table: str | None) -> tuple[str, bool] | None:
+        """(qualified name, valid) of index `name` (as written in SQL; next to `table` if given), or None."""
+        query = ("SELECT format('%%I.%%I', n.nspname, c.relname), i.indisvalid AND i.indisready "
+                 "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid "
+                 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ")
+        if table:  # CREATE INDEX puts the index in its table's schema
+            row = self.conn.execute(
+                query + "c.relname = %s AND c.relnamespace = "
+                "(SELECT t.relnamespace FROM pg_catalog.pg_class t WHERE t.oid = to_regclass(%s))",
+                (_unquote_last(name), table)).fetchone()
+        else:
+            row = self.conn.execute(query + "c.oid = to_regclass(%s)", (name,)).fetchone()
+        return (row[0], bool(row[1])) if row else None
+
+
+def _unquote_last(name: str) -> str:
+    """The last part of a possibly qualified, possibly quoted SQL name, as stored in the catalog."""
+    part = re.split(r'\.(?=(?:[^"]*"[^"]*")*[^"]*$)', name.strip())[-1].strip()
+    if part.startswith('"') and part.endswith('"'):
+        return part[1:-1].replace('""', '"')
+    return part.lower()
 
 
 def _markers(cur) -> list[tuple[datetime, int]]:
@@ -764,7 +914,8 @@ def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operato
             report.pending_files = [FileRef.of(f) for f in pending_files]
             report.target = pending_files[-1].version
             planned = plan_files(pending_files, hashes, by_version, opts.tx_mode)
-            runner = Runner(conn, table, report, operator, opts.tx_mode, out=out, dry_run=opts.dry_run)
+            runner = Runner(conn, table, report, operator, opts.tx_mode, out=out, dry_run=opts.dry_run,
+                            interrupted=opts.interrupted)
             try:
                 runner.run(planned)
             except MigrationError as exc:

@@ -37,11 +37,18 @@ class Layers:
             raise UsageError("no migration directory given", "pass --dir PATH or --db NAME")
         return cls([MigrationDir(p, format) for p in paths])
 
-    def validate(self) -> dict[str, HashFile]:
-        """Validate every layer's atlas.sum and the versions across layers."""
-        sums = {str(d.path): d.validate() for d in self.dirs}
+    def validate(self, *, nul_ok: bool = False) -> dict[str, HashFile]:
+        """Validate every layer's atlas.sum and the versions across layers (NUL bytes refused unless nul_ok)."""
+        sums = {str(d.path): d.validate(nul_ok=nul_ok) for d in self.dirs}
         self.check_versions()
         return sums
+
+    def nul_warnings(self) -> list[str]:
+        """One line per file holding a NUL byte (for the commands that only warn)."""
+        from .directory import nul_message
+
+        return [f"warning: {nul_message(f, at)}; `inv migrate` will refuse it"
+                for d in self.dirs for f, at in d.nul_files()]
 
     def check_versions(self) -> None:
         check_versions(self.files())

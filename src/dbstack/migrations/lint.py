@@ -741,29 +741,51 @@ class _Linter:
             self.add(run.file.path, line, code, message)
 
 
+_GIT_REF_BAD = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|^-|^/|/$|\.lock$|^$")
+
+
+def _git(top: str, *args: str) -> subprocess.CompletedProcess:
+    """git with an allow-listed environment (no DATABASE_URL or password reaches it)."""
+    from ..childenv import GIT_ALLOW, child_env
+
+    return subprocess.run(["git", "-C", top, *args], capture_output=True, text=True,
+                          env=child_env(GIT_ALLOW))
+
+
 def git_changed_files(base: str, dirs: Iterable[Path]) -> set[Path]:
     """Files under dirs added or changed since base (committed on this branch, staged, unstaged or untracked)."""
+    from ..childenv import GIT_ALLOW, child_env
+
     dirs = [Path(d).resolve() for d in dirs]
     if not dirs:
         return set()
+    # A ref is never an option: "--output=…" would be read by git as one (argument injection).
+    if _GIT_REF_BAD.search(base):
+        raise UsageError(f"--git-base {base!r} is not a valid branch, tag or commit name",
+                         "pass a ref such as origin/main, a tag or a commit hash")
     try:
         top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=dirs[0], capture_output=True, text=True,
-                             check=True).stdout.strip()
+                             check=True, env=child_env(GIT_ALLOW)).stdout.strip()
     except FileNotFoundError:
         raise UsageError("--git-base needs git, which is not installed", "install git or use --latest N") from None
     except subprocess.CalledProcessError:
         raise UsageError(f"--git-base: {dirs[0]} is not inside a git repository", "use --latest N instead") from None
+    res = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}")
+    sha = res.stdout.strip()
+    if res.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", sha):
+        raise UsageError(f"--git-base {base}: no such branch, tag or commit here",
+                         "pass a branch, tag or commit that exists here (e.g. origin/main; `git fetch` first)")
     rels = [str(d.relative_to(top)) if d.is_relative_to(top) else str(d) for d in dirs]
     names: set[str] = set()
-    for args in (["diff", "--name-only", f"{base}...HEAD", "--"],
-                 ["diff", "--name-only", "HEAD", "--"],
-                 ["ls-files", "--others", "--exclude-standard", "--"]):
-        res = subprocess.run(["git", "-C", top, *args, *rels], capture_output=True, text=True)
+    for args in (["diff", "--name-only", "-z", f"{sha}...HEAD", "--"],
+                 ["diff", "--name-only", "-z", "HEAD", "--"],
+                 ["ls-files", "-z", "--others", "--exclude-standard", "--"]):
+        res = _git(top, *args, *rels)
         if res.returncode != 0:
             err = (res.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise UsageError(f"--git-base {base}: git {args[0]} failed: {err}",
                              "pass a branch, tag or commit that exists here (e.g. origin/main)")
-        names.update(x for x in res.stdout.splitlines() if x)
+        names.update(x for x in res.stdout.split("\0") if x)
     return {(Path(top) / n).resolve() for n in names}
 
 

@@ -3,8 +3,10 @@
 The HCL config with the real database URL is generated in memory and given
 to Atlas on its standard input (``--config file:///dev/stdin --env <name>``,
 ``atlas-facts.md`` §h); argv holds only flags and paths. The child's
-environment is ours minus every variable that holds a credential (the
-password itself, ``PGPASSWORD``, ``VAULT_TOKEN``, ``DATABASE_URL`` …). Atlas
+environment holds no credential (not the
+password itself, ``PGPASSWORD``, ``VAULT_TOKEN``, ``DATABASE_URL`` …): it is an
+allow-list (``dbstack.childenv``), and a value holding the password raw,
+URL-encoded or base64-encoded is dropped too. Atlas
 applies one directory per run, so the layers are flattened into a temporary
 directory (SQL files and a combined atlas.sum; no credentials) and applied in
 one run: the same global order and single revisions table as the built-in
@@ -24,8 +26,6 @@ from ..errors import MigrationError, ToolMissing, UsageError
 from .atlas_hcl import piped_hcl
 
 CONFIG_ARGS = ("--config", "file:///dev/stdin")
-# Variables that carry credentials and that Atlas does not need from us.
-SECRET_VARS = ("PGPASSWORD", "PGPASSFILE", "VAULT_TOKEN", "DATABASE_URL", "PGSERVICEFILE")
 
 NOT_FOUND = "atlas: command not found"
 NOT_FOUND_HINT = "Install Atlas CLI: brew install ariga/tap/atlas (or drop --engine atlas to use the built-in engine)"
@@ -43,11 +43,11 @@ def atlas_executable(env: Mapping[str, str] | None = None) -> str:
 
 
 def child_env(secrets: Sequence[str], env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Our environment without credential variables and without any value containing a secret."""
-    env = os.environ if env is None else env
-    secrets = [s for s in secrets if s]
-    return {k: v for k, v in env.items()
-            if k not in SECRET_VARS and not any(s in v for s in secrets)}
+    """An allow-listed environment (PATH, HOME, locale, Atlas's own switches) without any value
+    holding a secret in raw, URL-encoded or base64 form."""
+    from ..childenv import ATLAS_ALLOW, child_env as allowed
+
+    return allowed(ATLAS_ALLOW, secrets=secrets, env=env)
 
 
 def run_atlas(args: Sequence[str], hcl: str, *, env_name: str, secrets: Sequence[str],

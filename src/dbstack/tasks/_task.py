@@ -34,7 +34,9 @@ def task(*args: Any, **kwargs: Any) -> Callable:
 
 
 def settings(c: invoke.Context) -> settings_mod.Settings:
-    return settings_mod.from_mapping(c.config.get("dbstack", {}), settings_mod.find_root())
+    import os
+
+    return settings_mod.from_mapping(c.config.get("dbstack", {}), settings_mod.find_root(), env=os.environ)
 
 
 # Help texts shared by every task that picks migrations or a database.

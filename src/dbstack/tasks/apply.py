@@ -20,6 +20,8 @@ _APPLY_HELP = {
                         "else atlas_schema_revisions)",
     "json": "print the report as JSON (Atlas's `--format '{{ json . }}'` fields) instead of text",
     "amount": "apply at most this many pending files (Atlas's AMOUNT argument)",
+    "interrupted": "after a run killed inside a txmode-none statement whose effect is unknown: skip (it took "
+                   "effect) or rerun (it did not); without it such a statement is never run twice",
 }
 
 
@@ -46,7 +48,7 @@ class _Progress:
 
 
 def _apply(c, dry_run, db, target, dir, dir_format, baseline, allow_dirty, exec_order, tx_mode,
-           lock_timeout, revisions_schema, json, amount) -> None:
+           lock_timeout, revisions_schema, json, amount, interrupted=None) -> None:
     import json as jsonlib
 
     from ..errors import DbstackError, MigrationError
@@ -59,7 +61,7 @@ def _apply(c, dry_run, db, target, dir, dir_format, baseline, allow_dirty, exec_
         dry_run=dry_run, baseline=baseline or None, allow_dirty=bool(allow_dirty),
         exec_order=exec_order or "linear", tx_mode=tx_mode or "file",
         lock_timeout=s.lock_timeout if lock_timeout in (None, "") else parse_duration(lock_timeout),
-        revisions_schema=revisions_schema or None, amount=n)
+        revisions_schema=revisions_schema or None, amount=n, interrupted=interrupted or "")
     progress = _Progress()
     color = sys.stdout.isatty() and not json
     try:
@@ -106,19 +108,19 @@ def _empty_report(s, db, target, dir, dir_format, dry_run):
 @task(help=_APPLY_HELP)
 def migrate(c, db=None, target=None, dir=None, dir_format=None, baseline=None, allow_dirty=False,
             exec_order="linear", tx_mode="file", lock_timeout=None, revisions_schema=None, json=False,
-            amount=None):
+            amount=None, interrupted=None):
     """Apply pending migrations (like `atlas migrate apply`; same output and revisions table)."""
     _apply(c, False, db, target, dir, dir_format, baseline, allow_dirty, exec_order, tx_mode, lock_timeout,
-           revisions_schema, json, amount)
+           revisions_schema, json, amount, interrupted)
 
 
 @task(help=_APPLY_HELP)
 def migrate_dry(c, db=None, target=None, dir=None, dir_format=None, baseline=None, allow_dirty=False,
                 exec_order="linear", tx_mode="file", lock_timeout=None, revisions_schema=None, json=False,
-                amount=None):
+                amount=None, interrupted=None):
     """Show what `inv migrate` would apply; changes nothing (no table, no baseline row, no lock left)."""
     _apply(c, True, db, target, dir, dir_format, baseline, allow_dirty, exec_order, tx_mode, lock_timeout,
-           revisions_schema, json, amount)
+           revisions_schema, json, amount, interrupted)
 
 
 @task(help={"db": DB_HELP, "target": TARGET_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,

@@ -42,11 +42,20 @@ def db_down(c, backend=None, volumes=False):
 
 @task(help={"backend": BACKEND_HELP, "tail": "number of lines to show (default 100)",
             "follow": "keep printing new lines until Ctrl-C"})
-def db_logs(c, backend=None, tail=100, follow=False):
+def db_logs(c, backend=None, tail=None, follow=False):
     """Show the local PostgreSQL's log."""
     from ..local.backend import get_backend
 
-    text = get_backend(settings(c), backend, start=False).logs(tail=int(tail), follow=follow)
+    from ..errors import UsageError
+
+    # No int default: invoke would then parse the value itself and fail with a traceback.
+    try:
+        lines = 100 if tail is None else int(str(tail).strip(), 10)
+    except ValueError:
+        lines = -1
+    if lines < 0:
+        raise UsageError(f"invalid --tail {tail!r}: expected a number of lines (0 or more)", "e.g. --tail 200")
+    text = get_backend(settings(c), backend, start=False).logs(tail=lines, follow=follow)
     if text:
         print(text)
 

@@ -1,6 +1,8 @@
 """Tasks for migration directories: hash, validate, new."""
 from __future__ import annotations
 
+import sys
+
 from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, layers, settings, task
 
 
@@ -22,13 +24,17 @@ def migrate_hash(c, db=None, dir=None, dir_format=None):
         print(f"{d.sum_path}: {len(hf.entries)} files, h1:{hf.total}")
     for _f, message, hint in version_problems(ls.files()):
         print(f"note: {message} — `inv migrate-validate`, lint and migrate refuse it ({hint})", file=sys.stderr)
+    for w in ls.nul_warnings():  # Atlas hashes such a file; applying it is refused
+        print(w, file=sys.stderr)
 
 
 @task(help={"db": DB_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP})
 def migrate_validate(c, db=None, dir=None, dir_format=None):
     """Check atlas.sum against the files and versions across layers (exit 1 on a mismatch)."""
     ls = layers(c, db, dir, dir_format)
-    ls.validate()
+    ls.validate(nul_ok=True)
+    for w in ls.nul_warnings():
+        print(w, file=sys.stderr)
     n = len(ls.files())
     print(f"ok: {n} migration file{'s' if n != 1 else ''} in {len(ls.dirs)} director{'ies' if len(ls.dirs) != 1 else 'y'} match atlas.sum")
 
