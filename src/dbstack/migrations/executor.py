@@ -795,8 +795,8 @@ class Runner:
             raise MigrationError(
                 f"the last run was interrupted (killed) while running {what}; it may or may not have taken "
                 "effect, and running it twice may not be safe",
-                f"check the database for its effect, then run `inv migrate --interrupted skip` if it took effect "
-                f"or `inv migrate --interrupted rerun` if it did not")
+                "check the database for its effect, then run `inv migrate --interrupted skip` if it took effect "
+                "or `inv migrate --interrupted rerun` if it did not")
         rev.error = rev.error_stmt = ""
         self.table.write(self.conn, rev)
 
