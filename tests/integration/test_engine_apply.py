@@ -1,4 +1,4 @@
-"""Apply on a real PostgreSQL: what Atlas would do and write (atlas-facts.md §c, §d, §f)."""
+"""Apply on a real PostgreSQL: what Atlas would do and write (Atlas's revision.go, migrate.go, cmdlog.go)."""
 from __future__ import annotations
 
 import pytest
@@ -53,7 +53,7 @@ def test_revisions_table_equals_atlas_ddl(fresh_db, tmp_path):
 
     apply(fresh_db, layers(make_dir(tmp_path / "m", THREE)))
     query(fresh_db, "CREATE SCHEMA atlas_ref")
-    ddl = RevisionTable("atlas_ref").ddl()  # the §c text, pinned verbatim by the unit tests
+    ddl = RevisionTable("atlas_ref").ddl()  # Atlas's DDL, pinned verbatim by the unit tests
     query(fresh_db, ddl)
     catalog = """
         SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,

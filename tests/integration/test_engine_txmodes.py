@@ -1,4 +1,4 @@
-"""Transaction modes, the `atlas:txmode` directive, and resuming a txmode-none file (atlas-facts.md §d)."""
+"""Transaction modes, the `atlas:txmode` directive, and resuming a txmode-none file (Atlas's sql/migrate/migrate.go)."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Atlas's `migrate apply` / `migrate status` text and JSON (atlas-facts.md §f).
+"""Atlas's `migrate apply` / `migrate status` text and JSON (Atlas's cmdlog.go templates).
 
 Expected status texts are the goldens of Atlas's own reporter tests
 (cmd/atlas/internal/migrate/report_test.go); apply texts follow its

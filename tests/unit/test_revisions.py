@@ -1,4 +1,4 @@
-"""The revisions table definition and the pure parts of apply (atlas-facts.md §c, §d)."""
+"""The revisions table definition and the pure parts of apply (Atlas's revision.go and migrate.go)."""
 import re
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Atlas's statement scanner and directives (atlas-facts §d, §e).
+"""Atlas's statement scanner and directives (Atlas's sql/migrate/lex.go and dir.go).
 
 Golden cases live in tests/data/scanner (see its README): Atlas's own lexer
 inputs with their expected statements under the PostgreSQL options, plus
@@ -391,7 +391,7 @@ def test_file_directive_lines_are_trimmed():
 
 
 def test_comment_only_file_counts_as_file_directives():
-    # atlas-facts §e: "or a file that contains only comments".
+    # Atlas's LocalFile.Directive: a file that holds only comments qualifies too.
     assert file_directives("-- atlas:txmode none\n", "txmode") == ["none"]
     assert file_directives("-- atlas:txmode none", "txmode") == ["none"]
 

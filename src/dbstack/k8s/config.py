@@ -23,7 +23,7 @@ _KIND_NAME = re.compile(r"^[a-z0-9.-]+\Z")
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?\Z")
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\Z")
-# The CNPG webhook limits Cluster names to 50 characters (k8s-facts §a.3).
+# The CNPG webhook limits Cluster names to 50 characters (cloudnative-pg internal/webhook/v1/cluster_webhook.go, validateName).
 CLUSTER_NAME_MAX = 50
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 CREDENTIAL_SOURCES = ("cnpg", "secret-generator", "external-secret")
@@ -43,7 +43,7 @@ class K8sSettings:
     atlas_operator_version: str
     operator_timeout: float
     ready_timeout: float
-    # Fixed facts, not settings (k8s-facts §a.1, §b.1).
+    # Fixed facts, not settings (CNPG docs: installation_upgrade.md; ariga/atlas-operator charts/).
     cnpg_namespace: str = "cnpg-system"
     cnpg_deployment: str = "cnpg-controller-manager"
     atlas_release: str = "atlas-operator"

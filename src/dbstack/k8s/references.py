@@ -4,7 +4,7 @@ A reference is fine when it points at an object in the same build, or at one
 that CloudNativePG or external-secrets creates with exactly that name:
 
 * CNPG, per Cluster ``C``: Services ``C-rw``, ``C-ro``, ``C-r`` and, only when
-  ``bootstrap.initdb.secret`` is unset, the Secret ``C-app`` (k8s-facts §a.4, §a.5);
+  ``bootstrap.initdb.secret`` is unset, the Secret ``C-app`` (cloudnative-pg pkg/specs/secrets.go, api/v1/cluster_types.go);
 * external-secrets, per ExternalSecret: a Secret named ``target.name`` or, without
   it, the ExternalSecret's own name, holding its ``data[].secretKey`` keys.
 

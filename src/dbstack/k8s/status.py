@@ -2,7 +2,7 @@
 
 Pods are selected with ``cnpg.io/cluster=<name>,cnpg.io/podRole=instance``:
 the bare ``cnpg.io/cluster`` label also matches CNPG's finished job pods
-(initdb, join), which the original's selector showed (k8s-facts §a.7). Logs
+(initdb, join), which the original's selector showed (CNPG docs: labels_annotations.md, cnpg.io/podRole). Logs
 are read pod by pod through the API, so there is no --max-log-requests cap.
 """
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..errors import KubernetesError
 
-# CNPG phases that do not heal by waiting (k8s-facts §a.6).
+# CNPG phases that do not heal by waiting (cloudnative-pg api/v1/cluster_types.go, Phase* constants).
 CNPG_ERROR_PHASES = (
     "Unable to create required cluster objects",
     "Invalid cluster definition",

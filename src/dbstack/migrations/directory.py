@@ -1,7 +1,7 @@
 """Atlas's migration directory format: files, versions and atlas.sum.
 
 The rules are those of Atlas's ``sql/migrate/dir.go`` as written down in
-``shared/docs/atlas-facts.md`` §a and §b: only top-level ``*.sql`` files (or
+Atlas's ``sql/migrate/dir.go`` (HashFile, LocalFile.Version): only top-level ``*.sql`` files (or
 ``*.up.sql`` in the golang-migrate format), byte-wise name order, a
 cumulative SHA-256 over names and raw bytes, and a lenient sum-file parser.
 """

@@ -1,4 +1,4 @@
-"""Applying migration files the way Atlas's executor does (``atlas-facts.md`` §d).
+"""Applying migration files the way Atlas's executor does (ariga/atlas sql/migrate/migrate.go: Executor.Pending, ExecuteN).
 
 Order of work in an apply: options and ``atlas.sum`` are checked before the
 database is touched; then the advisory lock (Atlas's key), the revision

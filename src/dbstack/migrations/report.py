@@ -3,7 +3,7 @@
 The text is what Atlas's default templates (``cmd/atlas/internal/cmdlog``)
 print — same lines, indentation, plural rules and Go duration formatting —
 so that people and scripts reading Atlas output read ours the same way
-(``shared/docs/atlas-facts.md`` §f). ``to_json()`` gives the fields of
+(ariga/atlas cmd/atlas/internal/cmdlog/cmdlog.go templates). ``to_json()`` gives the fields of
 Atlas's ``MigrateApply`` / ``MigrateStatus`` structs as ``{{ json . }}``
 prints them; the database URL in ``Env`` is always masked.
 """

@@ -2,7 +2,7 @@
 
 The HCL config with the real database URL is generated in memory and given
 to Atlas on its standard input (``--config file:///dev/stdin --env <name>``,
-``atlas-facts.md`` §h); argv holds only flags and paths. The child's
+ariga/atlas cmd/atlas/internal/cmdapi/project.go); argv holds only flags and paths. The child's
 environment holds no credential (not the
 password itself, ``PGPASSWORD``, ``VAULT_TOKEN``, ``DATABASE_URL`` …): it is an
 allow-list (``dbstack.childenv``), and a value holding the password raw,
