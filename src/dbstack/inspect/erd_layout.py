@@ -95,15 +95,21 @@ def available_engines() -> list[str]:
     return found
 
 
+def resolve_engine(engine: str = "auto") -> str:
+    """`engine` itself, or for auto the first installed of graphviz and grandalf (an error if neither is)."""
+    if engine != "auto":
+        return engine
+    engines = available_engines()
+    if not engines:
+        raise DbstackError("cannot lay out the ERD: neither Graphviz's `dot` nor the grandalf package is installed",
+                           "install Graphviz (apt-get install graphviz) or `pip install grandalf`, "
+                           "or write the Mermaid source with --format mmd")
+    return engines[0]
+
+
 def layout(d, engine: str = "auto") -> Layout:
     """Lay the diagram out with `engine` (graphviz, grandalf, or auto: the first of those installed)."""
-    if engine == "auto":
-        engines = available_engines()
-        if not engines:
-            raise DbstackError("cannot lay out the ERD: neither Graphviz's `dot` nor the grandalf package is installed",
-                               "install Graphviz (apt-get install graphviz) or `pip install grandalf`, "
-                               "or use --format mmd")
-        engine = engines[0]
+    engine = resolve_engine(engine)
     if engine == "graphviz":
         return _graphviz(d)
     if engine == "grandalf":
