@@ -345,7 +345,7 @@ def _ranks(d, order: list[str]) -> dict[Key, int]:
 
 def _grandalf(d) -> Layout:
     try:
-        from grandalf.graphs import Edge, Graph, Vertex
+        from grandalf.graphs import Edge as GEdge, Graph, Vertex
         from grandalf.layouts import Layer, SugiyamaLayout
     except ImportError as exc:
         raise DbstackError("the grandalf package is not installed", "pip install grandalf (or install Graphviz)") from exc
@@ -353,6 +353,12 @@ def _grandalf(d) -> Layout:
     order = schema_order(e.key[0] for e in d.entities)
     ranks = _ranks(d, order)
     sizes = {e.key: box_size(e) for e in d.entities}
+
+    class Edge(GEdge):
+        # grandalf gathers a component's edges in a set(); hashing by identity would order them by memory
+        # address and the drawing would change from run to run.
+        def __hash__(self) -> int:
+            return self.data
 
     class View:
         def __init__(self, w: float, h: float):
@@ -424,25 +430,32 @@ def _grandalf(d) -> Layout:
     dummy_y: dict[tuple[int, int], float] = {}  # (edge index, rank) → y where the line crosses that column
     for comp in g.C:
         sug = comp.sug
-        ys = []
+        # grandalf's final coordinate of a vertex is the mean of the two middle ones of four Brandes–Köpf
+        # alignments, taken vertex by vertex, which can put two neighbours of a layer on top of each other
+        # (seen at 500 tables). Keep its order and positions, pushing apart what is closer than the gap.
+        at: dict[object, float] = {}
         for layer in sug.layers:
-            for v in layer:
-                ys.append(v.view.xy[0] - v.view.w / 2)
-        lo = min(ys) if ys else 0.0
+            prev = None
+            for v in sorted(layer, key=lambda v: v.view.xy[0]):
+                c = v.view.xy[0]
+                if prev is not None:
+                    c = max(c, at[prev] + (prev.view.w + v.view.w) / 2 + _NODE_GAP)
+                at[v] = c
+                prev = v
+        lo = min((at[v] - v.view.w / 2 for v in at), default=0.0)
         hi = 0.0
-        for layer in sug.layers:
-            for v in layer:
-                cy = v.view.xy[0] - lo + y_off
-                hi = max(hi, cy + v.view.w / 2)
-                if hasattr(v, "ctrl"):
-                    continue
-                w, h = sizes[v.data]
-                r = ranks[v.data]
-                boxes[v.data] = (col_x[r] + (col_w[r] - w) / 2, cy - h / 2, w, h)
+        for v, c in at.items():
+            cy = c - lo + y_off
+            hi = max(hi, cy + v.view.w / 2)
+            if hasattr(v, "ctrl"):
+                continue
+            w, h = sizes[v.data]
+            r = ranks[v.data]
+            boxes[v.data] = (col_x[r] + (col_w[r] - w) / 2, cy - h / 2, w, h)
         for e, ctrl in sug.ctrls.items():
             for r, dv in ctrl.items():
                 if hasattr(dv, "ctrl"):
-                    dummy_y[(e.data, r + sug.offset)] = dv.view.xy[0] - lo + y_off
+                    dummy_y[(e.data, r + sug.offset)] = at[dv] - lo + y_off
         y_off = hi + 60.0
     # Frames: the schema's columns, top to bottom of its tables.
     frames: dict[str, Rect] = {}
