@@ -291,7 +291,7 @@ _PAGE_STYLE = (
     "border:1px solid #a0aec0;padding:8px 12px;font-size:13px;box-shadow:0 2px 6px rgba(0,0,0,.15)}"
     "#info[hidden]{display:none}#info h2{font-size:14px;margin:0 0 6px;font-family:ui-monospace,monospace}"
     "#info ul{margin:0;padding-left:1.1em}#info li button{border:none;background:none;color:#2b6cb0;padding:0;"
-    "text-decoration:underline;font:13px ui-monospace,monospace;text-align:left}"
+    "text-decoration:underline;font:13px ui-monospace,monospace;text-align:left;display:block}"
     "details{margin:6px 16px}pre{background:#fff;border:1px solid #cbd5e0;padding:10px;overflow:auto;max-height:40vh}"
     ".sr{position:absolute;left:-9999px}")
 
