@@ -50,7 +50,7 @@ def _rect(el) -> tuple[float, float, float, float]:
 def _path_points(d: str, step: float = 3.0) -> list[tuple[float, float]]:
     """Points along an SVG path made of M, L and C commands (absolute), at most about `step` apart."""
     tokens = re.findall(r"[MLC]|-?\d+(?:\.\d+)?", d)
-    pts, out, cmd, nums = [], [], None, []
+    out, cmd, nums = [], None, []
     cur = None
 
     def flush():
@@ -86,7 +86,6 @@ def _path_points(d: str, step: float = 3.0) -> list[tuple[float, float]]:
             nums.append(tok)
     if cmd:
         flush()
-    del pts
     return out
 
 
