@@ -121,3 +121,17 @@ def test_no_layout_engine_is_a_clear_error(monkeypatch):
         render_html(_catalog())
     assert "neither Graphviz's `dot` nor the grandalf package" in str(err.value)
     assert "apt-get install graphviz" in err.value.hint and "--format mmd" in err.value.hint
+
+
+def test_auto_hands_over_to_grandalf_when_dot_fails(monkeypatch):
+    from dbstack.errors import DbstackError
+    from dbstack.inspect import erd_layout
+
+    def broken(d):
+        raise DbstackError("dot failed: trouble in init_rank")
+
+    monkeypatch.setattr(erd_layout, "_graphviz_run", broken)
+    lay = layout(diagram(_layered()), "auto")
+    assert lay.engine == "grandalf" and "trouble in init_rank" in lay.note
+    with pytest.raises(DbstackError):
+        layout(diagram(_layered()), "graphviz")  # asked for by name: no substitute

@@ -447,12 +447,15 @@ _PAGE_SCRIPT = r"""
 """
 
 
-def render_html(cat: Catalog, *, title: str | None = None, engine: str = "auto") -> str:
-    """A self-contained page (inline SVG, CSS and script; no network) with pan/zoom, search and highlight."""
+def render_html(cat: Catalog, *, title: str | None = None, engine: str = "auto", lay=None) -> str:
+    """A self-contained page (inline SVG, CSS and script; no network) with pan/zoom, search and highlight.
+
+    `lay`: a layout of diagram(cat) made beforehand (erd_layout.layout); else one is made with `engine`.
+    """
     d = diagram(cat)
     title = title or f"ERD — {cat.database or 'database'}"
     mermaid = render_mermaid(cat, d)
-    svg = render_svg(cat, d, engine=engine)
+    svg = render_svg(cat, d, engine=engine, lay=lay)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

@@ -61,6 +61,7 @@ class Layout:
     boxes: dict[Key, Rect]
     frames: dict[str, Rect]
     routes: list[Route] = field(default_factory=list)
+    note: str = ""              # why the engine asked for was not used, when it was not
 
 
 def schema_order(schemas) -> list[str]:
@@ -108,7 +109,18 @@ def resolve_engine(engine: str = "auto") -> str:
 
 
 def layout(d, engine: str = "auto") -> Layout:
-    """Lay the diagram out with `engine` (graphviz, grandalf, or auto: the first of those installed)."""
+    """Lay the diagram out with `engine` (graphviz, grandalf, or auto: the first of those installed).
+
+    With auto, a `dot` that fails (some Graphviz releases abort on some clustered graphs) hands over to
+    grandalf when it is installed; the layout's note says why.
+    """
+    if engine == "auto" and available_engines() == ["graphviz", "grandalf"]:
+        try:
+            return _graphviz(d)
+        except DbstackError as exc:
+            lay = _grandalf(d)
+            lay.note = f"Graphviz failed, drawn with grandalf: {exc.message}"
+            return lay
     engine = resolve_engine(engine)
     if engine == "graphviz":
         return _graphviz(d)

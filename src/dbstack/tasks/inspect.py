@@ -1,6 +1,8 @@
 """Tasks that look at a schema: inspect (HCL, SQL, JSON), ERD, drift and lint."""
 from __future__ import annotations
 
+import sys
+
 from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, TARGET_HELP, settings, task
 
 SCHEMA_HELP = "only this schema (repeatable; default: every user schema, or the URL's search_path)"
@@ -68,7 +70,7 @@ def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd", layo
     """Draw the schema as an entity-relationship diagram (Mermaid, or an offline HTML page)."""
     from ..errors import UsageError
     from ..inspect.catalog import inspect_target
-    from ..inspect.erd import render_html, render_mermaid
+    from ..inspect.erd import diagram, render_html, render_mermaid
 
     if format not in ("mmd", "html"):
         raise UsageError(f"unknown ERD format {format!r}", "use --format mmd or --format html")
@@ -79,10 +81,13 @@ def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd", layo
     path = s.resolve(output) if output else s.root / "docs" / f"erd-{db or s.database}.{format}"
     engine = ""
     if format == "html":
-        from ..inspect.erd_layout import resolve_engine
+        from ..inspect.erd_layout import layout as lay_out
 
-        engine = resolve_engine(layout)
-        text = render_html(cat, engine=engine)
+        lay = lay_out(diagram(cat), layout)
+        engine = lay.engine
+        if lay.note:
+            print(lay.note, file=sys.stderr)
+        text = render_html(cat, lay=lay)
     else:
         text = render_mermaid(cat)
     _write(path, text)
