@@ -94,11 +94,11 @@ class Browser:
         return res["result"].get("value")
 
     def key(self, key: str, code: str | None = None, text: str | None = None, shift: bool = False):
-        vk = {"Enter": 13, "Escape": 27, "ArrowDown": 40, "ArrowUp": 38, "ArrowLeft": 37, "ArrowRight": 39}.get(key)
+        vk = {"Enter": 13, "Escape": 27, "Tab": 9, "ArrowDown": 40, "ArrowUp": 38, "ArrowLeft": 37, "ArrowRight": 39}.get(key)
         base = {"key": key, "code": code or key, "modifiers": 8 if shift else 0}
         if vk:
             base["windowsVirtualKeyCode"] = vk
-        self.send("Input.dispatchKeyEvent", type="keyDown" if text is None else "keyDown", text=text or "", **base)
+        self.send("Input.dispatchKeyEvent", type="keyDown", text=text or "", **base)
         self.send("Input.dispatchKeyEvent", type="keyUp", **base)
 
     def click(self, x: float, y: float):
@@ -220,6 +220,16 @@ def test_page_search_highlight_zoom_in_chromium(page_60, browser, tmp_path):
     b.key("ArrowRight", shift=True)
     panned = [float(v) for v in b.js("document.getElementById('erd').getAttribute('viewBox')").split()]
     assert panned[0] > zoomed[0]
+    # keyboard only: Tab from the last toolbar button reaches the first table, Enter selects it
+    b.key("Escape")
+    b.js("document.getElementById('fit').focus()")
+    b.key("Tab", code="Tab")
+    first = b.js("document.querySelector('.entity').dataset.table")
+    assert b.js("document.activeElement.dataset.table") == first
+    b.key("Enter")
+    assert b.js("document.querySelector('.entity.sel').dataset.table") == first
+    assert b.js("document.querySelector('#info button') !== null")
+
     # text is laid out as the layout assumed: every table's text fits its box in the real font
     overflow = b.js("""[...document.querySelectorAll('.entity')].flatMap(g => {
         const box = g.querySelector('.box').getBBox();
