@@ -135,3 +135,19 @@ def test_auto_hands_over_to_grandalf_when_dot_fails(monkeypatch):
     assert lay.engine == "grandalf" and "trouble in init_rank" in lay.note
     with pytest.raises(DbstackError):
         layout(diagram(_layered()), "graphviz")  # asked for by name: no substitute
+
+
+@pytest.mark.parametrize("engine", ["graphviz", "grandalf"])
+def test_odd_names_and_empty_schema(engine):
+    import xml.etree.ElementTree as ET
+
+    odd = Table('Sales "EU"', 'Order <&> Lines', (Column("id", "bigint", nullable=False), Column("ref", "bigint")),
+                primary_key=PrimaryKey("p", ("id",)),
+                foreign_keys=(ForeignKey('fk "x" <y> & z', ("ref",), 'Sales "EU"', 'Order <&> Lines', ("id",)),))
+    other = Table("public", "naïve \\ table", (Column("id", "bigint", nullable=False),))
+    page = render_html(Catalog(database="x", tables=(odd, other)), engine=engine)
+    svg = ET.fromstring(re.search(r"<svg\b.*?</svg>", page, re.S).group())
+    tables = [g.get("data-table") for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "entity"]
+    assert sorted(tables) == ['Sales "EU".Order <&> Lines', "public.naïve \\ table"]
+    assert len({g.get("id") for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "entity"}) == 2
+    assert render_html(Catalog(database="x", tables=()), engine=engine).count('<g class="entity"') == 0
