@@ -10,7 +10,9 @@ foreign-key columns are part of the child's primary key.
 
 The HTML page must render with no network (no CDN is reachable here and no
 PyPI package for our Python ships mermaid's JavaScript), so it carries the
-diagram drawn by us as inline SVG, plus the Mermaid source.
+diagram as inline SVG, laid out by erd_layout (Graphviz's dot, or grandalf),
+a small inline script for pan/zoom, search and highlighting, and the Mermaid
+source.
 """
 from __future__ import annotations
 
