@@ -10,7 +10,9 @@ foreign-key columns are part of the child's primary key.
 
 The HTML page must render with no network (no CDN is reachable here and no
 PyPI package for our Python ships mermaid's JavaScript), so it carries the
-diagram drawn by us as inline SVG, plus the Mermaid source.
+diagram as inline SVG, laid out by erd_layout (Graphviz's dot, or grandalf),
+a small inline script for pan/zoom, search and highlighting, and the Mermaid
+source.
 """
 from __future__ import annotations
 
@@ -149,86 +151,6 @@ def render_mermaid(cat: Catalog, d: Diagram | None = None) -> str:
 
 # --------------------------------------------------------------------------- SVG / HTML
 
-_CHAR_W = 7.2      # px per character of the 12px monospace font
-_ROW_H = 18
-_HEAD_H = 24
-_GAP_X = 170
-_GAP_Y = 80
-
-
-@dataclass
-class _Box:
-    entity: Entity
-    x: float = 0
-    y: float = 0
-    w: float = 0
-    h: float = 0
-
-    @property
-    def cx(self) -> float:
-        return self.x + self.w / 2
-
-    @property
-    def cy(self) -> float:
-        return self.y + self.h / 2
-
-
-def _layout(d: Diagram) -> list[_Box]:
-    """Boxes on a grid, ordered so that related tables tend to sit together."""
-    boxes = {e.key: _Box(e) for e in d.entities}
-    for b in boxes.values():
-        widest = max([len(b.entity.label) + 2] +
-                     [len(a.type) + len(a.name) + len(" ".join(a.keys)) + 4 for a in b.entity.attributes])
-        b.w = max(140.0, widest * _CHAR_W + 16)
-        b.h = _HEAD_H + _ROW_H * max(1, len(b.entity.attributes)) + 6
-    neighbours: dict[tuple[str, str], list[tuple[str, str]]] = {k: [] for k in boxes}
-    for r in d.relationships:
-        if r.parent in boxes and r.child in boxes and r.parent != r.child:
-            neighbours[r.parent].append(r.child)
-            neighbours[r.child].append(r.parent)
-    order: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
-    for start in sorted(boxes, key=lambda k: (-len(neighbours[k]), k)):
-        if start in seen:
-            continue
-        queue = [start]
-        seen.add(start)
-        while queue:
-            k = queue.pop(0)
-            order.append(k)
-            for n in sorted(neighbours[k]):
-                if n not in seen:
-                    seen.add(n)
-                    queue.append(n)
-    ncols = max(1, math.ceil(math.sqrt(len(order))))
-    col_w = [0.0] * ncols
-    rows: list[list[_Box]] = []
-    for i, k in enumerate(order):
-        if i % ncols == 0:
-            rows.append([])
-        rows[-1].append(boxes[k])
-        col_w[i % ncols] = max(col_w[i % ncols], boxes[k].w)
-    y = 20.0
-    for row in rows:
-        x = 20.0
-        for j, b in enumerate(row):
-            b.x, b.y = x, y
-            x += col_w[j] + _GAP_X
-        y += max(b.h for b in row) + _GAP_Y
-    return [boxes[k] for k in order]
-
-
-def _edge_point(b: _Box, tx: float, ty: float) -> tuple[float, float]:
-    """Where the line from the box centre towards (tx, ty) leaves the box."""
-    dx, dy = tx - b.cx, ty - b.cy
-    if dx == 0 and dy == 0:
-        return b.cx, b.y
-    sx = (b.w / 2) / abs(dx) if dx else math.inf
-    sy = (b.h / 2) / abs(dy) if dy else math.inf
-    s = min(sx, sy)
-    return b.cx + dx * s, b.cy + dy * s
-
-
 def _marker(x: float, y: float, ux: float, uy: float, card: str) -> str:
     """Crow's-foot glyph at (x, y); (ux, uy) points from the box outwards along the line."""
     px, py = -uy, ux  # perpendicular
@@ -236,93 +158,323 @@ def _marker(x: float, y: float, ux: float, uy: float, card: str) -> str:
     def pt(a: float, b: float) -> str:
         return f"{x + ux * a + px * b:.1f},{y + uy * a + py * b:.1f}"
 
+    def bar(a: float) -> str:
+        return f'<path d="M{pt(a, -6)} L{pt(a, 6)}"/>'
+
     out = []
-    bar = lambda a: f'<path d="M{pt(a, -6)} L{pt(a, 6)}"/>'  # noqa: E731
-    if card in ("one",):
+    if card == "one":
         out += [bar(8), bar(13)]
     elif card == "zero_or_one":
         out.append(bar(8))
-        cx, cy = x + ux * 19, y + uy * 19
-        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" class="open"/>')
+        out.append(f'<circle cx="{x + ux * 19:.1f}" cy="{y + uy * 19:.1f}" r="4.5" class="open"/>')
     elif card == "zero_or_many":
         out.append(f'<path d="M{pt(0, -7)} L{pt(10, 0)} L{pt(0, 7)} M{pt(0, 0)} L{pt(10, 0)}"/>')
-        cx, cy = x + ux * 16, y + uy * 16
-        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" class="open"/>')
+        out.append(f'<circle cx="{x + ux * 16:.1f}" cy="{y + uy * 16:.1f}" r="4.5" class="open"/>')
     return "".join(out)
 
 
-def render_svg(cat: Catalog, d: Diagram | None = None) -> str:
+def _dist(p: tuple[float, float], r: tuple[float, float, float, float]) -> float:
+    dx = max(r[0] - p[0], 0.0, p[0] - r[0] - r[2])
+    dy = max(r[1] - p[1], 0.0, p[1] - r[1] - r[3])
+    return math.hypot(dx, dy)
+
+
+def _direction(points: list[tuple[float, float]]) -> tuple[float, float]:
+    x0, y0 = points[0]
+    for x, y in points[1:]:
+        length = math.hypot(x - x0, y - y0)
+        if length > 0.5:
+            return (x - x0) / length, (y - y0) / length
+    return 1.0, 0.0
+
+
+def _table_id(key: tuple[str, str]) -> str:
+    return "t-" + re.sub(r"[^A-Za-z0-9_-]", lambda m: f"_{ord(m.group()):x}_", f"{key[0]}.{key[1]}")
+
+
+_SVG_STYLE = (
+    ".erd{font:12px ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;background:#f7fafc}"
+    ".erd .frame rect.bg{fill:#edf2f7;stroke:#a0aec0;stroke-width:1.5}"
+    ".erd .frame .title{font:bold 14px system-ui,'DejaVu Sans',sans-serif;fill:#2d3748}"
+    ".erd .box{fill:#fff;stroke:#4a5568;stroke-width:1.2}.erd .head{fill:#2b6cb0}"
+    ".erd .entity .name{fill:#fff;font-weight:bold}.erd .type{fill:#718096}.erd .key{fill:#c05621;font-weight:bold}"
+    ".erd .entity{cursor:pointer}.erd .entity:focus{outline:none}"
+    ".erd .entity:focus .box,.erd .entity.sel .box{stroke:#d69e2e;stroke-width:3}"
+    ".erd .rel path{stroke:#2d3748;stroke-width:1.3;fill:none}"
+    ".erd .rel .weak{stroke-dasharray:5 4}.erd .rel circle.open{fill:#fff;stroke:#2d3748;stroke-width:1.3}"
+    ".erd .rel rect.lbl{fill:#f7fafc;fill-opacity:.85}"
+    ".erd .rel text{fill:#4a5568;font-size:10px;text-anchor:middle;dominant-baseline:central}"
+    ".erd.focus .entity,.erd.focus .rel{opacity:.15}"
+    ".erd.focus .entity.hl,.erd.focus .rel.hl{opacity:1}"
+    ".erd .rel.hl path{stroke:#d69e2e;stroke-width:2.5}.erd .rel.hl circle.open{stroke:#d69e2e}")
+
+
+def render_svg(cat: Catalog, d: Diagram | None = None, *, engine: str = "auto", lay=None) -> str:
+    """The diagram as an SVG document: schema frames, tables, relationship lines (see erd_layout)."""
+    from .erd_layout import HEAD_H, ROW_H, _frame_title, layout
+
     d = d or diagram(cat)
-    boxes = _layout(d)
-    by_key = {b.entity.key: b for b in boxes}
-    width = max([b.x + b.w for b in boxes] + [200]) + 20
-    height = max([b.y + b.h for b in boxes] + [100]) + 20
+    lay = lay or layout(d, engine)
     esc = html.escape
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="erd" width="{width:.0f}" height="{height:.0f}" '
-             f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="Entity-relationship diagram">',
-             "<style>.erd{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}"
-             ".erd .box{fill:#fff;stroke:#4a5568;stroke-width:1.2}.erd .head{fill:#2b6cb0}"
-             ".erd .title{fill:#fff;font-weight:bold}.erd .type{fill:#718096}.erd .key{fill:#c05621;font-weight:bold}"
-             ".erd .rel path,.erd .rel line{stroke:#2d3748;stroke-width:1.3;fill:none}"
-             ".erd .rel .weak{stroke-dasharray:5 4}.erd .rel circle.open{fill:#fff;stroke:#2d3748;stroke-width:1.3}"
-             ".erd .rel text{fill:#4a5568;font-size:10px;text-anchor:middle;paint-order:stroke;stroke:#f7fafc;"
-             "stroke-width:3px}</style>"]
-    parts.append('<g class="rels">')
+    by_key = {e.key: e for e in d.entities}
+    degree: dict[tuple[str, str], int] = {k: 0 for k in by_key}
     for r in d.relationships:
-        p, c = by_key.get(r.parent), by_key.get(r.child)
-        if p is None or c is None:
-            continue
-        title = f"{r.child[1]} → {r.parent[1]} ({r.name})"
-        if p is c:  # self reference: a loop on the right side
-            x0, y0 = p.x + p.w, p.y + 10
-            x1, y1 = p.x + p.w, p.y + 34
-            parts.append(f'<g class="rel" data-fk="{esc(r.name)}"><title>{esc(title)}</title>'
-                         f'<path class="{"" if r.identifying else "weak"}" d="M{x0},{y0} h40 V{y1} H{x1}"/>'
-                         + _marker(x0, y0, 1, 0, r.parent_card) + _marker(x1, y1, 1, 0, r.child_card) + "</g>")
-            continue
-        x0, y0 = _edge_point(p, c.cx, c.cy)
-        x1, y1 = _edge_point(c, p.cx, p.cy)
-        length = math.hypot(x1 - x0, y1 - y0) or 1.0
-        ux, uy = (x1 - x0) / length, (y1 - y0) / length
-        cls = "" if r.identifying else ' class="weak"'
-        parts.append(f'<g class="rel" data-fk="{esc(r.name)}"><title>{esc(title)}</title>'
-                     f'<line{cls} x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}"/>'
-                     + _marker(x0, y0, ux, uy, r.parent_card) + _marker(x1, y1, -ux, -uy, r.child_card)
-                     + f'<text x="{(x0 + x1) / 2:.1f}" y="{(y0 + y1) / 2 - 5:.1f}">{esc(r.name)}</text></g>')
-    parts.append("</g>")
-    for b in boxes:
-        e = b.entity
-        parts.append(f'<g class="entity" data-table="{esc(e.label)}">'
-                     f'<rect class="box" x="{b.x:.1f}" y="{b.y:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" rx="4"/>'
-                     f'<rect class="head" x="{b.x:.1f}" y="{b.y:.1f}" width="{b.w:.1f}" height="{_HEAD_H}" rx="4"/>'
-                     f'<text class="title" x="{b.x + 8:.1f}" y="{b.y + 16:.1f}">{esc(e.label)}</text>')
+        for k in {r.parent, r.child}:
+            if k in degree and r.parent in by_key and r.child in by_key:
+                degree[k] += 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="erd" class="erd" width="{lay.width:.0f}" '
+             f'height="{lay.height:.0f}" viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" '
+             f'data-layout="{lay.engine}" role="img" aria-label="Entity-relationship diagram">',
+             f"<style>{_SVG_STYLE}</style>", '<g id="viewport">', '<g class="frames">']
+    for schema, (x, y, w, h) in lay.frames.items():
+        tx, ty, tw, th = _frame_title(schema, (x, y, w, h))
+        parts.append(f'<g class="frame" data-schema="{esc(schema)}"><rect class="bg" x="{x:.1f}" y="{y:.1f}" '
+                     f'width="{w:.1f}" height="{h:.1f}" rx="8"/>'
+                     f'<rect class="title-box" x="{tx:.1f}" y="{ty:.1f}" width="{tw:.1f}" height="{th:.1f}" '
+                     f'fill="none"/><text class="title" x="{tx + 4:.1f}" y="{ty + 15:.1f}">{esc(schema)}</text></g>')
+    parts.append('</g><g class="rels">')
+    for route in lay.routes:
+        r = d.relationships[route.index]
+        pts = list(route.points)
+        pbox, cbox = lay.boxes[r.parent], lay.boxes[r.child]
+        if r.parent != r.child and _dist(pts[0], cbox) + 0.01 < _dist(pts[0], pbox):
+            pts.reverse()  # draw from the parent to the child
+        if route.curved:
+            d_attr = f"M{pts[0][0]:.1f},{pts[0][1]:.1f} C" + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts[1:])
+        else:
+            d_attr = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+        (ux, uy), (vx, vy) = _direction(pts), _direction(pts[::-1])
+        title = f"{r.child[0]}.{r.child[1]} → {r.parent[0]}.{r.parent[1]} ({r.name})"
+        label = ""
+        if route.label:
+            lx, ly, lw, lh = route.label
+            label = (f'<rect class="lbl" x="{lx:.1f}" y="{ly:.1f}" width="{lw:.1f}" height="{lh:.1f}"/>'
+                     f'<text x="{lx + lw / 2:.1f}" y="{ly + lh / 2:.1f}">{esc(r.name)}</text>')
+        parts.append(f'<g class="rel" id="r{route.index}" data-fk="{esc(r.name)}" data-parent="{_table_id(r.parent)}" '
+                     f'data-child="{_table_id(r.child)}"><title>{esc(title)}</title>'
+                     f'<path class="line{"" if r.identifying else " weak"}" d="{d_attr}"/>'
+                     + _marker(pts[0][0], pts[0][1], ux, uy, r.parent_card)
+                     + _marker(pts[-1][0], pts[-1][1], vx, vy, r.child_card) + label + "</g>")
+    parts.append('</g><g class="entities">')
+    for key, (x, y, w, h) in lay.boxes.items():
+        e = by_key[key]
+        name = f"{key[0]}.{key[1]}"
+        parts.append(f'<g class="entity" id="{_table_id(key)}" data-table="{esc(name)}" data-schema="{esc(key[0])}" '
+                     f'tabindex="0" role="button" aria-label="table {esc(name)}, {degree[key]} relationships">'
+                     f'<rect class="box" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4"/>'
+                     f'<rect class="head" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{HEAD_H}" rx="4"/>'
+                     f'<text class="name" x="{x + 8:.1f}" y="{y + 16:.1f}">{esc(e.label)}</text>')
         for i, a in enumerate(e.attributes):
-            ty = b.y + _HEAD_H + _ROW_H * (i + 1) - 4
+            ty = y + HEAD_H + ROW_H * (i + 1) - 4
             keys = f'<tspan class="key">{esc(" ".join(a.keys))} </tspan>' if a.keys else ""
             tip = f"<title>{esc(a.comment)}</title>" if a.comment else ""
-            parts.append(f'<text x="{b.x + 8:.1f}" y="{ty:.1f}">{tip}{keys}{esc(a.name)} '
+            parts.append(f'<text x="{x + 8:.1f}" y="{ty:.1f}">{tip}{keys}{esc(a.name)} '
                          f'<tspan class="type">{esc(a.type)}</tspan></text>')
         parts.append("</g>")
-    parts.append("</svg>")
+    parts.append("</g></g></svg>")
     return "\n".join(parts)
 
 
-def render_html(cat: Catalog, *, title: str | None = None) -> str:
-    """A self-contained page (no scripts, no network) showing the diagram and its Mermaid source."""
+_PAGE_STYLE = (
+    "html,body{height:100%}body{margin:0;font-family:system-ui,sans-serif;background:#f7fafc;color:#1a202c;"
+    "display:flex;flex-direction:column}"
+    "header{padding:8px 16px;background:#1a365d;color:#fff;display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center}"
+    "h1{margin:0;font-size:17px}header p{margin:0;font-size:12px;opacity:.85;flex-basis:100%}"
+    "#tools{display:flex;gap:6px;align-items:center;position:relative}"
+    "#tools input{font-size:14px;padding:4px 8px;width:16em}"
+    "#tools button,#info button{font-size:13px;padding:3px 8px;cursor:pointer}"
+    "#matches{position:absolute;top:100%;left:0;z-index:2;margin:2px 0 0;padding:0;list-style:none;background:#fff;"
+    "color:#1a202c;border:1px solid #a0aec0;max-height:50vh;overflow:auto;min-width:16em}"
+    "#matches:empty{display:none}#matches li{padding:3px 8px;cursor:pointer;font:13px ui-monospace,monospace}"
+    "#matches li[aria-selected=true]{background:#bee3f8}"
+    "main{flex:1;position:relative;overflow:hidden;min-height:300px}"
+    "main svg{width:100%;height:100%;display:block;touch-action:none}"
+    "#info{position:absolute;right:10px;top:10px;max-width:28em;max-height:80%;overflow:auto;background:#fff;"
+    "border:1px solid #a0aec0;padding:8px 12px;font-size:13px;box-shadow:0 2px 6px rgba(0,0,0,.15)}"
+    "#info[hidden]{display:none}#info h2{font-size:14px;margin:0 0 6px;font-family:ui-monospace,monospace}"
+    "#info ul{margin:0;padding-left:1.1em}#info li button{border:none;background:none;color:#2b6cb0;padding:0;"
+    "text-decoration:underline;font:13px ui-monospace,monospace;text-align:left;display:block}"
+    "details{margin:6px 16px}pre{background:#fff;border:1px solid #cbd5e0;padding:10px;overflow:auto;max-height:40vh}"
+    ".sr{position:absolute;left:-9999px}")
+
+# Pan and zoom move the SVG's viewBox; search, highlight and the keys are plain DOM. No library, no network.
+_PAGE_SCRIPT = r"""
+(function () {
+  var svg = document.getElementById('erd'), main = document.querySelector('main');
+  var full = svg.viewBox.baseVal, W = full.width, H = full.height;
+  var vb = {x: 0, y: 0, w: W, h: H};
+  svg.removeAttribute('width'); svg.removeAttribute('height');
+  function apply() { svg.setAttribute('viewBox', vb.x + ' ' + vb.y + ' ' + vb.w + ' ' + vb.h); }
+  function aspect() { var r = main.getBoundingClientRect(); return (r.height || 1) / (r.width || 1); }
+  function fit() {
+    var a = aspect();
+    if (H / W > a) { vb.h = H; vb.w = H / a; } else { vb.w = W; vb.h = W * a; }
+    vb.x = (W - vb.w) / 2; vb.y = (H - vb.h) / 2; apply();
+  }
+  function zoom(f, cx, cy) {
+    if (cx === undefined) { cx = vb.x + vb.w / 2; cy = vb.y + vb.h / 2; }
+    var w = Math.max(80, Math.min(vb.w / f, Math.max(W, H) * 4)), k = w / vb.w;
+    vb.x = cx - (cx - vb.x) * k; vb.y = cy - (cy - vb.y) * k; vb.w = w; vb.h = vb.h * k; apply();
+  }
+  function pan(dx, dy) { vb.x += dx * vb.w; vb.y += dy * vb.h; apply(); }
+  function toSvg(ev) {
+    var r = svg.getBoundingClientRect();
+    var s = Math.max(vb.w / r.width, vb.h / r.height);
+    var ox = vb.x + (vb.w - r.width * s) / 2, oy = vb.y + (vb.h - r.height * s) / 2;
+    return {x: ox + (ev.clientX - r.left) * s, y: oy + (ev.clientY - r.top) * s, s: s};
+  }
+  svg.addEventListener('wheel', function (ev) {
+    ev.preventDefault(); var p = toSvg(ev); zoom(ev.deltaY < 0 ? 1.2 : 1 / 1.2, p.x, p.y);
+  }, {passive: false});
+  var drag = null;
+  svg.addEventListener('pointerdown', function (ev) {
+    if (ev.target.closest('.entity')) return;
+    drag = {x: ev.clientX, y: ev.clientY, moved: false}; svg.setPointerCapture(ev.pointerId);
+  });
+  svg.addEventListener('pointermove', function (ev) {
+    if (!drag) return;
+    var s = toSvg(ev).s, dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    vb.x -= dx * s; vb.y -= dy * s; drag.x = ev.clientX; drag.y = ev.clientY; apply();
+  });
+  svg.addEventListener('pointerup', function () {
+    if (drag && !drag.moved) clear();
+    drag = null;
+  });
+
+  var tables = Array.prototype.slice.call(svg.querySelectorAll('.entity'));
+  var rels = Array.prototype.slice.call(svg.querySelectorAll('.rel'));
+  var info = document.getElementById('info'), status = document.getElementById('status');
+  function clear() {
+    svg.classList.remove('focus');
+    svg.querySelectorAll('.hl,.sel').forEach(function (n) { n.classList.remove('hl', 'sel'); });
+    info.hidden = true; status.textContent = '';
+  }
+  function name(id) { return document.getElementById(id).getAttribute('data-table'); }
+  function center(g) {
+    var b = g.getBBox(), a = aspect(), w = Math.max(b.width * 3, 1500);
+    vb.w = w; vb.h = w * a; vb.x = b.x + b.width / 2 - w / 2; vb.y = b.y + b.height / 2 - vb.h / 2; apply();
+  }
+  function select(g, move) {
+    clear();
+    svg.classList.add('focus'); g.classList.add('hl', 'sel');
+    var id = g.id, items = [];
+    rels.forEach(function (r) {
+      var p = r.getAttribute('data-parent'), c = r.getAttribute('data-child');
+      if (p !== id && c !== id) return;
+      r.classList.add('hl');
+      var other = p === id ? c : p;
+      document.getElementById(other).classList.add('hl');
+      items.push({other: other, text: (p === id ? 'referenced by ' : 'references ') + name(other) +
+                  ' (' + r.getAttribute('data-fk') + ')'});
+    });
+    info.innerHTML = '';
+    var h = document.createElement('h2'); h.textContent = name(id); info.appendChild(h);
+    var ul = document.createElement('ul');
+    items.forEach(function (it) {
+      var li = document.createElement('li'), b = document.createElement('button');
+      b.type = 'button'; b.textContent = it.text;
+      b.addEventListener('click', function () { var t = document.getElementById(it.other); select(t, true); t.focus(); });
+      li.appendChild(b); ul.appendChild(li);
+    });
+    if (!items.length) { var li = document.createElement('li'); li.textContent = 'no relationships'; ul.appendChild(li); }
+    info.appendChild(ul); info.hidden = false;
+    status.textContent = name(id) + ': ' + items.length + ' relationships';
+    if (move) center(g);
+  }
+  tables.forEach(function (g) {
+    g.addEventListener('click', function (ev) { ev.stopPropagation(); select(g, false); });
+    g.addEventListener('keydown', function (ev) {
+      if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); select(g, true); }
+    });
+    g.addEventListener('focus', function () {
+      var b = g.getBBox();
+      if (b.x < vb.x || b.y < vb.y || b.x + b.width > vb.x + vb.w || b.y + b.height > vb.y + vb.h) center(g);
+    });
+  });
+
+  var input = document.getElementById('search'), list = document.getElementById('matches'), cur = -1;
+  function matches() {
+    var q = input.value.trim().toLowerCase(); list.innerHTML = ''; cur = -1;
+    if (!q) return [];
+    var found = tables.filter(function (g) { return g.getAttribute('data-table').toLowerCase().indexOf(q) >= 0; });
+    found.slice(0, 50).forEach(function (g, i) {
+      var li = document.createElement('li');
+      li.id = 'm' + i; li.setAttribute('role', 'option'); li.textContent = g.getAttribute('data-table');
+      li.addEventListener('mousedown', function (ev) { ev.preventDefault(); choose(g); });
+      list.appendChild(li);
+    });
+    status.textContent = found.length + ' tables match';
+    return found;
+  }
+  function choose(g) { list.innerHTML = ''; select(g, true); g.focus(); }
+  input.addEventListener('input', matches);
+  input.addEventListener('keydown', function (ev) {
+    var items = list.querySelectorAll('li');
+    if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+      ev.preventDefault(); if (!items.length) return;
+      if (cur >= 0) items[cur].setAttribute('aria-selected', 'false');
+      cur = (cur + (ev.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+      items[cur].setAttribute('aria-selected', 'true'); input.setAttribute('aria-activedescendant', items[cur].id);
+    } else if (ev.key === 'Enter') {
+      ev.preventDefault();
+      var found = tables.filter(function (g) {
+        return g.getAttribute('data-table') === (cur >= 0 ? items[cur].textContent : null);
+      });
+      if (!found.length) found = matches();
+      if (found.length) choose(found[0]);
+    } else if (ev.key === 'Escape') { input.value = ''; list.innerHTML = ''; }
+  });
+  document.getElementById('zin').addEventListener('click', function () { zoom(1.4); });
+  document.getElementById('zout').addEventListener('click', function () { zoom(1 / 1.4); });
+  document.getElementById('fit').addEventListener('click', function () { clear(); fit(); });
+  document.addEventListener('keydown', function (ev) {
+    if (ev.target === input) return;
+    var k = ev.key;
+    if (k === '/') { ev.preventDefault(); input.focus(); }
+    else if (k === '+' || k === '=') zoom(1.25);
+    else if (k === '-') zoom(1 / 1.25);
+    else if (k === '0') { clear(); fit(); }
+    else if (k === 'Escape') clear();
+    else if (k === 'ArrowLeft' && ev.shiftKey) pan(-0.15, 0);
+    else if (k === 'ArrowRight' && ev.shiftKey) pan(0.15, 0);
+    else if (k === 'ArrowUp' && ev.shiftKey) pan(0, -0.15);
+    else if (k === 'ArrowDown' && ev.shiftKey) pan(0, 0.15);
+  });
+  window.addEventListener('resize', fit);
+  fit();
+  window.erd = {select: function (n) { var g = tables.filter(function (t) {
+    return t.getAttribute('data-table') === n; })[0]; if (g) select(g, true); return !!g; }, fit: fit, zoom: zoom};
+})();
+"""
+
+
+def render_html(cat: Catalog, *, title: str | None = None, engine: str = "auto", lay=None) -> str:
+    """A self-contained page (inline SVG, CSS and script; no network) with pan/zoom, search and highlight.
+
+    `lay`: a layout of diagram(cat) made beforehand (erd_layout.layout); else one is made with `engine`.
+    """
     d = diagram(cat)
     title = title or f"ERD — {cat.database or 'database'}"
     mermaid = render_mermaid(cat, d)
+    svg = render_svg(cat, d, engine=engine, lay=lay)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<title>{html.escape(title)}</title>\n"
-        "<style>body{margin:0;font-family:system-ui,sans-serif;background:#f7fafc;color:#1a202c}"
-        "header{padding:12px 20px;background:#1a365d;color:#fff}h1{margin:0;font-size:18px}"
-        "header p{margin:4px 0 0;font-size:13px;opacity:.85}main{padding:10px;overflow:auto}"
-        "details{margin:10px 20px 30px}pre{background:#fff;border:1px solid #cbd5e0;padding:10px;overflow:auto}"
-        "</style>\n</head>\n<body>\n"
-        f"<header><h1>{html.escape(title)}</h1><p>{len(d.entities)} tables, {len(d.relationships)} foreign keys. "
-        "Solid line: identifying; dashed: non-identifying. Bars: exactly one; circle: optional; "
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>{_PAGE_STYLE}</style>\n</head>\n<body>\n"
+        f"<header><h1>{html.escape(title)}</h1>"
+        '<div id="tools" role="search"><label class="sr" for="search">Find a table</label>'
+        '<input id="search" type="search" placeholder="Find a table ( / )" autocomplete="off" '
+        'role="combobox" aria-controls="matches" aria-expanded="true" aria-autocomplete="list">'
+        '<ul id="matches" role="listbox" aria-label="matching tables"></ul>'
+        '<button id="zin" type="button" aria-label="zoom in">+</button>'
+        '<button id="zout" type="button" aria-label="zoom out">−</button>'
+        '<button id="fit" type="button">fit</button></div>'
+        f"<p>{len(d.entities)} tables, {len(d.relationships)} foreign keys. Drag to pan, wheel or +/− to zoom, "
+        "Shift+arrows to pan, 0 to fit. Click a table (or Tab to it and press Enter) to follow its relationships; "
+        "Esc clears. Solid line: identifying; dashed: non-identifying. Bars: exactly one; circle: optional; "
         "crow's foot: many.</p></header>\n"
-        f"<main>\n{render_svg(cat, d)}\n</main>\n"
+        f'<main>\n{svg}\n<aside id="info" hidden aria-live="polite"></aside>'
+        '<div id="status" class="sr" role="status" aria-live="polite"></div>\n</main>\n'
         f"<details><summary>Mermaid source</summary><pre>{html.escape(mermaid)}</pre></details>\n"
-        "</body>\n</html>\n")
+        f"<script>{_PAGE_SCRIPT}</script>\n</body>\n</html>\n")

@@ -1,6 +1,8 @@
 """Tasks that look at a schema: inspect (HCL, SQL, JSON), ERD, drift and lint."""
 from __future__ import annotations
 
+import sys
+
 from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, TARGET_HELP, settings, task
 
 SCHEMA_HELP = "only this schema (repeatable; default: every user schema, or the URL's search_path)"
@@ -61,20 +63,36 @@ def db_inspect_sql(c, db=None, target=None, schema=None, output=None):
 
 @task(iterable=["schema"], help={"db": DB_HELP, "target": TARGET_HELP, "schema": SCHEMA_HELP,
                                  "output": "file to write (default: docs/erd-<db>.mmd, or .html with --format html)",
-                                 "format": "mmd (Mermaid erDiagram, default) or html (self-contained page, works offline)"})
-def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd"):
+                                 "format": "mmd (Mermaid erDiagram, default) or html (self-contained page, works offline)",
+                                 "layout": "html layout engine: auto (Graphviz dot if installed, else grandalf), "
+                                           "graphviz or grandalf"})
+def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd", layout="auto"):
     """Draw the schema as an entity-relationship diagram (Mermaid, or an offline HTML page)."""
     from ..errors import UsageError
     from ..inspect.catalog import inspect_target
-    from ..inspect.erd import render_html, render_mermaid
+    from ..inspect.erd import diagram, render_html, render_mermaid
 
     if format not in ("mmd", "html"):
         raise UsageError(f"unknown ERD format {format!r}", "use --format mmd or --format html")
+    if layout not in ("auto", "graphviz", "grandalf"):
+        raise UsageError(f"unknown ERD layout {layout!r}", "use --layout auto, graphviz or grandalf")
     s = settings(c)
     cat = inspect_target(s, db=db, target=target, schemas=_schemas(schema))
     path = s.resolve(output) if output else s.root / "docs" / f"erd-{db or s.database}.{format}"
-    _write(path, render_html(cat) if format == "html" else render_mermaid(cat))
-    print(f"wrote {path} ({len(cat.tables)} tables, {sum(len(t.foreign_keys) for t in cat.tables)} foreign keys)")
+    engine = ""
+    if format == "html":
+        from ..inspect.erd_layout import layout as lay_out
+
+        lay = lay_out(diagram(cat), layout)
+        engine = lay.engine
+        if lay.note:
+            print(lay.note, file=sys.stderr)
+        text = render_html(cat, lay=lay)
+    else:
+        text = render_mermaid(cat)
+    _write(path, text)
+    print(f"wrote {path} ({len(cat.tables)} tables, {sum(len(t.foreign_keys) for t in cat.tables)} foreign keys"
+          + (f"; layout: {engine})" if engine else ")"))
 
 
 @task(help={"db": DB_HELP, "target": TARGET_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
