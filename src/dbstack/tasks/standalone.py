@@ -25,11 +25,16 @@ def build_migrate(c, out=None, migrations=None, shebang=None):
     r = build_pyz(target, src, st.layers, shebang=shebang or SHEBANG, source_label=label)
     print(f"built {target} ({r.size / 1e6:.1f} MB, build {r.build}): {r.files} migration file"
           f"{'s' if r.files != 1 else ''} in {len(r.layers)} layers ({', '.join(r.layers)}) from {label}")
-    print(f"bundled: {', '.join(r.distributions)}")
+    _bundled_and_pruned(r, "migrate")
+
+
+def _bundled_and_pruned(r, tool: str) -> None:
+    """Say what a zipapp bundles; remove the cache trees of its tool's older builds."""
     from ..standalone import pyz_bootstrap
 
+    print(f"bundled: {', '.join(r.distributions)}")
     # Each build gets its own cache tree when it first runs; older builds' trees go now.
-    removed = pyz_bootstrap.prune(pyz_bootstrap.cache_root(), r.build)
+    removed = pyz_bootstrap.prune(pyz_bootstrap.cache_root(), r.build, tool=tool)
     if removed:
         print(f"removed {len(removed)} cached older build{'s' if len(removed) != 1 else ''} "
               f"from {pyz_bootstrap.cache_root()}")
@@ -41,7 +46,6 @@ def build_migrate(c, out=None, migrations=None, shebang=None):
 })
 def build_genmigrate(c, out=None, shebang=None):
     """Build dist/genmigrate.pyz: the genmigrate tool and its dependencies in one file."""
-    from ..standalone import pyz_bootstrap
     from ..standalone.bundle import GENMIGRATE_ENTRY, GENMIGRATE_PARTS, SHEBANG, build_pyz
     from ..standalone.options import standalone_settings
 
@@ -52,11 +56,7 @@ def build_genmigrate(c, out=None, shebang=None):
                   entry=GENMIGRATE_ENTRY, parts=GENMIGRATE_PARTS)
     print(f"built {target} ({r.size / 1e6:.1f} MB, build {r.build}); run it from the project root "
           f"(it reads {st.schema_dir.name}/ and {st.migrations_dir.name}/ there, or --schema / --out)")
-    print(f"bundled: {', '.join(r.distributions)}")
-    removed = pyz_bootstrap.prune(pyz_bootstrap.cache_root(), r.build, tool="genmigrate")
-    if removed:
-        print(f"removed {len(removed)} cached older build{'s' if len(removed) != 1 else ''} "
-              f"from {pyz_bootstrap.cache_root()}")
+    _bundled_and_pruned(r, "genmigrate")
 
 
 @task(help={
