@@ -30,6 +30,9 @@ class DriftReport:
     changes: list[Change] = field(default_factory=list)
     schemas: tuple[str, ...] | None = None
     cached: bool = False               # the desired schema came from the replay cache
+    # The two catalogs compared (for planning repair SQL; not part of the JSON report).
+    desired: "Catalog | None" = field(default=None, repr=False)
+    actual: "Catalog | None" = field(default=None, repr=False)
 
     @property
     def in_sync(self) -> bool:
@@ -110,7 +113,7 @@ def cache_key(layers: "Layers", server_version: int, revisions_schema: str | Non
     return h.hexdigest()[:32]
 
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the catalog holds security (RLS, policies, privileges), composite/range types, inheritance
 CACHE_KEEP = 20
 
 
@@ -165,7 +168,7 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
             actual = read_catalog(live, schemas=only)
             return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs),
                                files=files, changes=diff(desired, actual), schemas=tuple(only) if only else None,
-                               cached=True)
+                               cached=True, desired=desired, actual=actual)
     # The live database is read while the replay runs: the server does both at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
         live_catalog = pool.submit(read_catalog, live, schemas=only)
@@ -180,7 +183,8 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
     if cache_path is not None:
         _store_cached(cache_path, desired, files)
     return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs), files=files,
-                       changes=diff(desired, actual), schemas=tuple(only) if only else None)
+                       changes=diff(desired, actual), schemas=tuple(only) if only else None,
+                       desired=desired, actual=actual)
 
 
 def check_drift(settings: "Settings", *, db: str | None = None, target: str | None = None,

@@ -80,15 +80,24 @@ def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd"):
 @task(help={"db": DB_HELP, "target": TARGET_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
             "json": "print the differences as JSON",
             "cache": "reuse the schema an identical directory gave on this server version "
-                     "(.dbstack/cache); --no-cache replays every time"})
-def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False, cache=True):
+                     "(.dbstack/cache); --no-cache replays every time",
+            "sql": "after the report, print the SQL that brings the database back to its migrations (not applied)"})
+def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False, cache=True, sql=False):
     """Compare the live schema with the migrations replayed on a scratch database (exit 2 on drift)."""
     import json as jsonlib
 
     from ..inspect.drift import check_drift
+    from ..inspect.migrate_diff import render_repair, repair_sql
 
     report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format, cache=cache)
-    text = jsonlib.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n" if json else report.render_text()
+    if json:
+        data = report.to_json()
+        if sql:
+            statements, unsupported = repair_sql(report)
+            data["sql"] = {"applied": False, "statements": statements, "unsupported": unsupported}
+        text = jsonlib.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = report.render_text() + (render_repair(report) if sql else "")
     if report.in_sync:
         print(text, end="")
     else:
@@ -123,3 +132,17 @@ def migrate_lint(c, db=None, target=None, dir=None, dir_format=None, latest=None
                          "fix the findings, or silence an intended one with `-- atlas:nolint CODE` above "
                          "the statement", output=text)
     print(text, end="")
+
+
+@task(help={"name": "description part of the new file name, e.g. add_users_phone",
+            "db": DB_HELP, "target": "a dev target (default: local); others are refused",
+            "dir": DIR_HELP, "layer": "layer (directory name) to add the file to, for layered databases",
+            "force": "write the planned file even when replaying it does not reproduce the live schema",
+            "cache": "reuse the schema an identical directory gave on this server version (.dbstack/cache)"})
+def migrate_diff(c, name, db=None, target=None, dir=None, layer=None, force=False, cache=True):
+    """Turn changes made by hand in the dev database into the next migration file (verified, re-hashed, linted)."""
+    from ..inspect.migrate_diff import migrate_diff as run
+
+    s = settings(c)
+    result = run(s, name, db=db, target=target, layer=layer, dir=dir, force=force, cache=cache)
+    print(result.render_text(s.root), end="")
