@@ -35,6 +35,7 @@ INV = str(ROOT / ".venv" / "bin" / "inv")
 SECURITY_FILE = """ALTER TABLE repositories ENABLE ROW LEVEL SECURITY;
 CREATE POLICY repositories_public ON repositories FOR SELECT USING (NOT is_private);
 GRANT SELECT ON repositories TO PUBLIC;
+CREATE SEQUENCE ticket_seq;
 """
 
 
@@ -123,12 +124,12 @@ HAND_CHANGES = [
      ["changed  table public.repositories: rls_enabled: migrations true, database false"]),
     ("grants",
      "GRANT SELECT, UPDATE ON users TO {role} WITH GRANT OPTION; GRANT SELECT ON projects TO PUBLIC;"
-     "GRANT USAGE ON SCHEMA public TO {role}; GRANT USAGE ON SEQUENCE repositories_id_seq TO {role};"
+     "GRANT USAGE ON SCHEMA public TO {role}; GRANT USAGE ON SEQUENCE ticket_seq TO {role};"
      "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
      ["extra    privilege table public.users: SELECT to {role} with grant option",
       "extra    privilege table public.projects: SELECT to PUBLIC",
       "extra    privilege schema public: USAGE to {role}",
-      "extra    privilege sequence public.repositories_id_seq: USAGE to {role}",
+      "extra    privilege sequence public.ticket_seq: USAGE to {role}",
       "extra    default privilege for role postgres in schema public on tables: SELECT to {role}"]),
     ("revokes",
      "REVOKE SELECT ON repositories FROM PUBLIC; REVOKE EXECUTE ON FUNCTION touch_updated_at() FROM PUBLIC",

@@ -494,14 +494,15 @@ def _not_ext(cls: str, oid: str) -> str:
 _SEP = "\x1f"  # between the fields of one privilege item (a role name cannot hold it unnoticed)
 
 
-def _acl_items(acl: str, default: str) -> str:
+def _acl_items(acl: str, default: str, use_default: str = "true") -> str:
     """SQL: the privileges of acl that differ from default, as text items grantee␟privilege␟grantable␟revoked.
 
     A NULL acl means the default (PostgreSQL's ``acldefault`` for the owner).
     Grants are compared per grantee and privilege; grantors are left out.
     """
     eff = f"aclexplode(coalesce({acl}, {default}))"
-    dft = f"aclexplode({default})"
+    # use_default false: nothing is granted by default (an empty aclitem[] cannot be exploded).
+    dft = f"(select * from aclexplode({default}) where {use_default})"
     who = "case when x.grantee = 0 then 'PUBLIC' else pg_get_userbyid(x.grantee)::text end"
     return f"""array(
         select distinct {who} || chr(31) || x.privilege_type || chr(31) || x.is_grantable::text || chr(31) || x.revoked::text
@@ -716,10 +717,10 @@ class _Reader:
         kinds = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
         # A database-wide entry stores the whole ACL (defaults included); a
         # per-schema one only what it adds (PostgreSQL docs, pg_default_acl).
-        default = ("case when a.defaclnamespace = 0 then acldefault(case when a.defaclobjtype = 'S' then 's' "
-                   "else a.defaclobjtype end, a.defaclrole) else '{}'::aclitem[] end")
+        default = ("acldefault(case when a.defaclobjtype = 'S' then 's' else a.defaclobjtype end, a.defaclrole)")
         rows = self.q(f"""
-            select pg_get_userbyid(a.defaclrole)::text, n.nspname, a.defaclobjtype, {_acl_items('a.defaclacl', default)}
+            select pg_get_userbyid(a.defaclrole)::text, n.nspname, a.defaclobjtype,
+                   {_acl_items('a.defaclacl', default, 'a.defaclnamespace = 0')}
             from pg_default_acl a
             left join pg_namespace n on n.oid = a.defaclnamespace
             where a.defaclnamespace = 0 or a.defaclnamespace = any(%s)

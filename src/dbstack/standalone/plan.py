@@ -237,7 +237,11 @@ def plan_partial(desired: Catalog, actual: Catalog,
             if c.kind == "missing":
                 _create_table(p, c.desired)
             elif c.kind == "extra":
-                p.add(DROP_TABLES, f'Drop "{c.actual.name}" table', S.drop_table_sql(c.actual))
+                if c.actual.partition_of is not None and c.actual.partition_of not in dt:
+                    continue  # dropped with its partitioned parent
+                # An INHERITS child before its parent (DROP_CONSTRAINTS runs just before DROP_TABLES).
+                p.add(DROP_CONSTRAINTS if c.actual.inherits else DROP_TABLES, f'Drop "{c.actual.name}" table',
+                      S.drop_table_sql(c.actual))
             else:
                 _table_attr(p, c, dt, at)
         elif t == "column":
