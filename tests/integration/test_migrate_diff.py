@@ -171,11 +171,10 @@ def test_hand_change_becomes_a_migration_and_repair_sql(migrated, other_db, role
     assert diff(read_catalog(conn), read_catalog(other_db)) == []
 
     # db-drift --sql, applied to the live database, makes it match the original directory.
-    assert not unsupported or label == "enum_value", unsupported
-    if label != "enum_value":
-        execute(conn, "\n".join(statements))
-        after = drift(conn, Layers.of([original]))
-        assert after.in_sync, after.render_text()
+    assert not unsupported, unsupported
+    execute(conn, "\n".join(statements))
+    after = drift(conn, Layers.of([original]))
+    assert after.in_sync, after.render_text()
 
 
 def test_no_change_writes_nothing(migrated, monkeypatch):

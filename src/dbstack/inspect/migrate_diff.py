@@ -49,7 +49,7 @@ def repair_sql(report: "DriftReport") -> tuple[list[str], list[str]]:
 
     if report.in_sync or report.desired is None or report.actual is None:
         return [], []
-    steps, unsupported = plan_partial(report.desired, report.actual, report.changes)
+    steps, unsupported = plan_partial(report.desired, report.actual, report.changes, recreate_enums=True)
     return [f"-- {s.comment}\n{s.sql}" for s in steps], unsupported
 
 

@@ -145,9 +145,15 @@ def _security_of_new(p: Plan, c: Change) -> None:
               S.owner_sql(_OWNER_KIND[c.object_type], _owner_target(c.object_type, obj), obj.owner))
 
 
-def plan_partial(desired: Catalog, actual: Catalog,
-                 changes: list[Change] | None = None) -> tuple[list[Step], list[str]]:
-    """(statements, changes that cannot be written) for turning actual into desired."""
+def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None = None, *,
+                 recreate_enums: bool = False) -> tuple[list[Step], list[str]]:
+    """(statements, changes that cannot be written) for turning actual into desired.
+
+    recreate_enums: an enum whose labels were removed or reordered is rebuilt
+    (renamed, created anew, its columns converted through text, the old one
+    dropped) — it fails on rows holding a removed label, so only for SQL a
+    person reviews and runs (db-drift --sql), never for generated migrations.
+    """
     changes = diff(desired, actual) if changes is None else changes
     p = Plan()
     dt = desired.tables_by_key()
@@ -220,7 +226,7 @@ def plan_partial(desired: Catalog, actual: Catalog,
             else:
                 p.unsupported.append(f"extension {c.name}: {c.attribute} changed")
         elif t == "enum":
-            _enum(p, c, desired)
+            _enum(p, c, desired, actual if recreate_enums else None)
         elif t == "domain":
             if c.kind == "missing":
                 p.add(TYPES, f'Create domain "{c.desired.name}"', S.create_domain_sql(c.desired))
@@ -344,7 +350,28 @@ def _schema(p: Plan, c: Change) -> None:
         p.unsupported.append(f"schema {c.name}: {c.attribute} changed")
 
 
-def _enum(p: Plan, c: Change, desired: Catalog) -> None:
+def _recreate_enum(p: Plan, e: Enum, desired: Catalog, actual: Catalog) -> None:
+    old = f"{e.name[:50]}__dbstack_old"
+    p.add(TYPES, f'Rename enum type "{e.name}" (labels removed or reordered)',
+          f"ALTER TYPE {e.qualified} RENAME TO {_q(old)};")
+    p.add(TYPES, f'Create enum type "{e.name}"', S.create_enum_sql(e))
+    dt = desired.tables_by_key()
+    for t in actual.tables:
+        for col in t.columns:
+            if col.enum != (e.schema, e.name) or col.inherited:
+                continue
+            want = dt.get((t.schema, t.name))
+            want_col = want.column(col.name) if want else None
+            cq = f"ALTER TABLE {t.qualified} ALTER COLUMN {_q(col.name)}"
+            if col.default is not None:
+                p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} DROP DEFAULT;")
+            p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} TYPE {e.qualified} USING {_q(col.name)}::text::{e.qualified};")
+            if want_col is not None and want_col.default is not None:
+                p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} SET DEFAULT {want_col.default};")
+    p.add(OWNED, f'Drop the old enum type "{e.name}"', f"DROP TYPE {qualify(e.schema, old)};")
+
+
+def _enum(p: Plan, c: Change, desired: Catalog, actual: Catalog | None = None) -> None:
     if c.kind == "missing":
         e: Enum = c.desired
         p.add(TYPES, f'Create enum type "{e.name}"', S.create_enum_sql(e))
@@ -363,6 +390,9 @@ def _enum(p: Plan, c: Change, desired: Catalog) -> None:
         return
     want, have = list(c.desired), list(c.actual)
     # Only additions can be written (PostgreSQL cannot drop or reorder enum labels).
+    if [x for x in want if x in have] != have and actual is not None:
+        _recreate_enum(p, e, desired, actual)
+        return
     if [x for x in want if x in have] != have:
         p.unsupported.append(f"enum {c.name}: labels removed or reordered ({', '.join(have)} -> {', '.join(want)})")
         return
