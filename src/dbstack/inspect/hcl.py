@@ -393,6 +393,7 @@ def table_block(t: Table, names: _Names, serials: dict[tuple[str, str, str], Seq
         _partition_block(b, t.partition_key)
     if t.inherits:
         b.attr("inherits", [_Raw(names.table_ref(*p)) for p in t.inherits])
+    b.attr("owner", t.owner)
     if t.rls_enabled or t.rls_forced:
         rs = b.block("row_security")
         rs.attr("enabled", t.rls_enabled)

@@ -27,16 +27,19 @@ def _write(path, text: str) -> None:
         raise UsageError(f"cannot write {p}: {exc.strerror}", "pass --output with a writable path") from None
 
 
+OWNERS_HELP = "also read and print object owners (left out by default: they differ between servers)"
+
+
 @task(iterable=["schema"], help={"db": DB_HELP, "target": TARGET_HELP, "schema": SCHEMA_HELP,
-                                 "json": "print the catalog model as JSON instead of HCL"})
-def db_inspect(c, db=None, target=None, schema=None, json=False):
+                                 "json": "print the catalog model as JSON instead of HCL", "owners": OWNERS_HELP})
+def db_inspect(c, db=None, target=None, schema=None, json=False, owners=False):
     """Show the live schema as Atlas-style HCL (or --json), without Atlas."""
     import json as jsonlib
 
     from ..inspect.catalog import inspect_target
     from ..inspect.hcl import render_hcl
 
-    cat = inspect_target(settings(c), db=db, target=target, schemas=_schemas(schema))
+    cat = inspect_target(settings(c), db=db, target=target, schemas=_schemas(schema), owners=owners)
     if json:
         print(jsonlib.dumps(cat.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -44,14 +47,14 @@ def db_inspect(c, db=None, target=None, schema=None, json=False):
 
 
 @task(iterable=["schema"], help={"db": DB_HELP, "target": TARGET_HELP, "schema": SCHEMA_HELP,
-                                 "output": "write the script to this file instead of stdout"})
-def db_inspect_sql(c, db=None, target=None, schema=None, output=None):
+                                 "output": "write the script to this file instead of stdout", "owners": OWNERS_HELP})
+def db_inspect_sql(c, db=None, target=None, schema=None, output=None, owners=False):
     """Show the live schema as SQL that recreates it on an empty database."""
     from ..inspect.catalog import inspect_target
     from ..inspect.sql import render_sql
 
     s = settings(c)
-    text = render_sql(inspect_target(s, db=db, target=target, schemas=_schemas(schema)))
+    text = render_sql(inspect_target(s, db=db, target=target, schemas=_schemas(schema), owners=owners))
     if output:
         _write(s.resolve(output), text)
         print(f"wrote {s.resolve(output)}")
