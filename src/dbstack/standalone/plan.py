@@ -155,6 +155,14 @@ def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None
     person reviews and runs (db-drift --sql), never for generated migrations.
     """
     changes = diff(desired, actual) if changes is None else changes
+    # New tables in creation order: partitions and INHERITS children after their parents.
+    slots = [i for i, c in enumerate(changes) if c.object_type == "table" and c.kind == "missing"]
+    if len(slots) > 1:
+        by_key = {(changes[i].desired.schema, changes[i].desired.name): changes[i] for i in slots}
+        ordered = [by_key[(t.schema, t.name)] for t in S._table_order(c.desired for c in by_key.values())]
+        changes = list(changes)
+        for i, c in zip(slots, ordered):
+            changes[i] = c
     p = Plan()
     dt = desired.tables_by_key()
     at = actual.tables_by_key()

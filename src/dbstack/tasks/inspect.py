@@ -84,15 +84,17 @@ def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd"):
             "json": "print the differences as JSON",
             "cache": "reuse the schema an identical directory gave on this server version "
                      "(.dbstack/cache); --no-cache replays every time",
-            "sql": "after the report, print the SQL that brings the database back to its migrations (not applied)"})
-def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False, cache=True, sql=False):
+            "sql": "after the report, print the SQL that brings the database back to its migrations (not applied)",
+            "owners": "also compare object owners (the replay's objects belong to the role you connect as)"})
+def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False, cache=True, sql=False, owners=False):
     """Compare the live schema with the migrations replayed on a scratch database (exit 2 on drift)."""
     import json as jsonlib
 
     from ..inspect.drift import check_drift
     from ..inspect.migrate_diff import render_repair, repair_sql
 
-    report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format, cache=cache)
+    report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format, cache=cache,
+                         owners=owners)
     if json:
         data = report.to_json()
         if sql:
