@@ -265,6 +265,9 @@ def test_inspection_outputs_carry_security_and_round_trip(migrated, other_db, ro
         CREATE TABLE login_events (user_id uuid, place address, span floatrange) INHERITS (events);
     """)
     live = read_catalog(conn)
+    from dbstack.inspect.catalog import catalog_from_dict
+
+    assert catalog_from_dict(json.loads(json.dumps(live.to_dict()))) == live  # the drift cache's round trip
     execute(other_db, render_sql(live))
     changes = diff(live, read_catalog(other_db))
     # PostgreSQL prints `provider IN (...)` of a varchar column with casts that read back as extra casts

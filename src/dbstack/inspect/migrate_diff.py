@@ -103,7 +103,7 @@ class DiffResult:
                 lines.append(render_changes(self.remaining, desired_label=LIVE,
                                             actual_label="migrations + new file").rstrip("\n"))
         if self.lint is not None:
-            lines.append("lint of the new file:")
+            lines.append("lint of the new file:" if self.file is not None else "lint of the planned file:")
             lines.append(self.lint.render_text().rstrip("\n"))
         return "\n".join(x for x in lines if x) + "\n"
 
@@ -237,8 +237,7 @@ def migrate_diff(settings: "Settings", name: str, *, db: str | None = None, targ
             "migrate-diff: the planned file would not reproduce the live schema; nothing written. "
             "What the planner cannot express yet:\n" + "\n".join(lines),
             "write that part by hand (`inv migrate-new NAME`), or pass --force to write the planned file anyway",
-            output=result.render_text(settings.root) + ("lint of the planned file:\n" + result.lint.render_text()
-                                                        if result.lint and result.lint.findings else ""))
+            output=result.render_text(settings.root))
     result.forced = not result.verified
     result.file = layers.new_file(name, layer, now=now, content=result.content.encode("utf-8"))
     if result.file.name != file_name:  # the directory changed meanwhile: findings name the old file
