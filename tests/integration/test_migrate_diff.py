@@ -286,3 +286,16 @@ def test_inspection_outputs_carry_security_and_round_trip(migrated, other_db, ro
     assert {"grantee": "PUBLIC", "privilege": "EXECUTE", "grantable": False, "revoked": True} in \
         next(f for f in data["functions"] if f["name"] == "touch_updated_at")["privileges"]
     assert [d["object_type"] for d in data["default_privileges"]] == ["FUNCTIONS", "TABLES"]
+
+
+def test_pending_files_are_refused(migrated, monkeypatch):
+    """A file not applied yet would look like a hand-made drop: refuse, write nothing."""
+    conn, d = migrated
+    (d / "20240301000001_later.sql").write_text("CREATE TABLE later (id int);\n")
+    Layers.of([d]).dirs[0].write_sum()
+    before = sorted(p.name for p in d.iterdir())
+    with pytest.raises(DbstackError) as exc:
+        migrate_diff(settings_for(monkeypatch, conn), "x", dir=str(d), cache=False)
+    assert "1 migration file is not applied" in exc.value.message and "20240301000001" in exc.value.message
+    assert "inv migrate" in exc.value.hint and exc.value.exit_code == 1
+    assert sorted(p.name for p in d.iterdir()) == before

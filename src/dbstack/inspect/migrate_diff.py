@@ -182,6 +182,21 @@ def _verify(live_catalog: "Catalog", layers: "Layers", layer: str | None, file_n
     return diff(live_catalog, result), LintReport(findings=findings, files=[real])
 
 
+def _require_applied(live: "ConnSpec", layers: "Layers", revisions_schema: str | None) -> None:
+    """Refuse while files are pending: their objects would look like hand-made drops and be undone."""
+    from ..migrations.engine import status
+
+    pending = status(live, layers, revisions_schema=revisions_schema).pending
+    if pending:
+        n = len(pending)
+        shown = ", ".join(pending[:5]) + (", …" if n > 5 else "")
+        them = "them" if n != 1 else "it"
+        raise MigrationError(
+            f"{n} migration file{'s are' if n != 1 else ' is'} not applied to {live.url(masked=True)} ({shown}): "
+            f"migrate-diff would write a file undoing {them}",
+            f"apply {them} first (`inv migrate`), then run migrate-diff again; nothing was written")
+
+
 def migrate_diff(settings: "Settings", name: str, *, db: str | None = None, target: str | None = None,
                  layer: str | None = None, dir: str | None = None, force: bool = False, cache: bool = True,
                  now: datetime | None = None) -> DiffResult:
@@ -204,6 +219,7 @@ def migrate_diff(settings: "Settings", name: str, *, db: str | None = None, targ
     live, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir)
     layers.validate()
     layers.layer(layer)  # an unknown or missing --layer fails before any work
+    _require_applied(live, layers, rev_schema or None)
     only = [live.search_path] if live.search_path else None
     admin = settings.local.admin_db if t.kind == "local" else MAINTENANCE_DB
     cache_dir = settings.root / ".dbstack" / "cache" if cache else None
