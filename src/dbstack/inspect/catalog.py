@@ -504,7 +504,8 @@ def _acl_items(acl: str, default: str, use_default: str = "true") -> str:
     # use_default false: nothing is granted by default (an empty aclitem[] cannot be exploded).
     dft = f"(select * from aclexplode({default}) where {use_default})"
     who = "case when x.grantee = 0 then 'PUBLIC' else pg_get_userbyid(x.grantee)::text end"
-    return f"""array(
+    # A NULL acl is the default: nothing differs, no need to explode anything (most objects).
+    return f"""case when {acl} is null then '{{}}'::text[] else array(
         select distinct {who} || chr(31) || x.privilege_type || chr(31) || x.is_grantable::text || chr(31) || x.revoked::text
         from (select e.grantee, e.privilege_type, e.is_grantable, false as revoked from {eff} e
               where not exists (select 1 from {dft} d where d.grantee = e.grantee
@@ -513,7 +514,7 @@ def _acl_items(acl: str, default: str, use_default: str = "true") -> str:
               select d.grantee, d.privilege_type, d.is_grantable, true from {dft} d
               where not exists (select 1 from {eff} e where e.grantee = d.grantee
                                 and e.privilege_type = d.privilege_type and e.is_grantable = d.is_grantable)) x
-        order by 1)"""
+        order by 1) end"""
 
 
 # acldefault() takes a "char": 's' for sequences, 'r' for the other relations.
