@@ -299,3 +299,17 @@ def test_pending_files_are_refused(migrated, monkeypatch):
     assert "1 migration file is not applied" in exc.value.message and "20240301000001" in exc.value.message
     assert "inv migrate" in exc.value.hint and exc.value.exit_code == 1
     assert sorted(p.name for p in d.iterdir()) == before
+
+
+def test_warm_cache_serves_the_current_schema(migrated, monkeypatch, tmp_path):
+    """The drift cache (here under a temporary project root) saves the first replay; the result is the same."""
+    conn, d = migrated
+    monkeypatch.setenv("DATABASE_URL", conn.url(masked=False))
+    s = settings_mod.from_mapping(
+        {"target": "cnpg", "targets": {"cnpg": {"kind": "url", "url_env": "DATABASE_URL", "dev": True}}}, tmp_path)
+    first = migrate_diff(s, "nothing", dir=str(d))
+    assert not first.cached and first.file is None and list((tmp_path / ".dbstack" / "cache").glob("drift-*.json"))
+    execute(conn, "ALTER TABLE users ADD COLUMN locale text DEFAULT 'en'; GRANT SELECT ON users TO PUBLIC")
+    result = migrate_diff(s, "locale", dir=str(d))
+    assert result.cached and result.verified and result.file is not None, result.render_text()
+    assert 'GRANT SELECT ON TABLE "public"."users" TO PUBLIC;' in result.file.read_text()
