@@ -192,6 +192,22 @@ def _compare_view(df: _Differ, object_type: str, name: str, d: View, a: View) ->
     _privileges(df, f"TABLE {d.qualified}", f"{object_type} {name}", d.privileges, a.privileges, key)
 
 
+def _default_privileges(df: _Differ, desired: Catalog, actual: Catalog) -> None:
+    """One missing / extra ``default privilege`` change per (role, schema, object type, grant)."""
+    def items(cat: Catalog) -> set[DefaultPrivilegeItem]:
+        return {DefaultPrivilegeItem(dp.role, dp.schema, dp.object_type, g)
+                for dp in cat.default_privileges for g in dp.privileges}
+
+    def key(i: DefaultPrivilegeItem) -> tuple:
+        return (i.role, i.schema or "", i.object_type, i.grant.revoked, i.grant.grantee, i.grant.privilege)
+
+    di, ai = items(desired), items(actual)
+    for i in sorted(di - ai, key=key):
+        df.changes.append(Change("missing", "default privilege", f"{i.label}: {i.grant.describe()}", None, i, None))
+    for i in sorted(ai - di, key=key):
+        df.changes.append(Change("extra", "default privilege", f"{i.label}: {i.grant.describe()}", None, None, i))
+
+
 def diff(desired: Catalog, actual: Catalog) -> list[Change]:
     """Every difference between two catalogs, in a stable order."""
     df = _Differ()
@@ -225,25 +241,17 @@ def diff(desired: Catalog, actual: Catalog) -> list[Change]:
                 {(v.schema, v.name): v for v in desired.views if v.materialized == materialized},
                 {(v.schema, v.name): v for v in actual.views if v.materialized == materialized},
                 lambda k: _dotted(*k), lambda t, n, x, y, tb: _compare_view(df, t, n, x, y))
-    for kind in ("function", "procedure"):
-        df.pair(kind,
-                {(f.schema, f.name, f.arguments): f for f in desired.functions if (f.kind == "procedure") == (kind == "procedure")},
-                {(f.schema, f.name, f.arguments): f for f in actual.functions if (f.kind == "procedure") == (kind == "procedure")},
-                lambda k: f"{k[0]}.{k[1]}({k[2]})",
-                lambda t, n, x, y, tb: (df.fields(t, n, x, y, tb, skip=("schema", "name", "arguments", "depends_on") + _OWN),
-                                        _privileges(df, f"{t.upper()} {x.signature}", f"{t} {n}",
-                                                    x.privileges, y.privileges)))
-    # Default privileges: one item per (role, schema, object type, grant).
-    def items(cat: Catalog) -> set[DefaultPrivilegeItem]:
-        return {DefaultPrivilegeItem(dp.role, dp.schema, dp.object_type, g)
-                for dp in cat.default_privileges for g in dp.privileges}
+    def compare_function(t: str, n: str, x: Any, y: Any, tb: Any) -> None:
+        df.fields(t, n, x, y, tb, skip=("schema", "name", "arguments", "depends_on") + _OWN)
+        _privileges(df, f"{t.upper()} {x.signature}", f"{t} {n}", x.privileges, y.privileges)
 
-    di, ai = items(desired), items(actual)
-    dkey = lambda i: (i.role, i.schema or "", i.object_type, i.grant.revoked, i.grant.grantee, i.grant.privilege)  # noqa: E731
-    for i in sorted(di - ai, key=dkey):
-        df.changes.append(Change("missing", "default privilege", f"{i.label}: {i.grant.describe()}", None, i, None))
-    for i in sorted(ai - di, key=dkey):
-        df.changes.append(Change("extra", "default privilege", f"{i.label}: {i.grant.describe()}", None, None, i))
+    for kind in ("function", "procedure"):
+        def of_kind(cat: Catalog) -> dict:
+            return {(f.schema, f.name, f.arguments): f for f in cat.functions
+                    if (f.kind == "procedure") == (kind == "procedure")}
+
+        df.pair(kind, of_kind(desired), of_kind(actual), lambda k: f"{k[0]}.{k[1]}({k[2]})", compare_function)
+    _default_privileges(df, desired, actual)
     order = {t: i for i, t in enumerate(_TYPE_ORDER)}
     # Stable: by object type, then the order found (already sorted by key).
     return sorted(df.changes, key=lambda c: (order.get(c.object_type, 99),))
