@@ -14,10 +14,15 @@ to a "live" database. Then, each repeated and reported as the median:
   drift          dbstack.inspect.drift.drift() end to end (scratch db, replay, 2 inspections, diff, drop)
   drift-cli      `inv db-drift --no-cache --target cnpg` end to end (a process: interpreter and imports included)
   drift-cached   `inv db-drift --target cnpg` with the directory's schema already cached (unchanged migrations)
+  diff-cached    `inv migrate-diff` after a hand change (a new table with a foreign key and an index, a new
+                 column with a default, a GRANT) with the directory's schema cached: plan, verification
+                 replay of the directory plus the new file with lint, write, re-hash — on a fresh copy of
+                 the directory each run (the target is marked dev through INVOKE_DBSTACK_TARGETS_CNPG_DEV)
 
     .venv/bin/python bench/inspect_bench.py               # 3 repetitions
     .venv/bin/python bench/inspect_bench.py --repeat 5 --tables 1000
     .venv/bin/python bench/inspect_bench.py --dev-server   # server with fsync=off etc., like the test fixture
+    .venv/bin/python bench/inspect_bench.py --steps drift-cached,diff-cached
 """
 from __future__ import annotations
 
@@ -90,7 +95,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dev-server", action="store_true",
                     help="start the server with fsync, synchronous_commit and full_page_writes off")
+    ap.add_argument("--steps", default="",
+                    help="comma-separated subset of: inspect, pg_dump, render, ddl-floor, replay, drift, drift-cli, "
+                         "drift-cached, diff-cached (default: all)")
     args = ap.parse_args()
+    wanted = set(filter(None, args.steps.split(","))) or None
 
     base = Path(tempfile.mkdtemp(prefix="dbstack-inspect-bench-"))
     base.chmod(0o755)  # as root the server runs as `postgres`, which must reach it
@@ -145,15 +154,40 @@ def main() -> int:
                                   *flags], cwd=ROOT, env=env_cli, capture_output=True, text=True)
             assert res.returncode == 0, res.stderr
 
+        runs_made = iter(range(1_000_000))
+
+        def diff_cached() -> None:
+            copy = base / f"diff-{next(runs_made)}"
+            shutil.copytree(d, copy)
+            res = subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "migrate-diff", "hand", "--dir", str(copy),
+                                  "--target", "cnpg"], cwd=ROOT, env={**env_cli, "INVOKE_DBSTACK_TARGETS_CNPG_DEV": "1"},
+                                 capture_output=True, text=True)
+            assert res.returncode == 0 and "verified" in res.stdout, res.stdout + res.stderr
+            assert len(list(copy.glob("*_hand.sql"))) == 1
+
         results = {}
         for name, fn in (("inspect", lambda: read_catalog(live)), ("pg_dump", dump), ("render", render),
                          ("ddl-floor", ddl_floor), ("replay", replay), ("drift", drift_lib),
-                         ("drift-cli", lambda: drift_cli("--no-cache")), ("drift-cached", drift_cli)):
+                         ("drift-cli", lambda: drift_cli("--no-cache")), ("drift-cached", drift_cli),
+                         ("diff-cached", diff_cached)):
+            if wanted is not None and name not in wanted:
+                continue
             if name == "drift-cached":
                 drift_cli()  # warm the cache
+            if name == "diff-cached":
+                if "drift-cached" not in results:
+                    drift_cli()  # warm the cache
+                with psycopg.connect(**live.connect_kwargs(), autocommit=True) as pg:
+                    pg.execute("CREATE TABLE hand_made (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                               "entity_id bigint NOT NULL REFERENCES entity_0000 (id), note text);"
+                               "CREATE INDEX hand_made_entity_id_idx ON hand_made (entity_id);"
+                               "ALTER TABLE entity_0500 ADD COLUMN status text NOT NULL DEFAULT 'new';"
+                               "GRANT SELECT ON entity_0001 TO PUBLIC")
             results[name] = timed(fn, args.repeat)
             med, runs = results[name]
             print(f"{name:10s} median {med:6.3f} s   runs {', '.join(f'{r:.3f}' for r in runs)}", flush=True)
+        if wanted is not None:
+            return 0
         ins, dmp = results["inspect"][0], results["pg_dump"][0]
         print(f"\n{args.tables} tables: inspect / pg_dump = {ins / dmp:.2f}; "
               f"replay / ddl-floor = {results['replay'][0] / results['ddl-floor'][0]:.2f}; "

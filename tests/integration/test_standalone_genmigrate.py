@@ -276,3 +276,32 @@ def test_atlas_engine_prints_the_seed_output_and_renumbers(pg_server, project, t
         assert scan.hits == []
         assert files_containing(project["written"], needles(password)) == []
     assert scratch_dbs(pg_server) == []
+
+
+def test_security_and_types_in_the_desired_schema_are_written(pg_server, project):
+    """RLS, a policy, GRANT/REVOKE (PUBLIC included), a composite type and an INHERITS child reach the new file."""
+    p = project["schema"] / "silver" / "assets.sql"
+    p.write_text(p.read_text() + """
+ALTER TABLE "silver"."assets" ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "assets_visible" ON "silver"."assets" FOR SELECT USING (true);
+GRANT SELECT ON "silver"."assets" TO PUBLIC;
+REVOKE ALL ON SCHEMA "silver" FROM PUBLIC;
+CREATE TYPE "silver"."geo" AS ("lat" double precision, "lon" double precision);
+CREATE TABLE "silver"."asset_events" ("at" timestamptz NOT NULL, "where" "silver"."geo");
+CREATE TABLE "silver"."asset_moves" ("to" "silver"."geo") INHERITS ("silver"."asset_events");
+""")
+    with role_and_database(pg_server, createdb=True, dbname=f"hotpot_{os.getpid()}_s_dev") as (user, password, dbname):
+        write_config(project["config"], pg_server, user, password, dbname)
+        cp, _ = genmigrate(project, "secure")
+        assert cp.returncode == 0, cp.stderr + cp.stdout
+        new = [f for f in (project["migrations"] / "silver").glob("*_secure.sql")]
+        assert len(new) == 1
+        text = new[0].read_text()
+        for stmt in ('ALTER TABLE "silver"."assets" ENABLE ROW LEVEL SECURITY;',
+                     'CREATE POLICY "assets_visible" ON "silver"."assets" FOR SELECT USING (true);',
+                     'GRANT SELECT ON TABLE "silver"."assets" TO PUBLIC;',
+                     'CREATE TYPE "silver"."geo" AS ("lat" double precision, "lon" double precision);',
+                     'INHERITS ("silver"."asset_events");'):
+            assert stmt in text, text
+        cp, _ = genmigrate(project, "secure_again")
+        assert cp.returncode == 0 and "No changes" in cp.stdout, cp.stderr + cp.stdout

@@ -8,6 +8,14 @@ server's own renderings (``pg_get_*def``), read with ``search_path`` set to
 ``pg_catalog`` so every user object comes out schema-qualified and the text
 does not depend on the connection's search path.
 
+Security: row-level security (ENABLE/FORCE and every policy), privileges
+on schemas, tables, views, sequences and functions (each stored as the
+difference from PostgreSQL's built-in default for the object's owner —
+``acldefault`` — so ``REVOKE EXECUTE ... FROM PUBLIC`` is a "revoked" item and
+an untouched object has none) and default privileges. Owners are read only
+when asked (``owners=True``): a scratch replay and a live database are often
+owned by different roles.
+
 Left out on purpose: system schemas, objects owned by extensions, the
 ``plpgsql`` extension every database has, aggregates (``pg_get_functiondef``
 cannot print them), and Atlas's revisions table (``atlas_schema_revisions``,
@@ -56,9 +64,25 @@ def _plain(v: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Grant(_Model):
+    """One privilege that differs from the object's built-in default (``acldefault``)."""
+    grantee: str              # role name, or PUBLIC
+    privilege: str            # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, CREATE, EXECUTE
+    grantable: bool = False   # WITH GRANT OPTION
+    revoked: bool = False     # a default privilege taken away (e.g. EXECUTE from PUBLIC on a function)
+
+    def describe(self) -> str:
+        if self.revoked:
+            return f"{self.privilege} revoked from {self.grantee}"
+        return f"{self.privilege} to {self.grantee}" + (" with grant option" if self.grantable else "")
+
+
+@dataclass(frozen=True)
 class Schema(_Model):
     name: str
     comment: str | None = None
+    privileges: tuple[Grant, ...] = ()
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +99,7 @@ class Enum(_Model):
     name: str
     labels: tuple[str, ...]
     comment: str | None = None
+    owner: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -97,10 +122,58 @@ class Domain(_Model):
     collation: str | None = None
     checks: tuple[DomainCheck, ...] = ()
     comment: str | None = None
+    owner: str | None = None
 
     @property
     def qualified(self) -> str:
         return qualify(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class CompositeField(_Model):
+    name: str
+    type: str                     # format_type()
+    collation: str | None = None  # qualified, only when not the type's default
+
+
+@dataclass(frozen=True)
+class CompositeType(_Model):
+    schema: str
+    name: str
+    fields: tuple[CompositeField, ...]
+    comment: str | None = None
+    owner: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        return qualify(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class RangeType(_Model):
+    schema: str
+    name: str
+    subtype: str                        # format_type() of the element type
+    subtype_opclass: str | None = None  # only when not the subtype's default
+    collation: str | None = None        # only when not the subtype's default
+    canonical: str | None = None        # function names, qualified unless in pg_catalog
+    subtype_diff: str | None = None
+    multirange: str | None = None       # the multirange type's name (PostgreSQL 14+), same schema
+    comment: str | None = None
+    owner: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        return qualify(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class DefaultPrivilege(_Model):
+    """ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] ... ON <object_type>."""
+    role: str
+    schema: str | None                  # None: for the whole database
+    object_type: str                    # TABLES, SEQUENCES, FUNCTIONS, TYPES, SCHEMAS
+    privileges: tuple[Grant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +195,8 @@ class Sequence(_Model):
     # (schema, table, column) of a serial column owning it, else None.
     owned_by: tuple[str, str, str] | None = None
     comment: str | None = None
+    privileges: tuple[Grant, ...] = ()
+    owner: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -147,6 +222,8 @@ class Column(_Model):
     comment: str | None = None
     # The type is a user enum (schema, name) — renderers reference it.
     enum: tuple[str, str] | None = None
+    # Only inherited from a parent table (INHERITS), not declared by this one.
+    inherited: bool = False
 
 
 @dataclass(frozen=True)
@@ -246,6 +323,19 @@ class Trigger(_Model):
 
 
 @dataclass(frozen=True)
+class Policy(_Model):
+    schema: str
+    table: str
+    name: str
+    command: str = "ALL"               # ALL | SELECT | INSERT | UPDATE | DELETE
+    permissive: bool = True            # AS PERMISSIVE (default) or RESTRICTIVE
+    roles: tuple[str, ...] = ("PUBLIC",)
+    using: str | None = None
+    check: str | None = None           # WITH CHECK
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
 class Table(_Model):
     schema: str
     name: str
@@ -262,6 +352,12 @@ class Table(_Model):
     partition_of: tuple[str, str] | None = None  # (schema, table) of the parent
     partition_bound: str | None = None       # FOR VALUES ... / DEFAULT
     comment: str | None = None
+    inherits: tuple[tuple[str, str], ...] = ()  # INHERITS parents (not partitioning), in order
+    rls_enabled: bool = False                # ALTER TABLE ... ENABLE ROW LEVEL SECURITY
+    rls_forced: bool = False                 # ... FORCE ROW LEVEL SECURITY
+    policies: tuple[Policy, ...] = ()
+    privileges: tuple[Grant, ...] = ()
+    owner: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -293,6 +389,8 @@ class View(_Model):
     indexes: tuple[Index, ...] = ()     # materialized views only
     triggers: tuple[Trigger, ...] = ()  # INSTEAD OF triggers
     comment: str | None = None
+    privileges: tuple[Grant, ...] = ()
+    owner: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -312,6 +410,8 @@ class Function(_Model):
     # such a function is created after tables and views, not before.
     depends_on: tuple[tuple[str, str], ...] = ()
     comment: str | None = None
+    privileges: tuple[Grant, ...] = ()
+    owner: str | None = None
 
     @property
     def signature(self) -> str:
@@ -330,6 +430,9 @@ class Catalog(_Model):
     tables: tuple[Table, ...] = ()
     views: tuple[View, ...] = ()
     functions: tuple[Function, ...] = ()
+    composites: tuple[CompositeType, ...] = ()
+    ranges: tuple[RangeType, ...] = ()
+    default_privileges: tuple[DefaultPrivilege, ...] = ()
 
     def table(self, schema: str, name: str) -> Table | None:
         for t in self.tables:
@@ -350,13 +453,13 @@ class Catalog(_Model):
 
 # --------------------------------------------------------------------------- reading
 
-def read_catalog(conn: ConnSpec, *, schemas: list[str] | None = None) -> Catalog:
-    """Read the schema of the database behind conn (all user schemas, or the given ones)."""
+def read_catalog(conn: ConnSpec, *, schemas: list[str] | None = None, owners: bool = False) -> Catalog:
+    """Read the schema of the database behind conn (all user schemas, or the given ones; owners if asked)."""
     import psycopg
 
     try:
         with psycopg.connect(**conn.connect_kwargs(), autocommit=True) as pg:
-            return read_catalog_from(pg, schemas=schemas)
+            return read_catalog_from(pg, schemas=schemas, owners=owners)
     except psycopg.OperationalError as exc:
         raise DatabaseError(f"cannot connect to {conn.host}:{conn.port}/{conn.dbname} ({conn}): {_first_line(exc)}",
                             "check that the server is running and the target's credentials (`inv db-up`, --target)") from None
@@ -367,12 +470,12 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def read_catalog_from(pg: Any, *, schemas: list[str] | None = None) -> Catalog:
+def read_catalog_from(pg: Any, *, schemas: list[str] | None = None, owners: bool = False) -> Catalog:
     """Read the catalog over an open psycopg connection (autocommit or in a transaction)."""
     import psycopg
 
     try:
-        return _Reader(pg, schemas).read()
+        return _Reader(pg, schemas, owners).read()
     except psycopg.Error as exc:
         raise DatabaseError(f"reading the schema failed: {_first_line(exc)}",
                             "the connecting role needs to see pg_catalog; re-run with `inv -d …` (or DBSTACK_DEBUG=1) for details") from None
@@ -388,10 +491,53 @@ def _not_ext(cls: str, oid: str) -> str:
     return _EXT_OWNED.format(cls=cls, oid=oid)
 
 
+_SEP = "\x1f"  # between the fields of one privilege item (a role name cannot hold it unnoticed)
+
+
+def _acl_items(acl: str, default: str, use_default: str = "true") -> str:
+    """SQL: the privileges of acl that differ from default, as text items grantee␟privilege␟grantable␟revoked.
+
+    A NULL acl means the default (PostgreSQL's ``acldefault`` for the owner).
+    Grants are compared per grantee and privilege; grantors are left out.
+    """
+    eff = f"aclexplode(coalesce({acl}, {default}))"
+    # use_default false: nothing is granted by default (an empty aclitem[] cannot be exploded).
+    dft = f"(select * from aclexplode({default}) where {use_default})"
+    who = "case when x.grantee = 0 then 'PUBLIC' else pg_get_userbyid(x.grantee)::text end"
+    # A NULL acl is the default: nothing differs, no need to explode anything (most objects).
+    return f"""case when {acl} is null then '{{}}'::text[] else array(
+        select distinct {who} || chr(31) || x.privilege_type || chr(31) || x.is_grantable::text || chr(31) || x.revoked::text
+        from (select e.grantee, e.privilege_type, e.is_grantable, false as revoked from {eff} e
+              where not exists (select 1 from {dft} d where d.grantee = e.grantee
+                                and d.privilege_type = e.privilege_type and d.is_grantable = e.is_grantable)
+              union all
+              select d.grantee, d.privilege_type, d.is_grantable, true from {dft} d
+              where not exists (select 1 from {eff} e where e.grantee = d.grantee
+                                and e.privilege_type = d.privilege_type and e.is_grantable = d.is_grantable)) x
+        order by 1) end"""
+
+
+# acldefault() takes a "char": 's' for sequences, 'r' for the other relations.
+_REL_ACL_DEFAULT = """acldefault((case when c.relkind = 'S' then 's' else 'r' end)::"char", c.relowner)"""
+
+
+def _grants(items: Iterable[str] | None) -> tuple[Grant, ...]:
+    out = []
+    for item in items or ():
+        grantee, privilege, grantable, revoked = item.split(_SEP)
+        out.append(Grant(grantee, privilege, grantable == "true", revoked == "true"))
+    return tuple(sorted(out, key=lambda g: (g.revoked, g.grantee, g.privilege, g.grantable)))
+
+
+def _owner_sql(enabled: bool, expr: str) -> str:
+    return f"pg_get_userbyid({expr})::text" if enabled else "null::text"
+
+
 class _Reader:
-    def __init__(self, pg: Any, schemas: list[str] | None) -> None:
+    def __init__(self, pg: Any, schemas: list[str] | None, owners: bool = False) -> None:
         self.pg = pg
         self.only = list(schemas) if schemas else None
+        self.owners = owners
 
     def q(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         with self.pg.cursor() as cur:
@@ -422,7 +568,8 @@ class _Reader:
     # -- per kind --------------------------------------------------------------
     def _read(self, dbname: str, version: int) -> Catalog:
         schema_rows = self.q(f"""
-            select n.oid, n.nspname, d.description
+            select n.oid, n.nspname, d.description,
+                   {_acl_items('n.nspacl', "acldefault('n', n.nspowner)")}, {_owner_sql(self.owners, 'n.nspowner')}
             from pg_namespace n
             left join pg_description d on d.objoid = n.oid and d.classoid = 'pg_namespace'::regclass and d.objsubid = 0
             where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast', %s)
@@ -431,7 +578,7 @@ class _Reader:
               and (%s::text[] is null or n.nspname = any(%s::text[]))
             order by n.nspname collate "C" """, (REVISIONS_SCHEMA, self.only, self.only))
         nsp = [r[0] for r in schema_rows]
-        schemas = tuple(Schema(r[1], r[2]) for r in schema_rows)
+        schemas = tuple(Schema(r[1], r[2], _grants(r[3]), r[4]) for r in schema_rows)
         extensions = self._extensions()
         enums = self._enums(nsp)
         domains = self._domains(nsp)
@@ -441,7 +588,13 @@ class _Reader:
                    case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end,
                    pn.nspname, pc.relname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end,
-                   coalesce(c.reloptions, '{{}}')
+                   coalesce(c.reloptions, '{{}}'), c.relrowsecurity, c.relforcerowsecurity,
+                   {_acl_items('c.relacl', _REL_ACL_DEFAULT)},
+                   {_owner_sql(self.owners, 'c.relowner')},
+                   array(select quote_ident(ipn.nspname) || '.' || quote_ident(ipc.relname)
+                         from pg_inherits ih join pg_class ipc on ipc.oid = ih.inhparent
+                         join pg_namespace ipn on ipn.oid = ipc.relnamespace
+                         where ih.inhrelid = c.oid and not c.relispartition order by ih.inhseqno)
             from pg_class c
             join pg_namespace n on n.oid = c.relnamespace
             left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
@@ -460,12 +613,15 @@ class _Reader:
         indexes = self._indexes(table_oids + [r[0] for r in rels if r[1] == "m"])
         triggers = self._triggers(table_oids + view_oids)
         view_deps, view_funcs = self._view_deps(view_oids)
-        sequences = self._sequences(seq_oids)
+        seq_extra = {r[0]: (_grants(r[14]), r[15]) for r in rels if r[1] == "S"}
+        sequences = self._sequences(seq_oids, seq_extra)
         functions = self._functions(nsp)
+        policies = self._policies(table_oids)
 
         tables: list[Table] = []
         views: list[View] = []
-        for oid, kind, sch, name, comment, persistence, partkey, bound, psch, ptab, viewdef, relopts in rels:
+        for (oid, kind, sch, name, comment, persistence, partkey, bound, psch, ptab, viewdef, relopts,
+             rls, rls_force, acl, owner, parents) in rels:
             if kind in ("r", "p"):
                 c = cons.get(oid, {})
                 tables.append(Table(
@@ -475,17 +631,104 @@ class _Reader:
                     exclusions=tuple(c.get("x", ())), foreign_keys=tuple(c.get("f", ())),
                     indexes=tuple(indexes.get(oid, ())), triggers=tuple(triggers.get(oid, ())),
                     unlogged=persistence == "u", partition_key=partkey,
-                    partition_of=(psch, ptab) if ptab else None, partition_bound=bound, comment=comment))
+                    partition_of=(psch, ptab) if ptab else None, partition_bound=bound, comment=comment,
+                    inherits=tuple(_split_pair(x) for x in parents), rls_enabled=bool(rls),
+                    rls_forced=bool(rls_force), policies=tuple(policies.get(oid, ())), privileges=_grants(acl),
+                    owner=owner))
             elif kind in ("v", "m"):
                 views.append(View(
                     schema=sch, name=name, definition=viewdef or "", materialized=kind == "m",
                     columns=tuple(columns.get(oid, ())), options=tuple(sorted(relopts)),
                     depends_on=tuple(view_deps.get(oid, ())), uses_functions=tuple(view_funcs.get(oid, ())),
                     indexes=tuple(indexes.get(oid, ())),
-                    triggers=tuple(triggers.get(oid, ())), comment=comment))
+                    triggers=tuple(triggers.get(oid, ())), comment=comment, privileges=_grants(acl), owner=owner))
         return Catalog(database=dbname, server_version=version, schemas=schemas, extensions=extensions,
                        enums=enums, domains=domains, sequences=sequences, tables=tuple(tables),
-                       views=tuple(views), functions=functions)
+                       views=tuple(views), functions=functions, composites=self._composites(nsp),
+                       ranges=self._ranges(nsp), default_privileges=self._default_privileges(nsp))
+
+    def _policies(self, rel_oids: list[int]) -> dict[int, list[Policy]]:
+        if not rel_oids:
+            return {}
+        rows = self.q("""
+            select p.polrelid, n.nspname, c.relname, p.polname, p.polcmd, p.polpermissive,
+                   array(select case when r = 0 then 'PUBLIC' else pg_get_userbyid(r)::text end
+                         from unnest(p.polroles) r order by 1),
+                   pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid), d.description
+            from pg_policy p
+            join pg_class c on c.oid = p.polrelid
+            join pg_namespace n on n.oid = c.relnamespace
+            left join pg_description d on d.objoid = p.oid and d.classoid = 'pg_policy'::regclass and d.objsubid = 0
+            where p.polrelid = any(%s)
+            order by p.polrelid, p.polname collate "C" """, (rel_oids,))
+        cmds = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+        out: dict[int, list[Policy]] = {}
+        for rel, sch, tab, name, cmd, permissive, roles, using, check, comment in rows:
+            out.setdefault(rel, []).append(Policy(sch, tab, name, cmds.get(str(cmd), str(cmd)), bool(permissive),
+                                                  tuple(roles), using, check, comment))
+        return out
+
+    def _composites(self, nsp: list[int]) -> tuple[CompositeType, ...]:
+        rows = self.q(f"""
+            select t.oid, n.nspname, t.typname, d.description, {_owner_sql(self.owners, 't.typowner')},
+                   array(select a.attname from pg_attribute a where a.attrelid = t.typrelid and a.attnum > 0
+                         and not a.attisdropped order by a.attnum),
+                   array(select format_type(a.atttypid, a.atttypmod) from pg_attribute a
+                         where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped order by a.attnum),
+                   array(select coalesce((select quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                                          from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace
+                                          where co.oid = a.attcollation and a.attcollation <> at.typcollation), '')
+                         from pg_attribute a join pg_type at on at.oid = a.atttypid
+                         where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped order by a.attnum)
+            from pg_type t
+            join pg_class c on c.oid = t.typrelid and c.relkind = 'c'
+            join pg_namespace n on n.oid = t.typnamespace
+            left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
+            where t.typtype = 'c' and t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
+            order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
+        return tuple(CompositeType(r[1], r[2], tuple(CompositeField(a, ty, co or None)
+                                                     for a, ty, co in zip(r[5], r[6], r[7])), r[3], r[4])
+                     for r in rows)
+
+    def _ranges(self, nsp: list[int]) -> tuple[RangeType, ...]:
+        multi = ("(select mt.typname from pg_type mt where mt.oid = r.rngmultitypid)"
+                 if self.version >= 140000 else "null::name")
+        rows = self.q(f"""
+            select n.nspname, t.typname, format_type(r.rngsubtype, null),
+                   case when oc.opcdefault then null
+                        else quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) end,
+                   case when r.rngcollation <> 0 and r.rngcollation <> st.typcollation then
+                     (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
+                      from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace
+                      where co.oid = r.rngcollation) end,
+                   nullif(r.rngcanonical::regproc::text, '-'), nullif(r.rngsubdiff::regproc::text, '-'),
+                   {multi}, d.description, {_owner_sql(self.owners, 't.typowner')}
+            from pg_range r
+            join pg_type t on t.oid = r.rngtypid
+            join pg_type st on st.oid = r.rngsubtype
+            join pg_namespace n on n.oid = t.typnamespace
+            join pg_opclass oc on oc.oid = r.rngsubopc
+            join pg_namespace ocn on ocn.oid = oc.opcnamespace
+            left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
+            where t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
+            order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
+        return tuple(RangeType(*r) for r in rows)
+
+    def _default_privileges(self, nsp: list[int]) -> tuple[DefaultPrivilege, ...]:
+        kinds = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
+        # A database-wide entry stores the whole ACL (defaults included); a
+        # per-schema one only what it adds (PostgreSQL docs, pg_default_acl).
+        default = ("acldefault(case when a.defaclobjtype = 'S' then 's' else a.defaclobjtype end, a.defaclrole)")
+        rows = self.q(f"""
+            select pg_get_userbyid(a.defaclrole)::text, n.nspname, a.defaclobjtype,
+                   {_acl_items('a.defaclacl', default, 'a.defaclnamespace = 0')}
+            from pg_default_acl a
+            left join pg_namespace n on n.oid = a.defaclnamespace
+            where a.defaclnamespace = 0 or a.defaclnamespace = any(%s)
+            order by pg_get_userbyid(a.defaclrole)::text collate "C", n.nspname collate "C" nulls first,
+                     a.defaclobjtype""", (nsp,))
+        return tuple(DefaultPrivilege(r[0], r[1], kinds.get(str(r[2]), str(r[2])), _grants(r[3]))
+                     for r in rows if r[3])
 
     def _extensions(self) -> tuple[Extension, ...]:
         rows = self.q("""
@@ -501,13 +744,13 @@ class _Reader:
         rows = self.q(f"""
             select n.nspname, t.typname,
                    array(select e.enumlabel from pg_enum e where e.enumtypid = t.oid order by e.enumsortorder),
-                   d.description
+                   d.description, {_owner_sql(self.owners, 't.typowner')}
             from pg_type t
             join pg_namespace n on n.oid = t.typnamespace
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
             where t.typtype = 'e' and t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
             order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
-        return tuple(Enum(r[0], r[1], tuple(r[2]), r[3]) for r in rows)
+        return tuple(Enum(r[0], r[1], tuple(r[2]), r[3], r[4]) for r in rows)
 
     def _domains(self, nsp: list[int]) -> tuple[Domain, ...]:
         rows = self.q(f"""
@@ -517,7 +760,7 @@ class _Reader:
                      (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
                       from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace
                       where co.oid = t.typcollation) end,
-                   d.description
+                   d.description, {_owner_sql(self.owners, 't.typowner')}
             from pg_type t
             join pg_namespace n on n.oid = t.typnamespace
             join pg_type bt on bt.oid = t.typbasetype
@@ -533,7 +776,7 @@ class _Reader:
                 order by c.contypid, c.conname collate "C" """, ([r[0] for r in rows],)):
             checks.setdefault(typ, []).append(DomainCheck(name, definition))
         return tuple(Domain(schema=r[1], name=r[2], type=r[3], not_null=r[4], default=r[5], collation=r[6],
-                            checks=tuple(checks.get(r[0], ())), comment=r[7]) for r in rows)
+                            checks=tuple(checks.get(r[0], ())), comment=r[7], owner=r[8]) for r in rows)
 
     def _columns(self, rel_oids: list[int]) -> dict[int, list[Column]]:
         if not rel_oids:
@@ -548,8 +791,9 @@ class _Reader:
                    d.description,
                    case when t.typtype = 'e' then tn.nspname end, case when t.typtype = 'e' then t.typname end,
                    s.seqtypid::regtype::text, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
-                   a.attislocal
+                   a.attislocal or coalesce(rc.relispartition, false)
             from pg_attribute a
+            join pg_class rc on rc.oid = a.attrelid
             join pg_type t on t.oid = a.atttypid
             join pg_namespace tn on tn.oid = t.typnamespace
             left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
@@ -574,7 +818,7 @@ class _Reader:
                 generated_kind = "VIRTUAL" if gen == "v" else "STORED"
             col = Column(name=name, type=typ, nullable=not notnull, default=default, identity=identity,
                          generated=generated, generated_kind=generated_kind, collation=coll, comment=comment,
-                         enum=(enum_s, enum_n) if enum_n else None)
+                         enum=(enum_s, enum_n) if enum_n else None, inherited=not islocal)
             out.setdefault(rel, []).append(col)
         return out
 
@@ -727,12 +971,12 @@ class _Reader:
             funcs.setdefault(view, []).append(_always_quoted_sig(sig))
         return rels, funcs
 
-    def _sequences(self, seq_oids: list[int]) -> tuple[Sequence, ...]:
+    def _sequences(self, seq_oids: list[int], extra: dict[int, tuple]) -> tuple[Sequence, ...]:
         if not seq_oids:
             return ()
         rows = self.q("""
             select n.nspname, c.relname, s.seqtypid::regtype::text, s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
-                   s.seqcache, s.seqcycle, own_n.nspname, own_c.relname, own_a.attname, d.description
+                   s.seqcache, s.seqcycle, own_n.nspname, own_c.relname, own_a.attname, d.description, c.oid
             from pg_sequence s
             join pg_class c on c.oid = s.seqrelid
             join pg_namespace n on n.oid = c.relnamespace
@@ -748,18 +992,22 @@ class _Reader:
                               and i.objid = c.oid and i.deptype = 'i')
             order by n.nspname collate "C", c.relname collate "C" """, (seq_oids,))
         return tuple(Sequence(r[0], r[1], SequenceOptions(r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])),
-                              (r[9], r[10], r[11]) if r[11] else None, r[12]) for r in rows)
+                              (r[9], r[10], r[11]) if r[11] else None, r[12],
+                              *extra.get(r[13], ((), None))) for r in rows)
 
     def _functions(self, nsp: list[int]) -> tuple[Function, ...]:
         rows = self.q(f"""
             select p.oid, n.nspname, p.proname, p.prokind, pg_get_function_identity_arguments(p.oid),
                    case when p.prokind <> 'p' then pg_get_function_result(p.oid) end, l.lanname,
-                   pg_get_functiondef(p.oid), d.description
+                   pg_get_functiondef(p.oid), d.description,
+                   {_acl_items('p.proacl', "acldefault('f', p.proowner)")}, {_owner_sql(self.owners, 'p.proowner')}
             from pg_proc p
             join pg_namespace n on n.oid = p.pronamespace
             join pg_language l on l.oid = p.prolang
             left join pg_description d on d.objoid = p.oid and d.classoid = 'pg_proc'::regclass and d.objsubid = 0
             where p.pronamespace = any(%s) and p.prokind <> 'a' and {_not_ext('pg_proc', 'p.oid')}
+              and not exists (select 1 from pg_depend i where i.classid = 'pg_proc'::regclass
+                              and i.objid = p.oid and i.deptype = 'i')
             order by n.nspname collate "C", p.proname collate "C",
                      pg_get_function_identity_arguments(p.oid) collate "C" """, (nsp,))
         if not rows:
@@ -781,7 +1029,7 @@ class _Reader:
             deps.setdefault(oid, set()).add((sch, name))
         kinds = {"f": "function", "p": "procedure", "w": "window"}
         return tuple(Function(r[1], r[2], kinds.get(r[3], "function"), r[4], r[5], r[6], r[7].rstrip() + "\n",
-                              tuple(sorted(deps.get(r[0], ()))), r[8]) for r in rows)
+                              tuple(sorted(deps.get(r[0], ()))), r[8], _grants(r[9]), r[10]) for r in rows)
 
 
 def _always_quoted_sig(sig: str) -> str:
@@ -814,6 +1062,12 @@ def _split_qualified(text: str) -> tuple[str, str, str]:
     return parts[0], ".", ".".join(parts[1:])
 
 
+def _split_pair(qualified: str) -> tuple[str, str]:
+    """quote_ident(schema) || '.' || quote_ident(name) → (schema, name)."""
+    sch, _, name = _split_qualified(qualified)
+    return sch, name
+
+
 def _unquote(ident: str) -> str:
     """A column name as pg_get_indexdef prints it (quoted only when needed) → the name."""
     if len(ident) >= 2 and ident[0] == '"' and ident[-1] == '"':
@@ -822,12 +1076,12 @@ def _unquote(ident: str) -> str:
 
 
 def inspect_target(settings: Any, *, db: str | None = None, target: str | None = None,
-                   schemas: list[str] | None = None) -> Catalog:
+                   schemas: list[str] | None = None, owners: bool = False) -> Catalog:
     """The catalog of a configured database on a target (connection from settings, never argv)."""
     conn = settings.connection(target, db)
     if schemas is None and conn.search_path:
         schemas = [conn.search_path]
-    return read_catalog(conn, schemas=schemas)
+    return read_catalog(conn, schemas=schemas, owners=owners)
 
 
 def catalog_from_dict(data: Mapping[str, Any]) -> Catalog:

@@ -12,6 +12,12 @@ desired schema), *actual* the database looked at. Each difference is one
 Objects are matched by name (tables and their children by schema, table
 and name; functions by signature). A rename is therefore a missing plus an
 extra. Column order is not compared.
+
+Privileges are reported one grant at a time (``privilege`` changes whose
+``desired`` / ``actual`` is a :class:`Privilege`: the SQL object and the
+:class:`~.catalog.Grant`), so "SELECT to PUBLIC" on a table shows up by name;
+default privileges likewise (``default privilege``, a
+:class:`DefaultPrivilegeItem`). Policies are children of their table.
 """
 from __future__ import annotations
 
@@ -19,12 +25,37 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .catalog import Catalog, Table, View, _plain
+from ..quoting import quote_ident
+from .catalog import Catalog, Grant, Table, View, _plain
 
 # The order changes are reported in.
-_TYPE_ORDER = ("schema", "extension", "enum", "domain", "sequence", "table", "column", "primary key", "unique",
-               "check", "exclusion", "foreign key", "index", "trigger", "view", "materialized view", "function",
-               "procedure")
+_TYPE_ORDER = ("schema", "extension", "enum", "domain", "composite type", "range type", "sequence", "table", "column",
+               "primary key", "unique", "check", "exclusion", "foreign key", "index", "trigger", "policy", "view",
+               "materialized view", "function", "procedure", "privilege", "default privilege")
+
+# Fields compared on their own (not as one attribute of their object).
+_OWN = ("privileges",)
+
+
+@dataclass(frozen=True)
+class Privilege:
+    """One grant (or revoked default) on one object; ``on`` is the object as GRANT spells it."""
+    on: str                   # TABLE "public"."users", SCHEMA "app", FUNCTION "public"."f"(integer)
+    label: str                # table public.users
+    grant: Grant
+
+
+@dataclass(frozen=True)
+class DefaultPrivilegeItem:
+    role: str
+    schema: str | None
+    object_type: str          # TABLES, SEQUENCES, FUNCTIONS, TYPES, SCHEMAS
+    grant: Grant
+
+    @property
+    def label(self) -> str:
+        where = f" in schema {self.schema}" if self.schema else ""
+        return f"for role {self.role}{where} on {self.object_type.lower()}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +98,19 @@ def _dotted(*parts: str) -> str:
     return ".".join(parts)
 
 
+def _privileges(df: "_Differ", on: str, label: str, desired: Iterable[Grant], actual: Iterable[Grant],
+                table: tuple[str, str] | None = None) -> None:
+    """One missing / extra ``privilege`` change per grant that only one side has."""
+    d, a = set(desired), set(actual)
+    key = lambda g: (g.revoked, g.grantee, g.privilege, g.grantable)  # noqa: E731
+    for g in sorted(d - a, key=key):
+        df.changes.append(Change("missing", "privilege", f"{label}: {g.describe()}", None,
+                                 Privilege(on, label, g), None, table))
+    for g in sorted(a - d, key=key):
+        df.changes.append(Change("extra", "privilege", f"{label}: {g.describe()}", None,
+                                 None, Privilege(on, label, g), table))
+
+
 class _Differ:
     def __init__(self) -> None:
         self.changes: list[Change] = []
@@ -94,7 +138,8 @@ class _Differ:
                 self.changes.append(Change("changed", object_type, name, f.name, dv, av, table))
 
 
-_TABLE_CHILDREN = ("columns", "primary_key", "uniques", "checks", "exclusions", "foreign_keys", "indexes", "triggers")
+_TABLE_CHILDREN = ("columns", "primary_key", "uniques", "checks", "exclusions", "foreign_keys", "indexes", "triggers",
+                   "policies") + _OWN
 
 
 def _compare_table(df: _Differ, name: str, d: Table, a: Table) -> None:
@@ -115,6 +160,10 @@ def _compare_table(df: _Differ, name: str, d: Table, a: Table) -> None:
     df.pair("trigger", {t.name: t for t in d.triggers}, {t.name: t for t in a.triggers},
             lambda k: _dotted(name, k),
             lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("schema", "table", "name")), key)
+    df.pair("policy", {p.name: p for p in d.policies}, {p.name: p for p in a.policies},
+            lambda k: _dotted(name, k),
+            lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("schema", "table", "name")), key)
+    _privileges(df, f"TABLE {d.qualified}", f"table {name}", d.privileges, a.privileges, key)
 
 
 def _compare_indexes(df: _Differ, name: str, d: Iterable, a: Iterable, key: tuple[str, str]) -> None:
@@ -131,7 +180,7 @@ def _compare_indexes(df: _Differ, name: str, d: Iterable, a: Iterable, key: tupl
 def _compare_view(df: _Differ, object_type: str, name: str, d: View, a: View) -> None:
     key = (d.schema, d.name)
     df.fields(object_type, name, d, a, skip=("schema", "name", "indexes", "triggers", "depends_on", "uses_functions",
-                                             "columns"))
+                                             "columns") + _OWN)
     if [(c.name, c.type, c.comment) for c in d.columns] != [(c.name, c.type, c.comment) for c in a.columns]:
         if d.definition == a.definition:
             df.changes.append(Change("changed", object_type, name, "columns",
@@ -140,25 +189,51 @@ def _compare_view(df: _Differ, object_type: str, name: str, d: View, a: View) ->
     df.pair("trigger", {t.name: t for t in d.triggers}, {t.name: t for t in a.triggers},
             lambda k: _dotted(name, k),
             lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("schema", "table", "name")), key)
+    _privileges(df, f"TABLE {d.qualified}", f"{object_type} {name}", d.privileges, a.privileges, key)
+
+
+def _default_privileges(df: _Differ, desired: Catalog, actual: Catalog) -> None:
+    """One missing / extra ``default privilege`` change per (role, schema, object type, grant)."""
+    def items(cat: Catalog) -> set[DefaultPrivilegeItem]:
+        return {DefaultPrivilegeItem(dp.role, dp.schema, dp.object_type, g)
+                for dp in cat.default_privileges for g in dp.privileges}
+
+    def key(i: DefaultPrivilegeItem) -> tuple:
+        return (i.role, i.schema or "", i.object_type, i.grant.revoked, i.grant.grantee, i.grant.privilege)
+
+    di, ai = items(desired), items(actual)
+    for i in sorted(di - ai, key=key):
+        df.changes.append(Change("missing", "default privilege", f"{i.label}: {i.grant.describe()}", None, i, None))
+    for i in sorted(ai - di, key=key):
+        df.changes.append(Change("extra", "default privilege", f"{i.label}: {i.grant.describe()}", None, None, i))
 
 
 def diff(desired: Catalog, actual: Catalog) -> list[Change]:
     """Every difference between two catalogs, in a stable order."""
     df = _Differ()
 
-    def simple(object_type: str, xs: Iterable, ys: Iterable, key, name_of, skip: tuple[str, ...]) -> None:
-        df.pair(object_type, {key(x): x for x in xs}, {key(y): y for y in ys}, name_of,
-                lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=skip))
+    def simple(object_type: str, xs: Iterable, ys: Iterable, key, name_of, skip: tuple[str, ...], on=None) -> None:
+        def compare(t, n, x, y, tb):
+            df.fields(t, n, x, y, tb, skip=skip + _OWN)
+            if on is not None:
+                _privileges(df, on(x), f"{t} {n}", x.privileges, y.privileges)
 
-    simple("schema", desired.schemas, actual.schemas, lambda s: s.name, str, ("name",))
+        df.pair(object_type, {key(x): x for x in xs}, {key(y): y for y in ys}, name_of, compare)
+
+    simple("schema", desired.schemas, actual.schemas, lambda s: s.name, str, ("name",),
+           on=lambda s: f"SCHEMA {quote_ident(s.name)}")
     # An extension's comment comes with the extension; its version and schema matter.
     simple("extension", desired.extensions, actual.extensions, lambda e: e.name, str, ("name", "comment"))
     simple("enum", desired.enums, actual.enums, lambda e: (e.schema, e.name), lambda k: _dotted(*k),
            ("schema", "name"))
     simple("domain", desired.domains, actual.domains, lambda e: (e.schema, e.name), lambda k: _dotted(*k),
            ("schema", "name"))
-    simple("sequence", desired.sequences, actual.sequences, lambda e: (e.schema, e.name), lambda k: _dotted(*k),
+    simple("composite type", desired.composites, actual.composites, lambda e: (e.schema, e.name),
+           lambda k: _dotted(*k), ("schema", "name"))
+    simple("range type", desired.ranges, actual.ranges, lambda e: (e.schema, e.name), lambda k: _dotted(*k),
            ("schema", "name"))
+    simple("sequence", desired.sequences, actual.sequences, lambda e: (e.schema, e.name), lambda k: _dotted(*k),
+           ("schema", "name"), on=lambda s: f"SEQUENCE {s.qualified}")
     df.pair("table", {(t.schema, t.name): t for t in desired.tables}, {(t.schema, t.name): t for t in actual.tables},
             lambda k: _dotted(*k), lambda t, n, x, y, tb: _compare_table(df, n, x, y))
     for materialized, object_type in ((False, "view"), (True, "materialized view")):
@@ -166,12 +241,17 @@ def diff(desired: Catalog, actual: Catalog) -> list[Change]:
                 {(v.schema, v.name): v for v in desired.views if v.materialized == materialized},
                 {(v.schema, v.name): v for v in actual.views if v.materialized == materialized},
                 lambda k: _dotted(*k), lambda t, n, x, y, tb: _compare_view(df, t, n, x, y))
+    def compare_function(t: str, n: str, x: Any, y: Any, tb: Any) -> None:
+        df.fields(t, n, x, y, tb, skip=("schema", "name", "arguments", "depends_on") + _OWN)
+        _privileges(df, f"{t.upper()} {x.signature}", f"{t} {n}", x.privileges, y.privileges)
+
     for kind in ("function", "procedure"):
-        df.pair(kind,
-                {(f.schema, f.name, f.arguments): f for f in desired.functions if (f.kind == "procedure") == (kind == "procedure")},
-                {(f.schema, f.name, f.arguments): f for f in actual.functions if (f.kind == "procedure") == (kind == "procedure")},
-                lambda k: f"{k[0]}.{k[1]}({k[2]})",
-                lambda t, n, x, y, tb: df.fields(t, n, x, y, tb, skip=("schema", "name", "arguments", "depends_on")))
+        def of_kind(cat: Catalog) -> dict:
+            return {(f.schema, f.name, f.arguments): f for f in cat.functions
+                    if (f.kind == "procedure") == (kind == "procedure")}
+
+        df.pair(kind, of_kind(desired), of_kind(actual), lambda k: f"{k[0]}.{k[1]}({k[2]})", compare_function)
+    _default_privileges(df, desired, actual)
     order = {t: i for i, t in enumerate(_TYPE_ORDER)}
     # Stable: by object type, then the order found (already sorted by key).
     return sorted(df.changes, key=lambda c: (order.get(c.object_type, 99),))

@@ -31,6 +31,9 @@ class DriftReport:
     changes: list[Change] = field(default_factory=list)
     schemas: tuple[str, ...] | None = None
     cached: bool = False               # the desired schema came from the replay cache
+    # The two catalogs compared (for planning repair SQL; not part of the JSON report).
+    desired: "Catalog | None" = field(default=None, repr=False)
+    actual: "Catalog | None" = field(default=None, repr=False)
 
     @property
     def in_sync(self) -> bool:
@@ -98,12 +101,12 @@ def _server_version(conn: "ConnSpec") -> int:
 
 
 def cache_key(layers: "Layers", server_version: int, revisions_schema: str | None,
-              schemas: list[str] | None) -> str:
+              schemas: list[str] | None, owners: bool = False) -> str:
     """What the desired schema depends on: every file's name and bytes, the server version, the options."""
     import hashlib
 
     h = hashlib.sha256(f"dbstack-drift-v{CACHE_FORMAT}\0{server_version}\0{revisions_schema or ''}\0"
-                       f"{','.join(schemas or [])}\0".encode())
+                       f"{','.join(schemas or [])}\0{'owners' if owners else ''}".encode())
     for f in layers.files():
         h.update(f.name.encode("utf-8", "surrogateescape") + b"\0")
         data = f.read()
@@ -111,7 +114,7 @@ def cache_key(layers: "Layers", server_version: int, revisions_schema: str | Non
     return h.hexdigest()[:32]
 
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the catalog holds security (RLS, policies, privileges), composite/range types, inheritance
 CACHE_KEEP = 20
 
 
@@ -146,7 +149,7 @@ def _store_cached(path: "Path", cat: "Catalog", files: int) -> None:
 
 def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = None,
           server: "ConnSpec | None" = None, admin_db: str = MAINTENANCE_DB,
-          cache_dir: "Path | None" = None) -> DriftReport:
+          cache_dir: "Path | None" = None, owners: bool = False) -> DriftReport:
     """Compare live with what layers build on a scratch database of server (default: live's server).
 
     With cache_dir, the desired schema of an identical directory on the same
@@ -158,26 +161,26 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
     only = [live.search_path] if live.search_path else None
     cache_path = None
     if cache_dir is not None:
-        key = cache_key(layers, _server_version(live), revisions_schema, only)
+        key = cache_key(layers, _server_version(live), revisions_schema, only, owners)
         cache_path = cache_dir / f"drift-{key}.json"
         hit = _load_cached(cache_path)
         if hit is not None:
             desired, files = hit
-            actual = read_catalog(live, schemas=only)
+            actual = read_catalog(live, schemas=only, owners=owners)
             return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs),
                                files=files, changes=diff(desired, actual), schemas=tuple(only) if only else None,
-                               cached=True)
+                               cached=True, desired=desired, actual=actual)
     # The live database is read while the replay runs: the server does both at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The worker thread inherits the mask it is started with: with SIGINT/SIGTERM
         # blocked there, they reach only this thread, whose scratch_database drops
         # what it created (a worker taking them would bypass that window).
         with signals_held():
-            live_catalog = pool.submit(read_catalog, live, schemas=only)
+            live_catalog = pool.submit(read_catalog, live, schemas=only, owners=owners)
         try:
             with scratch_database(server or live, admin_db=admin_db) as scratch:
                 files = replay(scratch, layers, revisions_schema=revisions_schema)
-                desired = read_catalog(scratch, schemas=only)
+                desired = read_catalog(scratch, schemas=only, owners=owners)
         except BaseException:
             live_catalog.cancel()
             raise
@@ -185,11 +188,13 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
     if cache_path is not None:
         _store_cached(cache_path, desired, files)
     return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs), files=files,
-                       changes=diff(desired, actual), schemas=tuple(only) if only else None)
+                       changes=diff(desired, actual), schemas=tuple(only) if only else None,
+                       desired=desired, actual=actual)
 
 
 def check_drift(settings: "Settings", *, db: str | None = None, target: str | None = None,
-                dir: str | None = None, dir_format: str | None = None, cache: bool = True) -> DriftReport:
+                dir: str | None = None, dir_format: str | None = None, cache: bool = True,
+                owners: bool = False) -> DriftReport:
     """Drift of a configured database (or --dir) on a target.
 
     The desired schema of a directory already replayed on the same server
@@ -201,4 +206,5 @@ def check_drift(settings: "Settings", *, db: str | None = None, target: str | No
     live, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
     admin = settings.local.admin_db if settings.target_settings(target).kind == "local" else MAINTENANCE_DB
     cache_dir = settings.root / ".dbstack" / "cache" if cache else None
-    return drift(live, layers, revisions_schema=rev_schema or None, admin_db=admin, cache_dir=cache_dir)
+    return drift(live, layers, revisions_schema=rev_schema or None, admin_db=admin, cache_dir=cache_dir,
+                 owners=owners)

@@ -391,9 +391,46 @@ def table_block(t: Table, names: _Names, serials: dict[tuple[str, str, str], Seq
         b.block("exclude", x.name).attr("as", x.definition)
     if t.partition_key:
         _partition_block(b, t.partition_key)
+    if t.inherits:
+        b.attr("inherits", [_Raw(names.table_ref(*p)) for p in t.inherits])
+    b.attr("owner", t.owner)
+    if t.rls_enabled or t.rls_forced:
+        rs = b.block("row_security")
+        rs.attr("enabled", t.rls_enabled)
+        rs.attr("enforced", t.rls_forced)
     if t.comment is not None:
         b.attr("comment", t.comment)
     return b
+
+
+def policy_block(pol, names: _Names) -> Block:
+    b = Block("policy", (pol.name,))
+    b.attr("on", _Raw(names.table_ref(pol.schema, pol.table)))
+    if not pol.permissive:
+        b.attr("as", _Raw("RESTRICTIVE"))
+    b.attr("for", _Raw(pol.command))
+    b.attr("to", [_Raw("PUBLIC") if r == "PUBLIC" else r for r in pol.roles])
+    b.attr("using", pol.using)
+    b.attr("check", pol.check)
+    b.attr("comment", pol.comment)
+    return b
+
+
+def permission_blocks(target: _Raw, grants) -> list[Block]:
+    """One block per grantee (and grant option / revoked), privileges listed."""
+    groups: dict[tuple[str, bool, bool], list[str]] = {}
+    for g in grants:
+        groups.setdefault((g.grantee, g.grantable, g.revoked), []).append(g.privilege)
+    out = []
+    for (grantee, grantable, revoked), privs in groups.items():
+        b = Block("revoke" if revoked else "permission")
+        b.attr("for", target)
+        b.attr("to" if not revoked else "from", _Raw("PUBLIC") if grantee == "PUBLIC" else grantee)
+        b.attr("privileges", [_Raw(x) for x in privs])
+        if grantable:
+            b.attr("grantable", True)
+        out.append(b)
+    return out
 
 
 def view_block(v: View, names: _Names) -> Block:
@@ -602,10 +639,55 @@ def blocks(cat: Catalog) -> list[Block]:
     for v in cat.views:
         for tr in v.triggers:
             out.append(trigger_block(tr, names, fn_names))
+    for t in cat.tables:
+        for pol in t.policies:
+            out.append(policy_block(pol, names))
+    for c in cat.composites:
+        b = Block("composite", (c.name,))
+        b.attr("schema", _schema_ref(c.schema))
+        for f in c.fields:
+            fb = b.block("field", f.name)
+            fb.attr("type", hcl_type(f.type, names))
+            if f.collation:
+                fb.attr("collate", f.collation.split(".", 1)[-1].strip('"'))
+        b.attr("comment", c.comment)
+        out.append(b)
+    for r in cat.ranges:
+        b = Block("range", (r.name,))
+        b.attr("schema", _schema_ref(r.schema))
+        b.attr("subtype", hcl_type(r.subtype, names))
+        b.attr("subtype_opclass", r.subtype_opclass)
+        b.attr("collate", r.collation)
+        b.attr("canonical", r.canonical)
+        b.attr("subtype_diff", r.subtype_diff)
+        b.attr("multirange", r.multirange)
+        b.attr("comment", r.comment)
+        out.append(b)
     for s in cat.schemas:
         b = Block("schema", (s.name,))
         b.attr("comment", s.comment)
+        b.attr("owner", s.owner)
         out.append(b)
+    from .sql import _standard_public
+
+    for s in cat.schemas:
+        out += permission_blocks(_schema_ref(s.name), [g for g in s.privileges if not _standard_public(s, g)])
+    for q in cat.sequences:
+        out += permission_blocks(_Raw(f"sequence{_ident_ref(q.name)}"), q.privileges)
+    for t in cat.tables:
+        out += permission_blocks(_Raw(names.table_ref(t.schema, t.name)), t.privileges)
+    for v in cat.views:
+        out += permission_blocks(_Raw(names.table_ref(v.schema, v.name)), v.privileges)
+    for f in cat.functions:
+        out += permission_blocks(_Raw(f"{'procedure' if f.kind == 'procedure' else 'function'}{_ident_ref(f.name)}"),
+                                 f.privileges)
+    for dp in cat.default_privileges:
+        for blk in permission_blocks(_Raw(dp.object_type), dp.privileges):
+            blk.kind = "default_" + blk.kind
+            blk.items.insert(0, ("role", dp.role))
+            if dp.schema:
+                blk.items.insert(1, ("schema", _schema_ref(dp.schema)))
+            out.append(blk)
     return out
 
 

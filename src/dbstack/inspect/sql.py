@@ -2,11 +2,13 @@
 
 ``render_sql`` writes a script that recreates the schema on an empty
 database, in dependency order: schemas, extensions, enums, domains,
-sequences, functions that need no relation, tables (partitions after their
-parent; primary key, unique, check and exclusion constraints inline),
-NOT VALID checks, foreign keys, serial sequence ownership, indexes, views,
-materialized views and the functions that read relations (in one
-topological order), triggers, comments.
+composite and range types, sequences, functions that need no relation,
+tables (partitions and INHERITS children after their parents; primary key,
+unique, check and exclusion constraints inline), NOT VALID checks, foreign
+keys, serial sequence ownership, indexes, views, materialized views and the
+functions that read relations (in one topological order), triggers,
+row-level security and policies, privileges and default privileges, owners
+(when read), comments.
 
 The per-object helpers (``create_table_sql`` …, ``add_column_sql`` …) are
 public: the migration generator builds its statements from them.
@@ -15,8 +17,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .catalog import (Catalog, Check, Column, Domain, Enum, Exclusion, Extension, ForeignKey, Function, Index,
-                      PrimaryKey, Schema, Sequence, SequenceOptions, Table, Trigger, Unique, View, qualify)
+from .catalog import (Catalog, Check, Column, CompositeType, DefaultPrivilege, Domain, Enum, Exclusion, Extension,
+                      ForeignKey, Function, Grant, Index, Policy, PrimaryKey, RangeType, Schema, Sequence,
+                      SequenceOptions, Table, Trigger, Unique, View, qualify)
 from ..quoting import quote_ident, quote_literal
 
 _TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
@@ -140,7 +143,8 @@ def create_table_sql(table: Table, *, indent: str = "    ") -> str:
     if table.partition_of is not None:
         parent = qualify(*table.partition_of)
         return f"{prefix} {table.qualified} PARTITION OF {parent} {table.partition_bound or 'DEFAULT'};"
-    items = [column_sql(c) for c in table.columns]
+    # Columns a parent gives come with INHERITS.
+    items = [column_sql(c) for c in table.columns if not (c.inherited and table.inherits)]
     if table.primary_key is not None:
         items.append(constraint_sql(table.primary_key))
     items += [constraint_sql(u) for u in table.uniques]
@@ -148,6 +152,8 @@ def create_table_sql(table: Table, *, indent: str = "    ") -> str:
     items += [constraint_sql(x) for x in table.exclusions]
     body = (",\n".join(indent + i for i in items))
     text = f"{prefix} {table.qualified} (\n{body}\n)" if items else f"{prefix} {table.qualified} ()"
+    if table.inherits:
+        text += f" INHERITS ({', '.join(qualify(*p) for p in table.inherits)})"
     if table.partition_key:
         text += f" PARTITION BY {table.partition_key}"
     return text + ";"
@@ -195,6 +201,106 @@ def create_trigger_sql(trigger: Trigger) -> list[str]:
     if state:
         out.append(f"ALTER TABLE {qualify(trigger.schema, trigger.table)} {state} {quote_ident(trigger.name)};")
     return out
+
+
+def create_composite_sql(ct: CompositeType) -> str:
+    fields = ", ".join(f"{quote_ident(f.name)} {f.type}" + (f" COLLATE {f.collation}" if f.collation else "")
+                       for f in ct.fields)
+    return f"CREATE TYPE {ct.qualified} AS ({fields});"
+
+
+def create_range_sql(rt: RangeType) -> str:
+    opts = [f"SUBTYPE = {rt.subtype}"]
+    if rt.subtype_opclass:
+        opts.append(f"SUBTYPE_OPCLASS = {rt.subtype_opclass}")
+    if rt.collation:
+        opts.append(f"COLLATION = {rt.collation}")
+    if rt.canonical:
+        opts.append(f"CANONICAL = {rt.canonical}")
+    if rt.subtype_diff:
+        opts.append(f"SUBTYPE_DIFF = {rt.subtype_diff}")
+    if rt.multirange:
+        opts.append(f"MULTIRANGE_TYPE_NAME = {qualify(rt.schema, rt.multirange)}")
+    return f"CREATE TYPE {rt.qualified} AS RANGE ({', '.join(opts)});"
+
+
+def _role(name: str) -> str:
+    return "PUBLIC" if name == "PUBLIC" else quote_ident(name)
+
+
+def grant_sql(on: str, g: Grant) -> str:
+    """The statement that makes the grant true: GRANT, or REVOKE for a revoked default."""
+    if g.revoked:
+        return f"REVOKE {g.privilege} ON {on} FROM {_role(g.grantee)};"
+    return f"GRANT {g.privilege} ON {on} TO {_role(g.grantee)}{' WITH GRANT OPTION' if g.grantable else ''};"
+
+
+def ungrant_sql(on: str, g: Grant) -> str:
+    """The statement that undoes the grant: REVOKE, or GRANT back a revoked default."""
+    if g.revoked:
+        return f"GRANT {g.privilege} ON {on} TO {_role(g.grantee)}{' WITH GRANT OPTION' if g.grantable else ''};"
+    return f"REVOKE {g.privilege} ON {on} FROM {_role(g.grantee)};"
+
+
+def privileges_sql(on: str, grants: Iterable[Grant]) -> list[str]:
+    # Revoked defaults first: a later GRANT of the same privilege is not undone by them.
+    return [grant_sql(on, g) for g in sorted(grants, key=lambda g: (not g.revoked,))]
+
+
+def default_privilege_sql(role: str, schema: str | None, object_type: str, g: Grant, *, undo: bool = False) -> str:
+    head = f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote_ident(role)}"
+    if schema:
+        head += f" IN SCHEMA {quote_ident(schema)}"
+    give = g.revoked == undo
+    if give:
+        return (f"{head} GRANT {g.privilege} ON {object_type} TO {_role(g.grantee)}"
+                f"{' WITH GRANT OPTION' if g.grantable else ''};")
+    return f"{head} REVOKE {g.privilege} ON {object_type} FROM {_role(g.grantee)};"
+
+
+def default_privileges_sql(dp: DefaultPrivilege) -> list[str]:
+    return [default_privilege_sql(dp.role, dp.schema, dp.object_type, g) for g in dp.privileges]
+
+
+def create_policy_sql(p: Policy) -> str:
+    out = [f"CREATE POLICY {quote_ident(p.name)} ON {qualify(p.schema, p.table)}"]
+    if not p.permissive:
+        out.append("AS RESTRICTIVE")
+    if p.command != "ALL":
+        out.append(f"FOR {p.command}")
+    if tuple(p.roles) != ("PUBLIC",):
+        out.append("TO " + ", ".join(_role(r) for r in p.roles))
+    if p.using is not None:
+        out.append(f"USING ({p.using})")
+    if p.check is not None:
+        out.append(f"WITH CHECK ({p.check})")
+    return " ".join(out) + ";"
+
+
+def drop_policy_sql(p: Policy) -> str:
+    return f"DROP POLICY {quote_ident(p.name)} ON {qualify(p.schema, p.table)};"
+
+
+def row_security_sql(table: Table, *, enabled: bool | None = None, forced: bool | None = None) -> list[str]:
+    """ENABLE/DISABLE and FORCE/NO FORCE ROW LEVEL SECURITY (only the given switches)."""
+    out = []
+    if enabled is not None:
+        out.append(f"ALTER TABLE {table.qualified} {'ENABLE' if enabled else 'DISABLE'} ROW LEVEL SECURITY;")
+    if forced is not None:
+        out.append(f"ALTER TABLE {table.qualified} {'FORCE' if forced else 'NO FORCE'} ROW LEVEL SECURITY;")
+    return out
+
+
+def table_security_sql(table: Table) -> list[str]:
+    """What a new table needs after CREATE TABLE: RLS switches, policies, grants."""
+    out = row_security_sql(table, enabled=True if table.rls_enabled else None,
+                           forced=True if table.rls_forced else None)
+    out += [create_policy_sql(p) for p in table.policies]
+    return out
+
+
+def owner_sql(kind: str, target: str, owner: str) -> str:
+    return f"ALTER {kind} {target} OWNER TO {quote_ident(owner)};"
 
 
 # --------------------------------------------------------------------------- ALTER / DROP (for generated migrations)
@@ -251,7 +357,7 @@ def drop_sequence_sql(seq: Sequence) -> str:
     return f"DROP SEQUENCE {seq.qualified};"
 
 
-def drop_type_sql(obj: Enum | Domain) -> str:
+def drop_type_sql(obj: Enum | Domain | CompositeType | RangeType) -> str:
     return f"DROP {'DOMAIN' if isinstance(obj, Domain) else 'TYPE'} {obj.qualified};"
 
 
@@ -275,6 +381,9 @@ def table_comments_sql(table: Table) -> list[str]:
     for t in table.triggers:
         if t.comment is not None:
             out.append(_comment("TRIGGER", f"{quote_ident(t.name)} ON {table.qualified}", t.comment))
+    for p in table.policies:
+        if p.comment is not None:
+            out.append(_comment("POLICY", f"{quote_ident(p.name)} ON {table.qualified}", p.comment))
     return out
 
 
@@ -313,8 +422,9 @@ def _table_order(tables: Iterable[Table]) -> list[Table]:
         key = (t.schema, t.name)
         if key in done or key in seen:
             return
-        if t.partition_of in by_key:
-            visit(by_key[t.partition_of], seen | {key})
+        for parent in ((t.partition_of,) if t.partition_of else ()) + tuple(t.inherits):
+            if parent in by_key:
+                visit(by_key[parent], seen | {key})
         done.add(key)
         out.append(t)
 
@@ -374,6 +484,8 @@ def sql_statements(cat: Catalog) -> list[str]:
     out += [create_extension_sql(e) for e in cat.extensions]
     out += [create_enum_sql(e) for e in cat.enums]
     out += [create_domain_sql(d) for d in cat.domains]
+    out += [create_composite_sql(c) for c in cat.composites]
+    out += [create_range_sql(r) for r in cat.ranges]
     out += [create_sequence_sql(s) for s in cat.sequences]
     early, late = _late_functions(cat)
     out += [create_function_sql(f) for f in early]
@@ -398,6 +510,9 @@ def sql_statements(cat: Catalog) -> list[str]:
     for v in cat.views:
         for tr in v.triggers:
             out += create_trigger_sql(tr)
+    for t in tables:
+        out += table_security_sql(t)
+    out += security_statements(cat)
     # comments
     for s in cat.schemas:
         if s.comment is not None and not (s.name == "public" and s.comment == _PUBLIC_COMMENT):
@@ -415,10 +530,47 @@ def sql_statements(cat: Catalog) -> list[str]:
         c = function_comment_sql(f)
         if c:
             out.append(c)
+    for c in cat.composites:
+        if c.comment is not None:
+            out.append(_comment("TYPE", c.qualified, c.comment))
+    for r in cat.ranges:
+        if r.comment is not None:
+            out.append(_comment("TYPE", r.qualified, r.comment))
     for t in tables:
         out += table_comments_sql(t)
     for v in cat.views:
         out += view_comments_sql(v)
+    return out
+
+
+def _standard_public(s: Schema, g: Grant) -> bool:
+    # Every database since PostgreSQL 15 has USAGE on schema public for PUBLIC.
+    return s.name == "public" and g == Grant("PUBLIC", "USAGE")
+
+
+def security_statements(cat: Catalog) -> list[str]:
+    """GRANT/REVOKE on every object, default privileges, then owners (when the catalog has them)."""
+    out: list[str] = []
+    for s in cat.schemas:
+        out += privileges_sql(f"SCHEMA {quote_ident(s.name)}", [g for g in s.privileges if not _standard_public(s, g)])
+    for q in cat.sequences:
+        out += privileges_sql(f"SEQUENCE {q.qualified}", q.privileges)
+    for t in cat.tables:
+        out += privileges_sql(f"TABLE {t.qualified}", t.privileges)
+    for v in cat.views:
+        out += privileges_sql(f"TABLE {v.qualified}", v.privileges)
+    for f in cat.functions:
+        out += privileges_sql(f"{'PROCEDURE' if f.kind == 'procedure' else 'FUNCTION'} {f.signature}", f.privileges)
+    for dp in cat.default_privileges:
+        out += default_privileges_sql(dp)
+    owned = ([("SCHEMA", quote_ident(s.name), s.owner) for s in cat.schemas if s.name != "public"]
+             + [("TYPE", x.qualified, x.owner) for x in (*cat.enums, *cat.composites, *cat.ranges)]
+             + [("DOMAIN", d.qualified, d.owner) for d in cat.domains]
+             + [("SEQUENCE", q.qualified, q.owner) for q in cat.sequences if q.owned_by is None]
+             + [("TABLE", t.qualified, t.owner) for t in cat.tables]
+             + [("MATERIALIZED VIEW" if v.materialized else "VIEW", v.qualified, v.owner) for v in cat.views]
+             + [("PROCEDURE" if f.kind == "procedure" else "FUNCTION", f.signature, f.owner) for f in cat.functions])
+    out += [owner_sql(k, target, o) for k, target, o in owned if o]
     return out
 
 

@@ -621,6 +621,10 @@ class _Linter:
         self.strict = strict
         self.root = root
         self.findings: list[Finding] = []
+        # After analyze(): the scratch database's catalog as last inspected, and whether statements
+        # ran since (DML, GRANT ... are not followed by an inspection).
+        self.last_catalog: "Catalog | None" = None
+        self.stale = False
 
     def add(self, path: Path | str, line: int, code: str, message: str) -> None:
         sev = "error" if self.strict or code.startswith(ERROR_PREFIXES) else "warning"
@@ -670,7 +674,13 @@ class _Linter:
         return files[-latest:] if latest < len(files) else files
 
     # -- replay and analysis -----------------------------------------------------------
-    def analyze(self, scratch: "ConnSpec", linted: list["MigrationFile"], *, revisions_schema: str | None) -> None:
+    def analyze(self, scratch: "ConnSpec", linted: list["MigrationFile"], *, revisions_schema: str | None,
+                replayed: "Catalog | None" = None) -> None:
+        """Replay up to linted, then run and classify linted's statements one by one.
+
+        replayed: the catalog the replay is known to give (migrate-diff has it cached): one
+        inspection fewer.
+        """
         import psycopg
 
         from ..inspect.catalog import read_catalog_from
@@ -684,7 +694,7 @@ class _Linter:
             replay(scratch, self.layers, revisions_schema=revisions_schema, amount=base)
         with psycopg.connect(**scratch.connect_kwargs(), autocommit=True) as pg:
             version = pg.info.server_version
-            cur = read_catalog_from(pg)
+            cur = self.last_catalog = replayed if replayed is not None else read_catalog_from(pg)
             volatile_cache: dict[str, bool] = {}
 
             def volatile(expr: str) -> bool:
@@ -718,8 +728,11 @@ class _Linter:
                             return
                     changes: list = []
                     if not p.dml and not p.server_global:
-                        cur = read_catalog_from(pg)
+                        cur = self.last_catalog = read_catalog_from(pg)
+                        self.stale = False
                         changes = diff(cur, before)
+                    else:
+                        self.stale = True
                     steps.append(StmtChange(st, p, before, cur, changes))
                 run = FileRun(f, _relpath(f.path, self.root), content, start, steps, txmode, version)
                 self.report_file(run, volatile)

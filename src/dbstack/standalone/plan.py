@@ -6,8 +6,14 @@ replayed) into *desired* (the layer's schema files loaded), in an order that
 works: drops of dependents first (views, triggers, foreign keys, indexes,
 constraints), then schemas, types, sequences, plain functions, tables and
 columns, constraints, foreign keys, indexes, views and relation-reading
-functions, triggers, comments. Every CREATE text comes from the inspection
-helpers (``inspect.sql``); the ALTERs are written here.
+functions, triggers, row-level security and policies, privileges, owners,
+comments. Every CREATE text comes from the inspection helpers
+(``inspect.sql``); the ALTERs are written here.
+
+``plan`` works in either direction: genmigrate and ``migrate-diff`` plan the
+replayed migrations towards a desired schema; ``db-drift --sql`` plans the
+live database back towards its migrations. ``plan_partial`` returns what
+cannot be written instead of raising.
 
 Changes with no safe statement (an enum label removed or reordered, a domain
 or an extension changed, a partitioning change) raise :class:`Unsupported`
@@ -20,8 +26,8 @@ from typing import Any, Iterable
 
 from ..errors import MigrationError
 from ..inspect import sql as S
-from ..inspect.catalog import (Catalog, Column, Enum, Function, Index, Sequence, SequenceOptions, Table, Trigger, View,
-                               qualify)
+from ..inspect.catalog import (Catalog, Column, CompositeType, Enum, Function, Index, Policy, Sequence,
+                               SequenceOptions, Table, Trigger, View, qualify)
 from ..inspect.diff import Change, diff
 from ..quoting import quote_ident, quote_literal
 
@@ -37,9 +43,10 @@ class Step:
 
 
 # Phases, in execution order.
-(DROP_VIEWS, DROP_TRIGGERS, DROP_FKS, DROP_INDEXES, DROP_CONSTRAINTS, DROP_TABLES, DROP_COLUMNS, DROP_FUNCS,
- DROP_TYPES, SCHEMAS, EXTENSIONS, TYPES, SEQUENCES, EARLY_FUNCS, TABLES, COLUMNS, COLUMN_DEFAULTS, COLUMN_NULLS,
- CONSTRAINTS, FKS, OWNED, INDEXES, LATE, TRIGGERS, COMMENTS) = range(25)
+(DROP_POLICIES, DROP_VIEWS, DROP_TRIGGERS, DROP_FKS, DROP_INDEXES, DROP_CONSTRAINTS, DROP_TABLES, DROP_COLUMNS,
+ DROP_FUNCS, DROP_TYPES, SCHEMAS, EXTENSIONS, TYPES, SEQUENCES, EARLY_FUNCS, TABLES, COLUMNS, COLUMN_DEFAULTS,
+ COLUMN_NULLS, CONSTRAINTS, FKS, OWNED, INDEXES, LATE, TRIGGERS, RLS, POLICIES, REVOKES, GRANTS, OWNERS,
+ COMMENTS) = range(31)
 
 
 @dataclass
@@ -89,7 +96,73 @@ def _q(name: str) -> str:
 # --------------------------------------------------------------------------- planning
 
 def plan(desired: Catalog, actual: Catalog, changes: list[Change] | None = None) -> list[Step]:
+    """The statements that turn actual into desired; Unsupported when some change cannot be written."""
+    steps, unsupported = plan_partial(desired, actual, changes)
+    if unsupported:
+        raise Unsupported(
+            "genmigrate cannot write these changes safely:\n" + "\n".join(f"  - {u}" for u in unsupported),
+            "write this part of the migration by hand (a new file in the layer's directory, then re-hash)")
+    return steps
+
+
+def _on(obj: Any) -> str | None:
+    """An object as GRANT names it (None: no privileges of its own here)."""
+    from ..inspect.catalog import Schema
+
+    if isinstance(obj, Schema):
+        return f"SCHEMA {_q(obj.name)}"
+    if isinstance(obj, (Table, View)):
+        return f"TABLE {obj.qualified}"
+    if isinstance(obj, Sequence):
+        return f"SEQUENCE {obj.qualified}"
+    if isinstance(obj, Function):
+        return f"{'PROCEDURE' if obj.kind == 'procedure' else 'FUNCTION'} {obj.signature}"
+    return None
+
+
+_OWNER_KIND = {"schema": "SCHEMA", "enum": "TYPE", "domain": "DOMAIN", "composite type": "TYPE", "range type": "TYPE",
+               "sequence": "SEQUENCE", "table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW",
+               "function": "FUNCTION", "procedure": "PROCEDURE"}
+
+
+def _owner_target(object_type: str, obj: Any) -> str:
+    if object_type == "schema":
+        return _q(obj.name)
+    if object_type in ("function", "procedure"):
+        return obj.signature
+    return obj.qualified
+
+
+def _security_of_new(p: Plan, c: Change) -> None:
+    """Grants and owner of an object the plan creates (they come with it, not as changes of their own)."""
+    obj = c.desired
+    on = _on(obj)
+    if on is not None and getattr(obj, "privileges", ()):
+        for stmt in S.privileges_sql(on, obj.privileges):
+            p.add(GRANTS, f'Grant privileges on {c.object_type} "{obj.name}"', stmt)
+    if getattr(obj, "owner", None) and c.object_type in _OWNER_KIND:
+        p.add(OWNERS, f'Set owner of {c.object_type} "{obj.name}"',
+              S.owner_sql(_OWNER_KIND[c.object_type], _owner_target(c.object_type, obj), obj.owner))
+
+
+def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None = None, *,
+                 recreate_enums: bool = False) -> tuple[list[Step], list[str]]:
+    """(statements, changes that cannot be written) for turning actual into desired.
+
+    recreate_enums: an enum whose labels were removed or reordered is rebuilt
+    (renamed, created anew, its columns converted through text, the old one
+    dropped) — it fails on rows holding a removed label, so only for SQL a
+    person reviews and runs (db-drift --sql), never for generated migrations.
+    """
     changes = diff(desired, actual) if changes is None else changes
+    # New tables in creation order: partitions and INHERITS children after their parents.
+    slots = [i for i, c in enumerate(changes) if c.object_type == "table" and c.kind == "missing"]
+    if len(slots) > 1:
+        by_key = {(changes[i].desired.schema, changes[i].desired.name): changes[i] for i in slots}
+        ordered = [by_key[(t.schema, t.name)] for t in S._table_order(c.desired for c in by_key.values())]
+        changes = list(changes)
+        for i, c in zip(slots, ordered):
+            changes[i] = c
     p = Plan()
     dt = desired.tables_by_key()
     at = actual.tables_by_key()
@@ -99,9 +172,58 @@ def plan(desired: Catalog, actual: Catalog, changes: list[Change] | None = None)
     afn = {f"{f.schema}.{f.name}({f.arguments})": f for f in actual.functions}
     replaced_views: set[tuple[str, str]] = set()
     handled_cols: set[tuple[str, str, str]] = set()
+    dfn_objs = {f"{f.schema}.{f.name}({f.arguments})": f for f in desired.functions}
 
     for c in changes:
         t = c.object_type
+        if c.kind == "missing":
+            _security_of_new(p, c)
+        if c.kind == "changed" and c.attribute == "owner" and t in _OWNER_KIND:
+            if c.desired is None:
+                p.unsupported.append(f"{t} {c.name}: owner cannot be unset")
+                continue
+            if t in ("function", "procedure"):
+                target = dfn_objs[c.name].signature
+            elif t == "schema":
+                target = _q(c.name)
+            else:
+                target = qualify(*c.name.split(".", 1))
+            p.add(OWNERS, f'Set owner of {t} "{c.name}"', S.owner_sql(_OWNER_KIND[t], target, c.desired))
+            continue
+        if t == "privilege":
+            if c.kind == "missing":
+                p.add(REVOKES if c.desired.grant.revoked else GRANTS, f"Grant on {c.desired.label}",
+                      S.grant_sql(c.desired.on, c.desired.grant))
+            else:
+                p.add(GRANTS if c.actual.grant.revoked else REVOKES, f"Revoke on {c.actual.label}",
+                      S.ungrant_sql(c.actual.on, c.actual.grant))
+            continue
+        if t == "default privilege":
+            item = c.desired if c.kind == "missing" else c.actual
+            p.add(GRANTS, f"Default privileges {item.label}",
+                  S.default_privilege_sql(item.role, item.schema, item.object_type, item.grant,
+                                          undo=c.kind == "extra"))
+            continue
+        if t == "policy":
+            _policy(p, c, dt, at)
+            continue
+        if t == "composite type":
+            _composite(p, c, desired)
+            continue
+        if t == "range type":
+            if c.kind == "missing":
+                p.add(TYPES, f'Create range type "{c.desired.name}"', S.create_range_sql(c.desired))
+                if c.desired.comment is not None:
+                    p.add(COMMENTS, f'Set comment on range type "{c.desired.name}"',
+                          S._comment("TYPE", c.desired.qualified, c.desired.comment))
+            elif c.kind == "extra":
+                p.add(DROP_TYPES, f'Drop range type "{c.actual.name}"', S.drop_type_sql(c.actual))
+            elif c.attribute == "comment":
+                p.add(COMMENTS, f'Set comment on range type "{c.name}"',
+                      S._comment("TYPE", qualify(*c.name.split(".", 1)), c.desired))
+            else:
+                p.unsupported.append(f"range type {c.name}: {c.attribute} changed")
+            continue
         if t == "schema":
             _schema(p, c)
         elif t == "extension":
@@ -112,7 +234,7 @@ def plan(desired: Catalog, actual: Catalog, changes: list[Change] | None = None)
             else:
                 p.unsupported.append(f"extension {c.name}: {c.attribute} changed")
         elif t == "enum":
-            _enum(p, c, desired)
+            _enum(p, c, desired, actual if recreate_enums else None)
         elif t == "domain":
             if c.kind == "missing":
                 p.add(TYPES, f'Create domain "{c.desired.name}"', S.create_domain_sql(c.desired))
@@ -129,7 +251,11 @@ def plan(desired: Catalog, actual: Catalog, changes: list[Change] | None = None)
             if c.kind == "missing":
                 _create_table(p, c.desired)
             elif c.kind == "extra":
-                p.add(DROP_TABLES, f'Drop "{c.actual.name}" table', S.drop_table_sql(c.actual))
+                if c.actual.partition_of is not None and c.actual.partition_of not in dt:
+                    continue  # dropped with its partitioned parent
+                # An INHERITS child before its parent (DROP_CONSTRAINTS runs just before DROP_TABLES).
+                p.add(DROP_CONSTRAINTS if c.actual.inherits else DROP_TABLES, f'Drop "{c.actual.name}" table',
+                      S.drop_table_sql(c.actual))
             else:
                 _table_attr(p, c, dt, at)
         elif t == "column":
@@ -146,11 +272,75 @@ def plan(desired: Catalog, actual: Catalog, changes: list[Change] | None = None)
             _function(p, c, dfn, afn)
         else:
             p.unsupported.append(f"{t} {c.name}: {c.kind}")
-    if p.unsupported:
-        raise Unsupported(
-            "genmigrate cannot write these changes safely:\n" + "\n".join(f"  - {u}" for u in p.unsupported),
-            "write this part of the migration by hand (a new file in the layer's directory, then re-hash)")
-    return p.statements()
+    return p.statements(), p.unsupported
+
+
+def _policy(p: Plan, c: Change, dt: dict, at: dict) -> None:
+    if c.kind == "missing":
+        if c.table not in at:
+            return  # created with its table
+        pol: Policy = c.desired
+        p.add(POLICIES, f'Create policy "{pol.name}"', S.create_policy_sql(pol))
+        if pol.comment is not None:
+            p.add(COMMENTS, f'Set comment on policy "{pol.name}"',
+                  S._comment("POLICY", f"{_q(pol.name)} ON {qualify(pol.schema, pol.table)}", pol.comment))
+        return
+    if c.kind == "extra":
+        if c.table in dt:
+            p.add(DROP_POLICIES, f'Drop policy "{c.actual.name}"', S.drop_policy_sql(c.actual))
+        return
+    name = c.name.rsplit(".", 1)[-1]
+    want = next(x for x in dt[c.table].policies if x.name == name)
+    have = next(x for x in at[c.table].policies if x.name == name)
+    if c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment on policy "{name}"',
+              S._comment("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment))
+        return
+    stamp = f"-- policy {want.schema}.{want.table}.{name}"
+    if any(st.sql == stamp for st in p.steps.get(-1, [])):
+        return
+    p.steps.setdefault(-1, []).append(Step("", stamp))
+    # ALTER POLICY cannot change the command or AS RESTRICTIVE: drop and create.
+    p.add(DROP_POLICIES, f'Drop policy "{name}"', S.drop_policy_sql(have))
+    p.add(POLICIES, f'Create policy "{name}"', S.create_policy_sql(want))
+    if want.comment is not None:
+        p.add(COMMENTS, f'Set comment on policy "{name}"',
+              S._comment("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment))
+
+
+def _composite(p: Plan, c: Change, desired: Catalog) -> None:
+    if c.kind == "missing":
+        ct: CompositeType = c.desired
+        p.add(TYPES, f'Create composite type "{ct.name}"', S.create_composite_sql(ct))
+        if ct.comment is not None:
+            p.add(COMMENTS, f'Set comment on composite type "{ct.name}"', S._comment("TYPE", ct.qualified, ct.comment))
+        return
+    if c.kind == "extra":
+        p.add(DROP_TYPES, f'Drop composite type "{c.actual.name}"', S.drop_type_sql(c.actual))
+        return
+    target = qualify(*c.name.split(".", 1))
+    if c.attribute == "comment":
+        p.add(COMMENTS, f'Set comment on composite type "{c.name}"', S._comment("TYPE", target, c.desired))
+        return
+    if c.attribute != "fields":
+        p.unsupported.append(f"composite type {c.name}: {c.attribute} changed")
+        return
+    want = {f.name: f for f in c.desired}
+    have = {f.name: f for f in c.actual}
+    if [f for f in have if f in want] != [f for f in want if f in have]:
+        p.unsupported.append(f"composite type {c.name}: attributes reordered")
+        return
+    actions = [f"DROP ATTRIBUTE {_q(n)}" for n in have if n not in want]
+    for n, f in want.items():
+        coll = f" COLLATE {f.collation}" if f.collation else ""
+        if n not in have:
+            actions.append(f"ADD ATTRIBUTE {_q(n)} {f.type}{coll}")
+        elif have[n] != f:
+            actions.append(f"ALTER ATTRIBUTE {_q(n)} TYPE {f.type}{coll}")
+    if [n for n in want if n in have] + [n for n in want if n not in have] != list(want):
+        p.unsupported.append(f"composite type {c.name}: an attribute added between existing ones")
+        return
+    p.add(TYPES, f'Modify composite type "{c.name}"', f"ALTER TYPE {target} {', '.join(actions)};")
 
 
 def _schema(p: Plan, c: Change) -> None:
@@ -168,7 +358,28 @@ def _schema(p: Plan, c: Change) -> None:
         p.unsupported.append(f"schema {c.name}: {c.attribute} changed")
 
 
-def _enum(p: Plan, c: Change, desired: Catalog) -> None:
+def _recreate_enum(p: Plan, e: Enum, desired: Catalog, actual: Catalog) -> None:
+    old = f"{e.name[:50]}__dbstack_old"
+    p.add(TYPES, f'Rename enum type "{e.name}" (labels removed or reordered)',
+          f"ALTER TYPE {e.qualified} RENAME TO {_q(old)};")
+    p.add(TYPES, f'Create enum type "{e.name}"', S.create_enum_sql(e))
+    dt = desired.tables_by_key()
+    for t in actual.tables:
+        for col in t.columns:
+            if col.enum != (e.schema, e.name) or col.inherited:
+                continue
+            want = dt.get((t.schema, t.name))
+            want_col = want.column(col.name) if want else None
+            cq = f"ALTER TABLE {t.qualified} ALTER COLUMN {_q(col.name)}"
+            if col.default is not None:
+                p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} DROP DEFAULT;")
+            p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} TYPE {e.qualified} USING {_q(col.name)}::text::{e.qualified};")
+            if want_col is not None and want_col.default is not None:
+                p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} SET DEFAULT {want_col.default};")
+    p.add(OWNED, f'Drop the old enum type "{e.name}"', f"DROP TYPE {qualify(e.schema, old)};")
+
+
+def _enum(p: Plan, c: Change, desired: Catalog, actual: Catalog | None = None) -> None:
     if c.kind == "missing":
         e: Enum = c.desired
         p.add(TYPES, f'Create enum type "{e.name}"', S.create_enum_sql(e))
@@ -187,6 +398,9 @@ def _enum(p: Plan, c: Change, desired: Catalog) -> None:
         return
     want, have = list(c.desired), list(c.actual)
     # Only additions can be written (PostgreSQL cannot drop or reorder enum labels).
+    if [x for x in want if x in have] != have and actual is not None:
+        _recreate_enum(p, e, desired, actual)
+        return
     if [x for x in want if x in have] != have:
         p.unsupported.append(f"enum {c.name}: labels removed or reordered ({', '.join(have)} -> {', '.join(want)})")
         return
@@ -259,6 +473,11 @@ def _create_table(p: Plan, t: Table) -> None:
         p.add(INDEXES, f'Create index "{i.name}" to table: "{t.name}"', S.create_index_sql(i))
     for tr in t.triggers:
         p.add(TRIGGERS, f'Create trigger "{tr.name}"', *S.create_trigger_sql(tr))
+    for stmt in S.row_security_sql(t, enabled=True if t.rls_enabled else None,
+                                   forced=True if t.rls_forced else None):
+        p.add(RLS, f'Modify "{t.name}" table', stmt)
+    for pol in t.policies:
+        p.add(POLICIES, f'Create policy "{pol.name}"', S.create_policy_sql(pol))
     for stmt in S.table_comments_sql(t):
         p.add(COMMENTS, f'Set comment to table: "{t.name}"', stmt)
 
@@ -276,6 +495,17 @@ def _table_attr(p: Plan, c: Change, dt: dict, at: dict) -> None:
     elif c.attribute == "unlogged":
         p.add(COLUMNS, f'Modify "{d.name}" table',
               f"ALTER TABLE {d.qualified} SET {'UNLOGGED' if d.unlogged else 'LOGGED'};")
+    elif c.attribute == "rls_enabled":
+        p.add(RLS, f'Modify "{d.name}" table', *S.row_security_sql(d, enabled=d.rls_enabled))
+    elif c.attribute == "rls_forced":
+        p.add(RLS, f'Modify "{d.name}" table', *S.row_security_sql(d, forced=d.rls_forced))
+    elif c.attribute == "inherits":
+        for parent in c.actual:
+            if parent not in c.desired:
+                p.add(COLUMNS, f'Modify "{d.name}" table', f"ALTER TABLE {d.qualified} NO INHERIT {qualify(*parent)};")
+        for parent in c.desired:
+            if parent not in c.actual:
+                p.add(CONSTRAINTS, f'Modify "{d.name}" table', f"ALTER TABLE {d.qualified} INHERIT {qualify(*parent)};")
     else:
         p.unsupported.append(f"table {c.name}: {c.attribute} changed")
 
@@ -299,12 +529,16 @@ def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
     colname = c.name.rsplit(".", 1)[-1]
     if c.kind == "missing":
         col: Column = c.desired
+        if col.inherited and d.inherits:
+            return  # comes with the parent's ADD COLUMN
         p.add(COLUMNS, f'Modify "{d.name}" table', S.add_column_sql(d, col))
         if col.comment is not None:
             p.add(COMMENTS, f'Set comment to column: "{col.name}" on table: "{d.name}"',
                   S._comment("COLUMN", f"{d.qualified}.{_q(col.name)}", col.comment))
         return
     if c.kind == "extra":
+        if c.actual.inherited and a.inherits:
+            return  # goes with the parent's DROP COLUMN
         p.add(DROP_COLUMNS, f'Modify "{a.name}" table', S.drop_column_sql(a, c.actual.name))
         return
     want, have = d.column(colname), a.column(colname)
@@ -335,6 +569,8 @@ def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
     elif attr == "comment":
         p.add(COMMENTS, f'Set comment to column: "{colname}" on table: "{d.name}"',
               S._comment("COLUMN", f"{d.qualified}.{_q(colname)}", want.comment))
+    elif attr == "inherited" and d.inherits != a.inherits:
+        return  # follows INHERIT / NO INHERIT of the table
     else:
         p.unsupported.append(f"column {c.name}: {attr} changed")
 

@@ -29,16 +29,19 @@ def _write(path, text: str) -> None:
         raise UsageError(f"cannot write {p}: {exc.strerror}", "pass --output with a writable path") from None
 
 
+OWNERS_HELP = "also read and print object owners (left out by default: they differ between servers)"
+
+
 @task(iterable=["schema"], help={"db": DB_HELP, "target": TARGET_HELP, "schema": SCHEMA_HELP,
-                                 "json": "print the catalog model as JSON instead of HCL"})
-def db_inspect(c, db=None, target=None, schema=None, json=False):
+                                 "json": "print the catalog model as JSON instead of HCL", "owners": OWNERS_HELP})
+def db_inspect(c, db=None, target=None, schema=None, json=False, owners=False):
     """Show the live schema as Atlas-style HCL (or --json), without Atlas."""
     import json as jsonlib
 
     from ..inspect.catalog import inspect_target
     from ..inspect.hcl import render_hcl
 
-    cat = inspect_target(settings(c), db=db, target=target, schemas=_schemas(schema))
+    cat = inspect_target(settings(c), db=db, target=target, schemas=_schemas(schema), owners=owners)
     if json:
         print(jsonlib.dumps(cat.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -46,14 +49,14 @@ def db_inspect(c, db=None, target=None, schema=None, json=False):
 
 
 @task(iterable=["schema"], help={"db": DB_HELP, "target": TARGET_HELP, "schema": SCHEMA_HELP,
-                                 "output": "write the script to this file instead of stdout"})
-def db_inspect_sql(c, db=None, target=None, schema=None, output=None):
+                                 "output": "write the script to this file instead of stdout", "owners": OWNERS_HELP})
+def db_inspect_sql(c, db=None, target=None, schema=None, output=None, owners=False):
     """Show the live schema as SQL that recreates it on an empty database."""
     from ..inspect.catalog import inspect_target
     from ..inspect.sql import render_sql
 
     s = settings(c)
-    text = render_sql(inspect_target(s, db=db, target=target, schemas=_schemas(schema)))
+    text = render_sql(inspect_target(s, db=db, target=target, schemas=_schemas(schema), owners=owners))
     if output:
         _write(s.resolve(output), text)
         print(f"wrote {s.resolve(output)}")
@@ -98,15 +101,26 @@ def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd", layo
 @task(help={"db": DB_HELP, "target": TARGET_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
             "json": "print the differences as JSON",
             "cache": "reuse the schema an identical directory gave on this server version "
-                     "(.dbstack/cache); --no-cache replays every time"})
-def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False, cache=True):
+                     "(.dbstack/cache); --no-cache replays every time",
+            "sql": "after the report, print the SQL that brings the database back to its migrations (not applied)",
+            "owners": "also compare object owners (the replay's objects belong to the role you connect as)"})
+def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False, cache=True, sql=False, owners=False):
     """Compare the live schema with the migrations replayed on a scratch database (exit 2 on drift)."""
     import json as jsonlib
 
     from ..inspect.drift import check_drift
+    from ..inspect.migrate_diff import render_repair, repair_sql
 
-    report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format, cache=cache)
-    text = jsonlib.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n" if json else report.render_text()
+    report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format, cache=cache,
+                         owners=owners)
+    if json:
+        data = report.to_json()
+        if sql:
+            statements, unsupported = repair_sql(report)
+            data["sql"] = {"applied": False, "statements": statements, "unsupported": unsupported}
+        text = jsonlib.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = report.render_text() + (render_repair(report) if sql else "")
     if report.in_sync:
         print(text, end="")
     else:
@@ -141,3 +155,17 @@ def migrate_lint(c, db=None, target=None, dir=None, dir_format=None, latest=None
                          "fix the findings, or silence an intended one with `-- atlas:nolint CODE` above "
                          "the statement", output=text)
     print(text, end="")
+
+
+@task(help={"name": "description part of the new file name, e.g. add_users_phone",
+            "db": DB_HELP, "target": "a dev target (default: local); others are refused",
+            "dir": DIR_HELP, "layer": "layer (directory name) to add the file to, for layered databases",
+            "force": "write the planned file even when replaying it does not reproduce the live schema",
+            "cache": "reuse the schema an identical directory gave on this server version (.dbstack/cache)"})
+def migrate_diff(c, name, db=None, target=None, dir=None, layer=None, force=False, cache=True):
+    """Turn changes made by hand in the dev database into the next migration file (verified, re-hashed, linted)."""
+    from ..inspect.migrate_diff import migrate_diff as run
+
+    s = settings(c)
+    result = run(s, name, db=db, target=target, layer=layer, dir=dir, force=force, cache=cache)
+    print(result.render_text(s.root), end="")
