@@ -14,7 +14,6 @@ import uuid
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from testpaths import ROOT
 from dbstack import settings as settings_mod
