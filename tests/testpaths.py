@@ -9,7 +9,7 @@ ATLAS_DIRS = SHARED / "testdata" / "atlas-dirs"
 INV = str(Path(sys.executable).parent / "inv")
 
 
-def require_tool(name: str, package: str) -> str:
+def require_tool(name: str, package: str, version_args: tuple[str, ...] = ("--version",)) -> str:
     """The path of a working `name`; a test without it is skipped on a laptop but FAILS in CI (CI set),
     where scripts/setup --test installs `package`."""
     import os
@@ -20,7 +20,7 @@ def require_tool(name: str, package: str) -> str:
 
     path = shutil.which(name)
     try:
-        works = bool(path) and subprocess.run([path, "--version"], capture_output=True, timeout=30).returncode == 0
+        works = bool(path) and subprocess.run([path, *version_args], capture_output=True, timeout=30).returncode == 0
     except (OSError, subprocess.SubprocessError):
         works = False
     if not works:

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 import psycopg
 import pytest
 from erdgen import SCHEMAS, schema_sql
-from testpaths import ROOT, require_tool
+from testpaths import INV, ROOT, require_tool
 
 
 @pytest.fixture(autouse=True)
@@ -28,12 +28,11 @@ def _graphviz_where_asked(request):
     """Graphviz's `dot` for the tests that ask for it: installed in CI, optional on a laptop."""
     params = getattr(getattr(request.node, "callspec", None), "params", {})
     if params.get("engine") == "graphviz":
-        require_tool("dot", "graphviz")
+        require_tool("dot", "graphviz", ("-V",))
 
 
 pytestmark = pytest.mark.postgres
 
-INV = str(ROOT / ".venv" / "bin" / "inv")
 NS = {"s": "http://www.w3.org/2000/svg"}
 CHAR_W = 7.2  # the 12px monospace font of table text: 0.6 em per character (DejaVu Sans Mono: 0.602)
 

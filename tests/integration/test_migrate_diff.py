@@ -15,7 +15,7 @@ import uuid
 import psycopg
 import pytest
 
-from testpaths import ROOT
+from testpaths import INV, ROOT
 from dbstack import settings as settings_mod
 from dbstack.errors import DbstackError
 from dbstack.inspect.catalog import read_catalog
@@ -28,7 +28,6 @@ from dbstack.migrations.layers import Layers
 pytestmark = pytest.mark.postgres
 
 SAMPLE = ROOT / "manifests" / "migrations" / "mydatabase"
-INV = str(ROOT / ".venv" / "bin" / "inv")
 
 # A file on top of the sample so that hand changes can also remove security objects.
 SECURITY_FILE = """ALTER TABLE repositories ENABLE ROW LEVEL SECURITY;

@@ -23,7 +23,7 @@ def _graphviz_where_asked(request):
     """Graphviz's `dot` for the tests that ask for it: installed in CI, optional on a laptop."""
     params = getattr(getattr(request.node, "callspec", None), "params", {})
     if params.get("engine") == "graphviz":
-        require_tool("dot", "graphviz")
+        require_tool("dot", "graphviz", ("-V",))
 
 
 
