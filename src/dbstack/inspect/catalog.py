@@ -53,6 +53,17 @@ class _Model:
         return _plain(self)
 
 
+class _InSchema(_Model):
+    """An object named inside a schema (its dataclass declares `schema` and `name`)."""
+
+    schema: str
+    name: str
+
+    @property
+    def qualified(self) -> str:
+        return qualify(self.schema, self.name)
+
+
 def _plain(v: Any) -> Any:
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return {f.name: _plain(getattr(v, f.name)) for f in dataclasses.fields(v) if f.metadata.get("json", True)}
@@ -94,16 +105,12 @@ class Extension(_Model):
 
 
 @dataclass(frozen=True)
-class Enum(_Model):
+class Enum(_InSchema):
     schema: str
     name: str
     labels: tuple[str, ...]
     comment: str | None = None
     owner: str | None = None
-
-    @property
-    def qualified(self) -> str:
-        return qualify(self.schema, self.name)
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ class DomainCheck(_Model):
 
 
 @dataclass(frozen=True)
-class Domain(_Model):
+class Domain(_InSchema):
     schema: str
     name: str
     type: str
@@ -124,10 +131,6 @@ class Domain(_Model):
     comment: str | None = None
     owner: str | None = None
 
-    @property
-    def qualified(self) -> str:
-        return qualify(self.schema, self.name)
-
 
 @dataclass(frozen=True)
 class CompositeField(_Model):
@@ -137,20 +140,16 @@ class CompositeField(_Model):
 
 
 @dataclass(frozen=True)
-class CompositeType(_Model):
+class CompositeType(_InSchema):
     schema: str
     name: str
     fields: tuple[CompositeField, ...]
     comment: str | None = None
     owner: str | None = None
 
-    @property
-    def qualified(self) -> str:
-        return qualify(self.schema, self.name)
-
 
 @dataclass(frozen=True)
-class RangeType(_Model):
+class RangeType(_InSchema):
     schema: str
     name: str
     subtype: str                        # format_type() of the element type
@@ -161,10 +160,6 @@ class RangeType(_Model):
     multirange: str | None = None       # the multirange type's name (PostgreSQL 14+), same schema
     comment: str | None = None
     owner: str | None = None
-
-    @property
-    def qualified(self) -> str:
-        return qualify(self.schema, self.name)
 
 
 @dataclass(frozen=True)
@@ -188,7 +183,7 @@ class SequenceOptions(_Model):
 
 
 @dataclass(frozen=True)
-class Sequence(_Model):
+class Sequence(_InSchema):
     schema: str
     name: str
     options: SequenceOptions
@@ -197,10 +192,6 @@ class Sequence(_Model):
     comment: str | None = None
     privileges: tuple[Grant, ...] = ()
     owner: str | None = None
-
-    @property
-    def qualified(self) -> str:
-        return qualify(self.schema, self.name)
 
 
 @dataclass(frozen=True)
@@ -294,7 +285,7 @@ class IndexPart(_Model):
 
 
 @dataclass(frozen=True)
-class Index(_Model):
+class Index(_InSchema):
     schema: str
     table: str
     name: str
@@ -306,10 +297,6 @@ class Index(_Model):
     nulls_not_distinct: bool = False
     definition: str = ""      # pg_get_indexdef: CREATE [UNIQUE] INDEX ...
     comment: str | None = None
-
-    @property
-    def qualified(self) -> str:
-        return qualify(self.schema, self.name)
 
 
 @dataclass(frozen=True)
@@ -336,7 +323,7 @@ class Policy(_Model):
 
 
 @dataclass(frozen=True)
-class Table(_Model):
+class Table(_InSchema):
     schema: str
     name: str
     columns: tuple[Column, ...]
@@ -359,10 +346,6 @@ class Table(_Model):
     privileges: tuple[Grant, ...] = ()
     owner: str | None = None
 
-    @property
-    def qualified(self) -> str:
-        return qualify(self.schema, self.name)
-
     def column(self, name: str) -> Column | None:
         for c in self.columns:
             if c.name == name:
@@ -377,7 +360,7 @@ class Table(_Model):
 
 
 @dataclass(frozen=True)
-class View(_Model):
+class View(_InSchema):
     schema: str
     name: str
     definition: str                     # pg_get_viewdef (the SELECT)
@@ -391,10 +374,6 @@ class View(_Model):
     comment: str | None = None
     privileges: tuple[Grant, ...] = ()
     owner: str | None = None
-
-    @property
-    def qualified(self) -> str:
-        return qualify(self.schema, self.name)
 
 
 @dataclass(frozen=True)
