@@ -92,7 +92,9 @@ class DiffResult:
         lines = [f"{n} change{'s' if n != 1 else ''} in {self.url} that the migrations do not have:",
                  render_changes(self.changes, desired_label=LIVE, actual_label=MIGRATIONS).rstrip("\n")]
         if self.file is not None:
-            shown = _rel(self.file, root)
+            from ..migrations.lint import display_path
+
+            shown = display_path(self.file, root)
             lines.append(f"created {shown} ({self.statements} statement{'s' if self.statements != 1 else ''}) "
                          "and re-hashed atlas.sum")
             if self.verified:
@@ -106,15 +108,6 @@ class DiffResult:
             lines.append("lint of the new file:" if self.file is not None else "lint of the planned file:")
             lines.append(self.lint.render_text().rstrip("\n"))
         return "\n".join(x for x in lines if x) + "\n"
-
-
-def _rel(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return str(path.resolve().relative_to(root.resolve()))
-        except ValueError:
-            pass
-    return str(path)
 
 
 def current_catalog(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None, admin_db: str,
@@ -144,7 +137,7 @@ def _verify(live_catalog: "Catalog", layers: "Layers", layer: str | None, file_n
             root: Path | None, current: "Catalog | None" = None) -> tuple[list[Change], "LintReport"]:
     """Replay a copy of the directory plus the new file; (live vs result, lint findings of the new file)."""
     from ..migrations.layers import Layers
-    from ..migrations.lint import LintReport, _Linter
+    from ..migrations.lint import LintReport, _Linter, display_path
     from .catalog import read_catalog
     from .scratch import scratch_database
 
@@ -177,7 +170,7 @@ def _verify(live_catalog: "Catalog", layers: "Layers", layer: str | None, file_n
 
                     replay(scratch, copy, revisions_schema=revisions_schema)
                 result = read_catalog(scratch, schemas=schemas)
-        real = _rel(target.path / file_name, root)
+        real = display_path(target.path / file_name, root)
         findings = [replace(f, file=real) if f.file.endswith(file_name) else f for f in linter.findings]
     return diff(live_catalog, result), LintReport(findings=findings, files=[real])
 

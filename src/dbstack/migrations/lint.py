@@ -606,7 +606,8 @@ def _transaction(run: FileRun) -> list[Diag]:
 
 # --------------------------------------------------------------------------- the run
 
-def _relpath(path: Path, root: Path | None) -> str:
+def display_path(path: Path, root: Path | None) -> str:
+    """`path` relative to `root` when it lies inside it (how findings and files are named), else as given."""
     if root is not None:
         try:
             return str(path.resolve().relative_to(root.resolve()))
@@ -628,7 +629,7 @@ class _Linter:
 
     def add(self, path: Path | str, line: int, code: str, message: str) -> None:
         sev = "error" if self.strict or code.startswith(ERROR_PREFIXES) else "warning"
-        label = _relpath(Path(path), self.root) if not isinstance(path, str) else path
+        label = display_path(Path(path), self.root) if not isinstance(path, str) else path
         self.findings.append(Finding(label, line, code, message, HINTS.get(code, ""), sev))
 
     # -- integrity ---------------------------------------------------------------
@@ -734,7 +735,7 @@ class _Linter:
                     else:
                         self.stale = True
                     steps.append(StmtChange(st, p, before, cur, changes))
-                run = FileRun(f, _relpath(f.path, self.root), content, start, steps, txmode, version)
+                run = FileRun(f, display_path(f.path, self.root), content, start, steps, txmode, version)
                 self.report_file(run, volatile)
 
     def report_file(self, run: FileRun, volatile: Callable[[str], bool]) -> None:
@@ -815,7 +816,7 @@ def lint_layers(layers: "Layers", server: "ConnSpec", *, latest: int | None = No
         if linted:
             with scratch_database(server, prefix="dbstack_lint", admin_db=admin_db) as scratch:
                 linter.analyze(scratch, linted, revisions_schema=revisions_schema)
-    return LintReport(findings=linter.findings, files=[_relpath(f.path, root) for f in linted], strict=strict)
+    return LintReport(findings=linter.findings, files=[display_path(f.path, root) for f in linted], strict=strict)
 
 
 def run_lint(settings: "Settings", *, db: str | None = None, target: str | None = None, dir: str | None = None,
