@@ -33,6 +33,11 @@ def _comment(kind: str, target: str, comment: str | None) -> str:
     return f"COMMENT ON {kind} {target} IS {quote_literal(comment) if comment is not None else 'NULL'};"
 
 
+def _object_comments(keyword: str, objects) -> list[str]:
+    """COMMENT ON <keyword> for each schema object that has one, in the given order."""
+    return [_comment(keyword, o.qualified, o.comment) for o in objects if o.comment is not None]
+
+
 def sequence_options_sql(o: SequenceOptions, *, with_type: bool = True, only_non_default: bool = False) -> str:
     """START WITH … INCREMENT BY … (all of them, or only those differing from PostgreSQL's defaults)."""
     tmax = _TYPE_MAX.get(o.type, 9223372036854775807)
@@ -517,25 +522,15 @@ def sql_statements(cat: Catalog) -> list[str]:
     for s in cat.schemas:
         if s.comment is not None and not (s.name == "public" and s.comment == _PUBLIC_COMMENT):
             out.append(_comment("SCHEMA", quote_ident(s.name), s.comment))
-    for e in cat.enums:
-        if e.comment is not None:
-            out.append(_comment("TYPE", e.qualified, e.comment))
-    for d in cat.domains:
-        if d.comment is not None:
-            out.append(_comment("DOMAIN", d.qualified, d.comment))
-    for s in cat.sequences:
-        if s.comment is not None:
-            out.append(_comment("SEQUENCE", s.qualified, s.comment))
+    out += _object_comments("TYPE", cat.enums)
+    out += _object_comments("DOMAIN", cat.domains)
+    out += _object_comments("SEQUENCE", cat.sequences)
     for f in cat.functions:
         c = function_comment_sql(f)
         if c:
             out.append(c)
-    for c in cat.composites:
-        if c.comment is not None:
-            out.append(_comment("TYPE", c.qualified, c.comment))
-    for r in cat.ranges:
-        if r.comment is not None:
-            out.append(_comment("TYPE", r.qualified, r.comment))
+    out += _object_comments("TYPE", cat.composites)
+    out += _object_comments("TYPE", cat.ranges)
     for t in tables:
         out += table_comments_sql(t)
     for v in cat.views:
