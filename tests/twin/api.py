@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import traceback
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
@@ -95,3 +96,36 @@ class TwinAPI(FakeClusterAPI):
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
         with self.lock:
             self.objects.pop(self.key(api_version, kind, name, namespace), None)
+
+
+class Controller:
+    """A reconcile loop in its own thread, as an operator runs one: every `interval` each object of
+    `kind` goes to `tick`; an exception is recorded in `errors` and the loop goes on."""
+
+    kind = ""
+    join_timeout = 30.0
+
+    def __init__(self, api: TwinAPI, interval: float, thread_name: str) -> None:
+        self.api, self.interval = api, interval
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=thread_name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.join_timeout)
+
+    def tick(self, obj: dict) -> None:
+        raise NotImplementedError
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for obj in self.api.of_kind(self.kind):
+                try:
+                    self.tick(obj)
+                except Exception:  # noqa: BLE001 - recorded; a controller keeps going
+                    self.errors.append(traceback.format_exc())
+            self._stop.wait(self.interval)

@@ -33,12 +33,11 @@ import socket
 import tempfile
 import threading
 import time
-import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from .api import TwinAPI, set_condition
+from .api import Controller, TwinAPI, set_condition
 from .docker_net import DockerNet, pod_dns_search
 
 NAMESPACE = "atlas-operator"
@@ -55,30 +54,24 @@ class Failure(Exception):
         self.reason, self.message = reason, message
 
 
-class AtlasOperator:
+class AtlasOperator(Controller):
+    kind = "AtlasMigration"
+    join_timeout = 60.0
+
     def __init__(self, api: TwinAPI, net: DockerNet, *, retry_unit: float = 5.0, interval: float = 0.1) -> None:
-        self.api, self.net, self.retry_unit, self.interval = api, net, retry_unit, interval
+        super().__init__(api, interval, "twin-atlas-operator")
+        self.net, self.retry_unit = net, retry_unit
         self.cid, ports = net.run("atlas-operator", entrypoint=["perl", "-e", RELAY], command=[],
                                   dns_search=pod_dns_search(NAMESPACE), ports=(7000,))
         self.relay_port = ports[7000]
-        self.errors: list[str] = []
         self.attempts: list[tuple[str, str, str]] = []   # (namespace/name, result, message) per reconcile
         self._next: dict[tuple, float] = {}
         self._seen: dict[tuple, tuple] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="twin-atlas-operator", daemon=True)
         deadline = time.monotonic() + 30
         while "relay listening" not in net.logs(self.cid):
             if time.monotonic() > deadline:
                 raise RuntimeError("the Atlas operator stand-in did not start: " + net.logs(self.cid))
             time.sleep(0.1)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
 
     # -- the network, as seen from the operator's pod ----------------------------
     def dial(self, host: str, port: int, timeout: float = 20.0) -> socket.socket:
@@ -150,15 +143,9 @@ class AtlasOperator:
             srv.close()
 
     # -- the controller -----------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for obj in self.api.of_kind("AtlasMigration"):
-                try:
-                    if self._due(obj):
-                        self.reconcile(obj)
-                except Exception:  # noqa: BLE001 - recorded; a controller keeps going
-                    self.errors.append(traceback.format_exc())
-            self._stop.wait(self.interval)
+    def tick(self, obj: dict) -> None:
+        if self._due(obj):
+            self.reconcile(obj)
 
     def _watched(self, obj: dict) -> tuple:
         """What triggers a reconcile: generation, the ConfigMap's and the password Secret's versions."""

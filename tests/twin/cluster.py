@@ -3,10 +3,8 @@ and the Deployment readiness the operator installs wait for."""
 from __future__ import annotations
 
 import base64
-import threading
-import traceback
 
-from .api import ESO_KINDS, TwinAPI, set_condition
+from .api import ESO_KINDS, Controller, TwinAPI, set_condition
 from .atlas import AtlasOperator
 from .cnpg import CNPGController
 from .docker_net import DockerNet
@@ -14,30 +12,18 @@ from .docker_net import DockerNet
 ESO_API = "external-secrets.io/v1"
 
 
-class ExternalSecretsController:
+class ExternalSecretsController(Controller):
     """external-secrets.io with a fake provider: ClusterSecretStore -> {remote key: {property: value}}."""
 
+    kind = "ExternalSecret"
+    join_timeout = 10.0
+
     def __init__(self, api: TwinAPI, provider: dict[str, dict[str, str]], interval: float = 0.2) -> None:
-        self.api, self.provider, self.interval = api, provider, interval
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="twin-eso", daemon=True)
+        super().__init__(api, interval, "twin-eso")
+        self.provider = provider
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for es in self.api.of_kind("ExternalSecret"):
-                try:
-                    self.reconcile(es)
-                except Exception:  # noqa: BLE001
-                    self.errors.append(traceback.format_exc())
-            self._stop.wait(self.interval)
+    def tick(self, es: dict) -> None:
+        self.reconcile(es)
 
     def reconcile(self, es: dict) -> None:
         spec, md = es.get("spec") or {}, es["metadata"]
@@ -66,29 +52,20 @@ class ExternalSecretsController:
             st.get("conditions") or [], {"type": "Ready", "status": status, "reason": reason, "message": message})))
 
 
-class DeploymentController:
+class DeploymentController(Controller):
     """Deployments become Available (the operators' own pods are not modelled)."""
 
+    kind = "Deployment"
+    join_timeout = 10.0
+
     def __init__(self, api: TwinAPI, interval: float = 0.2) -> None:
-        self.api, self.interval = api, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="twin-deployments", daemon=True)
+        super().__init__(api, interval, "twin-deployments")
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for d in self.api.of_kind("Deployment"):
-                gen = d["metadata"].get("generation", 1)
-                self.api.update_status(d, lambda cur, st: {
-                    "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "observedGeneration": gen,
-                    "conditions": [{"type": "Available", "status": "True"}]})
-            self._stop.wait(self.interval)
+    def tick(self, d: dict) -> None:
+        gen = d["metadata"].get("generation", 1)
+        self.api.update_status(d, lambda cur, st: {
+            "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "observedGeneration": gen,
+            "conditions": [{"type": "Available", "status": "True"}]})
 
 
 class Twin:

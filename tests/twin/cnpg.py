@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 
-from .api import TwinAPI, set_condition
+from .api import Controller, TwinAPI, set_condition
 from .docker_net import DockerNet, pod_dns_search
 
 API = "postgresql.cnpg.io/v1"
@@ -83,20 +81,13 @@ class ClusterState:
     owner_password: str | None = field(default=None, repr=False)
 
 
-class CNPGController:
+class CNPGController(Controller):
+    kind = "Cluster"
+
     def __init__(self, api: TwinAPI, net: DockerNet, *, interval: float = 0.2) -> None:
-        self.api, self.net, self.interval = api, net, interval
+        super().__init__(api, interval, "twin-cnpg")
+        self.net = net
         self.state: dict[tuple[str, str], ClusterState] = {}
-        self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="twin-cnpg", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
     # -- what tests read --------------------------------------------------------
     def primary_port(self, ns: str, cluster: str) -> int:
@@ -106,14 +97,8 @@ class CNPGController:
         return list(self.state[(ns, cluster)].instances)
 
     # -- loop -------------------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for obj in self.api.of_kind("Cluster"):
-                try:
-                    self.reconcile(obj)
-                except Exception:  # noqa: BLE001 - recorded, the loop goes on like a controller
-                    self.errors.append(traceback.format_exc())
-            self._stop.wait(self.interval)
+    def tick(self, obj: dict) -> None:
+        self.reconcile(obj)
 
     def reconcile(self, obj: dict) -> None:
         md, spec = obj["metadata"], obj.get("spec") or {}
