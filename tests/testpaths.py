@@ -12,11 +12,8 @@ INV = str(Path(sys.executable).parent / "inv")
 def require_tool(name: str, package: str, version_args: tuple[str, ...] = ("--version",)) -> str:
     """The path of a working `name`; a test without it is skipped on a laptop but FAILS in CI (CI set),
     where scripts/setup --test installs `package`."""
-    import os
     import shutil
     import subprocess
-
-    import pytest
 
     path = shutil.which(name)
     try:
@@ -24,7 +21,17 @@ def require_tool(name: str, package: str, version_args: tuple[str, ...] = ("--ve
     except (OSError, subprocess.SubprocessError):
         works = False
     if not works:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is required in CI and does not work here (scripts/setup --test installs {package})")
-        pytest.skip(f"{name} is not usable here (install {package}); CI runs this test")
+        unavailable(f"{name} is not usable here (install {package})",
+                    f"{name} is required in CI and does not work here (scripts/setup --test installs {package})")
     return path
+
+
+def unavailable(why: str, in_ci: str) -> None:
+    """Something a test needs is missing: skip on a laptop, fail in CI (CI set), where it must run."""
+    import os
+
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(in_ci)
+    pytest.skip(f"{why}; CI runs this test")
