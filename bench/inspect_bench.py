@@ -11,7 +11,7 @@ to a "live" database. Then, each repeated and reported as the median:
   render         HCL + SQL + Mermaid rendering of the catalog
   ddl-floor      createdb + `psql -1` running every file in one transaction + dropdb (the server's DDL cost)
   replay         createdb + our engine applying the directory + dropdb (what drift does before inspecting)
-  drift          dbstack.inspect.drift.drift() end to end (scratch db, replay, 2 inspections, diff, drop)
+  drift          dbstack.analysis.drift.drift() end to end (scratch db, replay, 2 inspections, diff, drop)
   drift-cli      `inv db-drift --no-cache --target cnpg` end to end (a process: interpreter and imports included)
   drift-cached   `inv db-drift --target cnpg` with the directory's schema already cached (unchanged migrations)
   diff-cached    `inv migrate-diff` after a hand change (a new table with a foreign key and an index, a new
@@ -45,7 +45,7 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from dbstack.inspect.catalog import read_catalog  # noqa: E402
-from dbstack.inspect.drift import drift  # noqa: E402
+from dbstack.analysis.drift import drift  # noqa: E402
 from dbstack.inspect.erd import render_mermaid  # noqa: E402
 from dbstack.inspect.hcl import render_hcl  # noqa: E402
 from dbstack.inspect.scratch import scratch_database  # noqa: E402

@@ -73,7 +73,7 @@ def _tool_checks() -> list[Check]:
 
 def _version_check(tool: str, path: str) -> Check:
     """kind/helm/kubectl: present and new enough for what the Kubernetes tasks pin."""
-    from .k8s.tools import HINTS, _wheel_kubectl, tool_version, version_problem
+    from .k8s.programs import HINTS, _wheel_kubectl, tool_version, version_problem
 
     if tool == "kubectl":
         path = _wheel_kubectl() or path  # the one the Kubernetes tasks run (the pinned wheel first)
@@ -85,7 +85,7 @@ def _version_check(tool: str, path: str) -> Check:
 
 
 def _server_checks(s: Settings) -> list[Check]:
-    from .local.compose import load_service
+    from .compose import load_service
     from .local.docker import DockerBackend
     from .local.pgctl import find_bindir, port_free
 

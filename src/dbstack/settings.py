@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from .errors import ConfigError
+from .errors import ConfigError, Refused
 
 DEFAULTS: dict[str, Any] = {
     # Database used when a task gets no --db.
@@ -318,6 +318,15 @@ class Settings:
             return (self.resolve(dir),)
         return self.db(db).dirs
 
+    def require_dev(self, target: str | None, force: bool, action: str) -> TargetSettings:
+        """Refuse a destructive dev command on a target that is not marked dev, unless forced."""
+        t = self.target_settings(target)
+        if not t.dev and not force:
+            raise Refused(f"{action} is a development command and target {t.name!r} is not a dev target",
+                          f"run it against a dev target (e.g. --target local), or pass --force if you really "
+                          f"mean to run it on {t.name!r}")
+        return t
+
     def target_settings(self, name: str | None = None) -> TargetSettings:
         name = name or self.target
         try:
@@ -333,7 +342,7 @@ class Settings:
 
     def local_server(self) -> ConnSpec:
         """The local dev server's admin connection (database = admin_db)."""
-        from .local.compose import load_service  # compose holds the defaults
+        from .compose import load_service  # compose holds the defaults
 
         svc = load_service(self.compose.file, self.compose.service)
         user = self.local.user or svc.environment.get("POSTGRES_USER", "postgres")

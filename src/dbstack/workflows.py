@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import ConfigError, LintFailed, Refused, UsageError
+from .files import atomic_write
 from .settings import ConnSpec, Settings, TargetSettings
 
 Out = Callable[[str], None]
@@ -38,16 +39,6 @@ def local_target(settings: Settings) -> TargetSettings:
             return t
     raise ConfigError("no target of kind `local` is configured",
                       "add `local: {kind: local, dev: true}` under dbstack.targets in invoke.yaml")
-
-
-def require_dev(settings: Settings, target: str | None, force: bool, action: str) -> TargetSettings:
-    """Refuse a destructive dev command on a target that is not marked dev, unless forced."""
-    t = settings.target_settings(target)
-    if not t.dev and not force:
-        raise Refused(f"{action} is a development command and target {t.name!r} is not a dev target",
-                      f"run it against a dev target (e.g. --target local), or pass --force if you really "
-                      f"mean to run it on {t.name!r}")
-    return t
 
 
 def admin_connection(settings: Settings, target: str | None = None) -> ConnSpec:
@@ -146,7 +137,7 @@ def reset_db(settings: Settings, *, backend: str | None = None, db: str | None =
     from .local.database import check_name
 
     t = local_target(settings)
-    require_dev(settings, t.name, force, "reset-db")
+    settings.require_dev(t.name, force, "reset-db")
     name = check_name(db or settings.database)
     _layers(settings, db, None).validate()  # a checksum error stops us before anything is deleted
     timings = ResetTimings()
@@ -181,7 +172,7 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
     from .local.database import check_name, create_database, drop_database, scratch_name, swap_in
     from .migrations.engine import apply
 
-    t = require_dev(settings, target, force, "db-reset")
+    t = settings.require_dev(target, force, "db-reset")
     name = check_name(settings.database_name(t.name, db))
     layers = _layers(settings, db, dir)
     layers.validate()
@@ -234,10 +225,7 @@ def remember_own_sums(settings: Settings, d, total: str) -> None:
         return  # a directory outside the project (e.g. --dir /tmp/x): leave no cache behind for it
     path = _own_sums_path(settings, d)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"total": total, "files": _own_sums(d)}, sort_keys=True), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, json.dumps({"total": total, "files": _own_sums(d)}, sort_keys=True))
     except OSError:
         pass  # only a cache: without it the next refresh names fewer files
 
@@ -297,7 +285,7 @@ def dev_migrate_refresh(settings: Settings, *, fresh: bool = False, db: str | No
     """Re-hash and apply (`fresh`: drop and recreate the database first)."""
     from .local.database import check_name, create_database, drop_database
 
-    t = require_dev(settings, target, force, "dev-migrate-refresh")
+    t = settings.require_dev(target, force, "dev-migrate-refresh")
     name = check_name(settings.database_name(t.name, db))
     changed = rehash(settings, db=db, dir=dir, out=out)
     ensure_server(settings, t.name, out)
@@ -324,7 +312,7 @@ class Preview:
 
 
 def _lint(settings: Settings, *, db, target, dir, latest: int):
-    from .migrations.lint import run_lint
+    from .analysis.lint import run_lint
 
     return run_lint(settings, db=db, target=target, dir=dir, latest=latest)
 
@@ -387,7 +375,7 @@ def prod_migrate(settings: Settings, *, db: str | None = None, dir: str | None =
 
 
 __all__ = [
-    "ResetTimings", "Preview", "local_target", "require_dev", "admin_connection", "ensure_server",
+    "ResetTimings", "Preview", "local_target", "admin_connection", "ensure_server",
     "db_create", "reset_db", "db_reset", "rehash", "dev_migrate_refresh", "prod_migrate_preview",
     "prod_migrate",
 ]

@@ -60,8 +60,8 @@ def test_nul_only_warns_in_migrate_hash_and_validate(tmp_path):
 
 
 def test_nul_refused_by_lint_and_drift_and_standalone_validation(tmp_path):
-    from dbstack.inspect.drift import drift
-    from dbstack.migrations.lint import lint_layers
+    from dbstack.analysis.drift import drift
+    from dbstack.analysis.lint import lint_layers
     from dbstack.settings import ConnSpec
 
     d = make_dir(tmp_path / "m", {"1_a.sql": b"CREATE TABLE a (id int);\n\x00"})
@@ -166,7 +166,7 @@ def test_unclosed_ipv6_bracket_is_a_config_error_with_the_password_masked():
 
 
 def test_git_base_cannot_inject_options(tmp_path):
-    from dbstack.migrations.lint import git_changed_files
+    from dbstack.analysis.lint import git_changed_files
 
     repo = tmp_path / "repo"
     d = make_dir(repo / "m", {"1_a.sql": "SELECT 1;\n"})

@@ -88,7 +88,7 @@ def _scan(dump: Path) -> dict[str, list[str]]:
 
 
 def test_git_children_of_lint_get_an_allow_listed_environment(secret_env, tmp_path):
-    from dbstack.migrations.lint import git_changed_files
+    from dbstack.analysis.lint import git_changed_files
 
     bindir, dump = secret_env
     repo = tmp_path / "repo"

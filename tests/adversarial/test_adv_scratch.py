@@ -34,10 +34,10 @@ interrupted = 0
 for _ in range(12):
     try:
         if what == "drift":
-            from dbstack.inspect.drift import drift
+            from dbstack.analysis.drift import drift
             drift(spec, Layers.of([mdir]))
         else:
-            from dbstack.migrations.lint import lint_layers
+            from dbstack.analysis.lint import lint_layers
             lint_layers(Layers.of([mdir]), spec)
     except (KeyboardInterrupt, SystemExit):
         interrupted += 1
@@ -59,7 +59,7 @@ def test_signal_right_after_create_database_leaves_no_scratch_database(fresh_db,
 
 
 def test_leftover_of_a_killed_run_is_dropped_by_the_next_and_reported_before(fresh_db, pg_server, tmp_path):
-    from dbstack.inspect.drift import drift
+    from dbstack.analysis.drift import drift
     from dbstack.inspect.scratch import leftovers
     from dbstack.migrations.layers import Layers
 

@@ -44,7 +44,7 @@ def _has_a(pg_server, db: str) -> bool:
 
 def _run(task: str, s, target: str, db: str | None):
     from dbstack import workflows
-    from dbstack.inspect.drift import check_drift
+    from dbstack.analysis.drift import check_drift
     from dbstack.migrations import commands
 
     quiet = lambda _line: None  # noqa: E731

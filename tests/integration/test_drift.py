@@ -13,7 +13,7 @@ import pytest
 
 from testpaths import INV, ROOT
 from dbstack.errors import DbstackError
-from dbstack.inspect.drift import drift
+from dbstack.analysis.drift import drift
 from dbstack.inspect.scratch import scratch_database
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.engine import ApplyOptions, apply

@@ -21,7 +21,7 @@ import yaml
 from dbstack.errors import KubernetesError, Refused
 from dbstack.k8s import deploy as deploymod
 from dbstack.k8s.kind import up_steps
-from dbstack.k8s.plan import run_steps
+from dbstack.k8s.steps import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.settings import from_mapping
 

@@ -13,7 +13,7 @@ import pytest
 from testpaths import INV, ROOT
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.layers import Layers
-from dbstack.migrations.lint import lint_layers
+from dbstack.analysis.lint import lint_layers
 
 pytestmark = pytest.mark.postgres
 

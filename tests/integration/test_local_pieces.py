@@ -6,7 +6,7 @@ import time
 import pytest
 
 from dbstack.errors import BackendError, DatabaseError, UsageError
-from dbstack.local.compose import load_service
+from dbstack.compose import load_service
 from dbstack.local.database import check_name, create_database, drop_database, exists, scratch_name, swap_in
 from dbstack.local.docker import data_mount
 from dbstack.local.pgctl import free_port, port_free

@@ -19,7 +19,7 @@ import yaml
 from dbstack.k8s import configmap as cm
 from dbstack.k8s import references
 from dbstack.k8s.config import load_environments
-from dbstack.k8s.tools import Runner, find_tool, kustomize
+from dbstack.k8s.programs import Runner, find_tool, kustomize
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.layers import Layers
 

@@ -17,8 +17,8 @@ import yaml
 
 from dbstack.errors import KubernetesError
 from dbstack.k8s import forward, tools
-from dbstack.k8s.fake import FakeClusterAPI
-from dbstack.k8s.plan import run_steps
+from fake_cluster_api import FakeClusterAPI
+from dbstack.k8s.steps import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.local.pgctl import free_port, port_free
 from dbstack.settings import from_mapping

@@ -20,8 +20,8 @@ from dbstack import settings as settings_mod
 from dbstack.errors import DbstackError
 from dbstack.inspect.catalog import read_catalog
 from dbstack.inspect.diff import diff
-from dbstack.inspect.drift import drift
-from dbstack.inspect.migrate_diff import migrate_diff, repair_sql
+from dbstack.analysis.drift import drift
+from dbstack.analysis.migrate_diff import migrate_diff, repair_sql
 from dbstack.migrations.engine import ApplyOptions, apply
 from dbstack.migrations.layers import Layers
 

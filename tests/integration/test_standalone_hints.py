@@ -18,7 +18,7 @@ from pgrole import role_and_database, write_config  # noqa: E402
 
 from dbstack.migrations.directory import MigrationDir  # noqa: E402
 from dbstack.settings import ConnSpec  # noqa: E402
-from dbstack.standalone import embedded as embedded_mod  # noqa: E402
+from dbstack.standalone import bundled_migrations as embedded_mod  # noqa: E402
 from dbstack.standalone import migrate_cli  # noqa: E402
 
 LAYERS = ("bronze", "bronzehistory", "silver", "gold")

@@ -13,7 +13,7 @@ import traceback
 from datetime import datetime, timezone
 from typing import Callable, Iterable
 
-from dbstack.k8s.fake import FakeClusterAPI
+from fake_cluster_api import FakeClusterAPI
 
 ESO_KINDS = {("external-secrets.io/v1", "ExternalSecret"), ("external-secrets.io/v1", "ClusterSecretStore"),
              ("external-secrets.io/v1", "SecretStore")}

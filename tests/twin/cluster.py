@@ -71,7 +71,7 @@ class DeploymentController(Controller):
 class Twin:
     def __init__(self, docker_client, image: str, *, retry_unit: float = 1.0, eso: bool = False,
                  provider: dict[str, dict[str, str]] | None = None) -> None:
-        from dbstack.k8s.fake import BUILTIN_KINDS, OPERATOR_KINDS, PROD_KINDS
+        from fake_cluster_api import BUILTIN_KINDS, OPERATOR_KINDS, PROD_KINDS
 
         # eso: the cluster also has prod's prerequisites (external-secrets, the barman-cloud plugin's
         # ObjectStore and the Prometheus operator's PodMonitor: stored, not acted on)

@@ -1,7 +1,7 @@
 """Cluster orchestration against FakeClusterAPI and fake kind/helm/kubectl executables.
 
 No Kubernetes API server, Kind or Helm can run here (no registry, no images),
-so: the API is dbstack.k8s.fake.FakeClusterAPI (reactors play the CNPG and
+so: the API is fake_cluster_api.FakeClusterAPI (reactors play the CNPG and
 Atlas controllers), and kind/helm are small fake programs on PATH
 (tests/data/k8s/fakebin) that record their argv. `kubectl kustomize` is the
 real (pinned) kubectl.
@@ -20,9 +20,9 @@ import yaml
 from dbstack.errors import ConfigError, KubernetesError, Refused, ToolMissing, UsageError
 from dbstack.k8s import deploy as deploymod
 from dbstack.k8s import kind as kindmod
-from dbstack.k8s import operators, status, tools
-from dbstack.k8s.fake import ESO_KINDS, PROD_KINDS, FakeClusterAPI
-from dbstack.k8s.plan import run_steps
+from dbstack.k8s import operators, programs, status
+from fake_cluster_api import ESO_KINDS, PROD_KINDS, FakeClusterAPI
+from dbstack.k8s.steps import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.k8s.wait import Clock
 from dbstack.settings import from_mapping
@@ -685,7 +685,7 @@ def test_missing_kind_or_helm_is_one_message_and_no_change(world, missing):
 
 
 def test_missing_kubectl_is_one_message_and_no_change(world, monkeypatch):
-    monkeypatch.setattr(tools, "_wheel_kubectl", lambda: None)
+    monkeypatch.setattr(programs, "_wheel_kubectl", lambda: None)
     world.cluster("dbstack")
     before = snapshot(world.root)
     for dry in (True, False):
@@ -744,7 +744,7 @@ def test_old_tools_are_refused_before_any_change(world, tool, env, value, messag
 
 
 def test_helm_4_is_accepted():
-    from dbstack.k8s.tools import parse_version, version_problem
+    from dbstack.k8s.programs import parse_version, version_problem
 
     assert version_problem("helm", parse_version("helm", "v4.0.1+g1234")) == ""
     assert parse_version("kubectl", '{"clientVersion": {"gitVersion": "v1.36.2"}}') == (1, 36, 2)

@@ -7,7 +7,7 @@ from test_k8s_orchestration import ready_world, world  # noqa: F401  (fixture)
 
 from dbstack.k8s import deploy as deploymod
 from dbstack.k8s import status
-from dbstack.k8s.plan import run_steps
+from dbstack.k8s.steps import run_steps
 
 KINDS = {"atlasmigration": ("db.atlasgo.io/v1alpha1", "AtlasMigration"), "configmap": ("v1", "ConfigMap")}
 

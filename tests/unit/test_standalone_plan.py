@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from dbstack.inspect.catalog import Catalog, Column, Enum, ForeignKey, Schema, Table, View
-from dbstack.standalone.plan import Unsupported, plan, render
+from dbstack.inspect.planner import Unsupported, plan, render
 
 
 def cat(*tables, enums=(), views=(), schemas=("silver",)) -> Catalog:
@@ -79,7 +79,7 @@ def test_dropped_table_and_column():
 
 from dbstack.inspect.catalog import (CompositeField, CompositeType, DefaultPrivilege, Function, Grant,  # noqa: E402
                                      Policy, RangeType)
-from dbstack.standalone.plan import plan_partial  # noqa: E402
+from dbstack.inspect.planner import plan_partial  # noqa: E402
 
 
 def test_policies_and_row_security():

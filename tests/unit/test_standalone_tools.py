@@ -9,7 +9,7 @@ import pytest
 
 from dbstack.errors import MigrationError
 from dbstack.standalone import pyz_bootstrap
-from dbstack.standalone.embedded import EmbeddedMigrations
+from dbstack.standalone.bundled_migrations import EmbeddedMigrations
 from dbstack.standalone.migrate_cli import with_layer_hint
 
 ROOT = Path(__file__).resolve().parents[2]

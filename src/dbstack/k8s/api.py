@@ -5,7 +5,7 @@ Everything the orchestration needs from a cluster goes through
 served". :class:`KubernetesClusterAPI` implements it with the official
 ``kubernetes`` client, always built for one explicit context
 (``new_client_from_config(context=...)``), never the current one.
-Tests use :class:`dbstack.k8s.fake.FakeClusterAPI` (no API server can run here).
+Tests use the test suite's FakeClusterAPI (tests/fake_cluster_api.py) (no API server can run here).
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import ConfigError, UsageError
+from ..errors import ConfigError, KubernetesError, UsageError
 from ..settings import Settings, deep_merge
 
 ENVIRONMENTS_FILE = "environments.yaml"
@@ -491,3 +491,13 @@ def _pg_value(v: Any, where: str) -> str:
     if isinstance(v, (int, float, str)):
         return str(v)
     raise ConfigError(f"{where}: must be a scalar, got {v!r}", "CNPG takes every parameter as a string")
+
+
+def write_manifest(path: Path, data: bytes) -> bool:
+    """Write a rendered manifest unless it already holds ``data``; True when it changed."""
+    from ..files import write_if_changed
+
+    try:
+        return write_if_changed(path, data)
+    except OSError as exc:
+        raise KubernetesError(f"cannot write {path}: {exc.strerror}", "check the directory's permissions") from None

@@ -209,9 +209,9 @@ def size_note(cm: MigrationsConfigMap) -> str | None:
 
 def write(cm: MigrationsConfigMap, path: Path) -> bool:
     """Write the ConfigMap atomically; True when the file changed."""
-    from .render import write_if_changed
+    from .config import write_manifest
 
-    return write_if_changed(path, cm.to_yaml().encode("utf-8"))
+    return write_manifest(path, cm.to_yaml().encode("utf-8"))
 
 
 def from_settings(settings, *, db: str | None = None, dir: str | os.PathLike | None = None,

@@ -21,11 +21,11 @@ from ..errors import ConfigError, KubernetesError, Refused
 from . import configmap as cmmod
 from .api import describe
 from .config import Environments, load_environments
-from .plan import Step
+from .steps import Step
 from .references import check as check_references
 from .render import CONFIGMAP_FILE, render_for
 from .toolbox import Toolbox
-from .tools import kustomize
+from .programs import kustomize
 from .wait import MigrationWatch, cluster_ready, operator_gave_up, wait_for
 
 # Namespace first (everything lives in it), Secrets and ConfigMaps before the
@@ -427,7 +427,7 @@ class Deployment:
 
 
 def deploy(box: Toolbox, env: str, *, dry_run: bool = False, db: str | None = None) -> None:
-    from .plan import run_steps
+    from .steps import run_steps
 
     d = Deployment(box, env, db=db)
     d.preflight(dry_run=dry_run)
@@ -438,7 +438,7 @@ def setup(box: Toolbox, env: str = "dev", *, dry_run: bool = False, db: str | No
     """kind-up, both operators, deploy: every step idempotent."""
     from .kind import up_steps
     from .operators import atlas_install_steps, cnpg_install_steps
-    from .plan import run_steps
+    from .steps import run_steps
 
     d = Deployment(box, env, db=db)
     if not dry_run:

@@ -17,9 +17,9 @@ from typing import Iterator
 from ..errors import ConfigError, KubernetesError, UsageError
 from ..settings import deep_merge, from_mapping
 from .config import EnvNames, load_environments
-from .plan import Step
+from .steps import Step
 from .toolbox import Toolbox
-from .tools import display, last_lines
+from .programs import display, last_lines
 
 CLUSTER_TARGET = "cluster"
 FORWARD_READY_TIMEOUT = 30.0

@@ -7,9 +7,9 @@ label our kind/cluster.yaml sets, unless forced.
 from __future__ import annotations
 
 from ..errors import KubernetesError, Refused
-from .plan import Step
+from .steps import Step
 from .toolbox import Toolbox
-from .tools import display
+from .programs import display
 
 OWNER_LABEL = "dbstack.io/managed-by"
 OWNER_VALUE = "dbstack"

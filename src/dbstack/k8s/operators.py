@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ..errors import KubernetesError
 from .api import describe
-from .plan import Step
+from .steps import Step
 from .toolbox import Toolbox
-from .tools import display
+from .programs import display
 from .wait import deployment_ready, wait_for
 
 # Cluster-scoped prerequisites first: later objects live in or refer to them.
@@ -53,10 +53,9 @@ def cnpg_manifest(box: Toolbox) -> list[dict]:
             raise KubernetesError(f"cannot download the CNPG {ks.cnpg_version} manifest from "
                                   f"{ks.cnpg_manifest_url}: {exc}",
                                   f"check the network, or save the file as {cache} and re-run") from None
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, cache)
+        from ..files import atomic_write
+
+        atomic_write(cache, data)
     try:
         objs = [d for d in yaml.safe_load_all(cache.read_text(encoding="utf-8")) if d]
     except (OSError, yaml.YAMLError) as exc:

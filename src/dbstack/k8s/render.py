@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import KubernetesError
-from .config import Environments, EnvValues, K8sSettings, k8s_settings, load_environments
+from .config import Environments, EnvValues, K8sSettings, k8s_settings, load_environments, write_manifest
 
 HEADER = ("# Rendered by `inv cnpg-render` from manifests/cnpg/environments.yaml.\n"
           "# Edit that file (or the templates in src/dbstack/k8s/templates) and re-render; do not edit this one.")
@@ -162,26 +162,12 @@ class Rendered:
         """Write what differs, remove our orphans; the relative paths changed."""
         changed = []
         for rel, text in sorted(self.files.items()):
-            if write_if_changed(self.root / rel, text.encode("utf-8")):
+            if write_manifest(self.root / rel, text.encode("utf-8")):
                 changed.append(rel)
         for rel in self.orphans():
             (self.root / rel).unlink()
             changed.append(f"{rel} (removed)")
         return changed
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write data atomically unless the file already holds it; True when it changed."""
-    try:
-        if path.is_file() and path.read_bytes() == data:
-            return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise KubernetesError(f"cannot write {path}: {exc.strerror}", "check the directory's permissions") from None
-    return True
 
 
 def render(ks: K8sSettings, envs: Environments, configmap_yaml: str | None, root: Path | None = None) -> Rendered:

@@ -14,7 +14,7 @@ from typing import Iterator
 from ..errors import UsageError
 from .config import load_environments
 from .deploy import CLUSTER_API, MIGRATION_API
-from .plan import Step
+from .steps import Step
 from .toolbox import Toolbox
 from .wait import condition
 

@@ -2,7 +2,7 @@
 
 One object carries the outside world (subprocess runner, API factory, clock,
 environment) so tests swap in fakes at one place: fake kind/helm/kubectl
-executables on PATH and :class:`dbstack.k8s.fake.FakeClusterAPI`.
+executables on PATH and the test suite's FakeClusterAPI (tests/fake_cluster_api.py).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ..settings import Settings
 from .api import ClusterAPI
 from .config import K8sSettings, k8s_settings
 from .kubeconfig import check_kind_context, kubeconfig_paths
-from .tools import MIN_VERSIONS, VERSION_ARGV, VERSION_WHY, Runner, check_version, display, find_tool, min_version_text
+from .programs import MIN_VERSIONS, VERSION_ARGV, VERSION_WHY, Runner, check_version, display, find_tool, min_version_text
 from .wait import Clock
 
 
@@ -57,7 +57,7 @@ class Toolbox:
 
     def versions_step(self, *names: str):
         """A plan step naming each version check; its action runs them (first, before any change)."""
-        from .plan import Step
+        from .steps import Step
 
         plan = [f"$ {display(VERSION_ARGV[n])}  (needs {n} >= {min_version_text(n)}: {VERSION_WHY[n]})"
                 for n in names if n in MIN_VERSIONS]

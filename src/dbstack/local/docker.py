@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from ..errors import BackendError, ConfigError
 from ..settings import ConnSpec, Settings
-from .compose import ComposeService, load_service
+from ..compose import ComposeService, load_service
 from .pgctl import port_free
 from .readiness import Readiness, wait_ready
 

@@ -23,7 +23,7 @@ from typing import Callable
 
 from ..errors import BackendError
 from ..settings import ConnSpec, Settings
-from .compose import load_service
+from ..compose import load_service
 from .pgctl import PgCtl, can_search, find_bindir, port_free, server_account
 from .readiness import Readiness, wait_ready
 

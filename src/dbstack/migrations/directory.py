@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import ChecksumError, MigrationDirError
+from ..files import atomic_write
 
 SUM_FILE = "atlas.sum"
 FORMATS = ("atlas", "golang-migrate")
@@ -345,11 +346,8 @@ class MigrationDir:
                                         "rename the file without the line break, then run `inv migrate-hash`")
         hf = hf or self.compute_sum()
         data = hf.marshal()
-        tmp = self.sum_path.with_name(SUM_FILE + ".tmp")
         try:
-            tmp.write_bytes(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.sum_path)
+            atomic_write(self.sum_path, data, mode=0o644)
         except OSError as exc:
             raise MigrationDirError(f"cannot write {self.sum_path}: {exc.strerror}", "check the directory's permissions") from None
         return hf

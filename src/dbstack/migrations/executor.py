@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import DatabaseError, DbstackError, MigrationError, UsageError
+from .go_format import go_quote
 from .revisions import (TYPE_BASELINE, TYPE_EXECUTE, Revision, RevisionTable, check_clarity,
                         resolve_schema)
 
@@ -406,7 +407,7 @@ def plan_files(files: Sequence["MigrationFile"], hashes: dict, revs: dict[str, R
             # Atlas's Executor.Execute (sql/migrate/migrate.go) reads the file's hash with
             # HashFile.SumByName, which fails for an `atlas:sum ignore` file.
             raise MigrationError(
-                f"sql/migrate: scanning checksum from {_go_quote(f.name)}: checksum not found",
+                f"sql/migrate: scanning checksum from {go_quote(f.name)}: checksum not found",
                 f"{f.name} starts with `atlas:sum ignore`, so atlas.sum has no line for it and neither Atlas "
                 "nor dbstack applies it; remove that first line and re-hash, or move the file out")
         existing = revs.get(f.version)
@@ -519,7 +520,7 @@ class Runner:
         sqlstate = getattr(exc, "sqlstate", None) or "?????"
         text = pq_text(exc)
         line = _error_line(stmt, exc)
-        msg = (f"sql/migrate: executing statement {_go_quote(stmt.text)} from version {_go_quote(p.version)}: "
+        msg = (f"sql/migrate: executing statement {go_quote(stmt.text)} from version {go_quote(p.version)}: "
                f"{text} (SQLSTATE {sqlstate}; {p.file.name} line {line})")
         diag = getattr(exc, "diag", None)
         extra = [getattr(diag, "message_detail", None), getattr(diag, "message_hint", None)]
@@ -779,7 +780,7 @@ class Runner:
             return
         stmt = p.statements[idx]
         n = idx + 1
-        what = f"statement {n} of {p.file.name} (version {p.version}): {_go_quote(stmt.text)}"
+        what = f"statement {n} of {p.file.name} (version {p.version}): {go_quote(stmt.text)}"
         verdict = self.interrupted or self._probe(stmt)
         note = self.out or (lambda _line: None)
         if isinstance(verdict, MigrationError):
@@ -811,7 +812,7 @@ class Runner:
             if valid:
                 return "skip"
             return MigrationError(
-                f"the last run was interrupted while running {_go_quote(stmt.text)}; it left the invalid index "
+                f"the last run was interrupted while running {go_quote(stmt.text)}; it left the invalid index "
                 f"{name} behind (PostgreSQL keeps a half-built index of CREATE INDEX CONCURRENTLY)",
                 f"drop it with: DROP INDEX CONCURRENTLY IF EXISTS {name}; then run `inv migrate` again "
                 "to build it anew")
@@ -864,12 +865,6 @@ def _local(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone()
-
-
-def _go_quote(s: str) -> str:
-    from .report import go_quote
-
-    return go_quote(s)
 
 
 # --------------------------------------------------------------------------- the whole run

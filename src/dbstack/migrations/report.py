@@ -14,68 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .go_format import ZERO_TIME, go_duration, go_quote, go_time
 from .revisions import Revision
 
 NO_PENDING = "No migration files to execute"
-_ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-# --------------------------------------------------------------------------- Go formatting
-
-def go_duration(ns: int) -> str:
-    """Go's time.Duration.String(): 0s, 850ns, 1.5µs, 1.234567ms, 2.5s, 1m2.5s, 1h0m0s."""
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    u = abs(int(ns))
-    if u < 1_000_000_000:
-        if u < 1_000:
-            return f"{sign}{u}ns"
-        if u < 1_000_000:
-            return f"{sign}{_frac(u, 3)}µs"
-        return f"{sign}{_frac(u, 6)}ms"
-    whole, frac = divmod(u, 1_000_000_000)
-    secs = f"{whole % 60}{_frac_digits(frac, 9)}s"
-    minutes = whole // 60
-    if not minutes:
-        return sign + secs
-    hours, minutes = divmod(minutes, 60)
-    if not hours:
-        return f"{sign}{minutes}m{secs}"
-    return f"{sign}{hours}h{minutes}m{secs}"
-
-
-def _frac_digits(v: int, prec: int) -> str:
-    digits = str(v).rjust(prec, "0").rstrip("0")
-    return "." + digits if digits else ""
-
-
-def _frac(u: int, prec: int) -> str:
-    whole, frac = divmod(u, 10 ** prec)
-    return f"{whole}{_frac_digits(frac, prec)}"
-
-
-def go_time(dt: datetime | None) -> str:
-    """A time as Go's json.Marshal writes it (RFC 3339, trailing zeros trimmed)."""
-    if dt is None:
-        return _ZERO_TIME
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
-    if dt.microsecond:
-        base += "." + f"{dt.microsecond:06d}".rstrip("0")
-    off = dt.utcoffset() or timedelta(0)
-    if not off:
-        return base + "Z"
-    total = int(off.total_seconds())
-    sign = "+" if total >= 0 else "-"
-    hh, mm = divmod(abs(total) // 60, 60)
-    return f"{base}{sign}{hh:02d}:{mm:02d}"
-
-
-def go_quote(s: str) -> str:
-    """Roughly Go's %q: a double-quoted string with escapes."""
-    return json.dumps(s, ensure_ascii=False)
 
 
 def plural(n: int) -> str:

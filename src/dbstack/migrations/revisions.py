@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import MigrationError
 from ..quoting import quote_ident
+from .go_format import go_time
 from ..quoting import quote_literal_any as quote_literal
 
 if TYPE_CHECKING:  # psycopg is imported lazily by callers
@@ -136,7 +137,6 @@ class Revision:
 
     def to_json(self) -> dict:
         """Atlas's Revision JSON (Hash and PartialHashes are not part of it)."""
-        from .report import go_time
 
         out: dict[str, Any] = {
             "Version": self.version, "Description": self.description, "Type": type_text(self.type),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import MigrationError, ScanError
+from .go_format import go_quote
 
 DEFAULT_DELIMITER = ";"
 TXMODES = ("none", "file")
@@ -182,29 +183,6 @@ def _unescape(d: str) -> str:
     return _ESCAPE.sub(lambda m: _UNESCAPE[m.group()], d)
 
 
-def _go_quote(s: str) -> str:
-    """Go's %q of a string (strconv.Quote)."""
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in "\a\b\f\n\r\t\v":
-            out.append("\\" + "abfnrtv"["\a\b\f\n\r\t\v".index(ch)])
-        elif 0xDC80 <= o <= 0xDCFF:  # a byte kept by surrogateescape
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif ch.isprintable():
-            out.append(ch)
-        elif o < 0x80:
-            out.append(f"\\x{o:02x}")
-        elif o < 0x10000:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
-
-
 class _Lexer:
     """Atlas's Scanner over ``text[start:]``; offsets are absolute indexes into text."""
 
@@ -227,7 +205,7 @@ class _Lexer:
                 self._set_delim(d)
                 nl = text.find("\n", start)
                 if nl < 0:
-                    raise _LexError(start, f"no input found after delimiter {_go_quote(d)}")
+                    raise _LexError(start, f"no input found after delimiter {go_quote(d)}")
                 self.base = self.origin = nl + 1
 
     def _set_delim(self, d: str) -> None:
@@ -341,7 +319,7 @@ class _Lexer:
         d = text[p:end].strip(_GO_SPACE)
         if d.startswith("'") and d.endswith("'"):
             if len(d) == 1:  # Atlas itself crashes on this one
-                raise _LexError(None, f"invalid delimiter {_go_quote(d)}")
+                raise _LexError(None, f"invalid delimiter {go_quote(d)}")
             d = d[1:-1].replace("''", "'")
         self._set_delim(d)
         self.comments = []
@@ -515,26 +493,26 @@ def txmode_of(content: str, filename: str) -> str | None:
     if not ds:
         return None
     if len(ds) > 1:
-        values = " ".join(_go_quote(d) for d in ds)
-        raise MigrationError(f"multiple txmode values found in file {_go_quote(filename)}: [{values}]",
+        values = " ".join(go_quote(d) for d in ds)
+        raise MigrationError(f"multiple txmode values found in file {go_quote(filename)}: [{values}]",
                              "keep a single `-- atlas:txmode none` (or `file`) line in the file header, "
                              "then run `inv migrate-hash`")
     d = ds[0]
     if d == "all":
-        raise MigrationError(f'txmode "all" is not allowed in file directive {_go_quote(filename)}. '
+        raise MigrationError(f'txmode "all" is not allowed in file directive {go_quote(filename)}. '
                              f'Use "file" instead',
                              '"all" only exists as the global tx mode; write `-- atlas:txmode file` '
                              "and run `inv migrate-hash`")
     if d in TXMODES:
         return d
-    raise MigrationError(f"unknown txmode {_go_quote(d)} found in file directive {_go_quote(filename)}",
+    raise MigrationError(f"unknown txmode {go_quote(d)} found in file directive {go_quote(filename)}",
                          'the file directive accepts "none" or "file" (exactly, lower case, '
                          "no trailing spaces); fix it and run `inv migrate-hash`")
 
 
 def txmode_conflict_message(mode: str, filename: str) -> str:
     """Atlas's error when a file directive meets the global tx mode "all"."""
-    return (f"cannot set txmode directive to {_go_quote(mode)} in {_go_quote(filename)} "
+    return (f"cannot set txmode directive to {go_quote(mode)} in {go_quote(filename)} "
             f'when txmode "all" is set globally')
 
 

@@ -99,7 +99,7 @@ def _dir_url(settings: Settings, d: Path) -> str:
 def _dev_url(settings: Settings) -> str:
     """Atlas's docker dev database for the compose image's major version."""
     try:
-        from ..local.compose import load_service
+        from ..compose import load_service
 
         image = settings.compose.image or load_service(settings.compose.file, settings.compose.service).image
     except Exception:  # the dev URL is a convenience; no compose file means no hint

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import ConfigError, MigrationDirError, ToolMissing
+from ..files import atomic_write
 
 # What `migrate` imports at run time: nothing of invoke, docker or kubernetes.
 ROOT_DISTRIBUTIONS = ("psycopg", "psycopg-binary", "PyYAML", "hvac")
@@ -209,11 +210,7 @@ def build_pyz(out: Path, migrations: Path | None, layers: Sequence[str], *, sheb
         for arc in sorted(payload):
             data, mode = payload[arc]
             _write(z, arc, data, mode)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, out)
+    atomic_write(out, buf.getvalue(), mode=0o755)
     return BuildResult(out, build, out.stat().st_size, count, tuple(layers),
                        tuple(f"{d.metadata['Name']}=={d.version}" for d in dists))
 

@@ -158,7 +158,7 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
     from ..migrations import engine
     from ..migrations.directory import MigrationDir
     from ..migrations.layers import Layers
-    from .plan import plan, render
+    from ..inspect.planner import plan, render
 
     check_name(name)
     cfg.require_dev()

@@ -61,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, *, out=print, err=None) -> None:
     from .config import load_database_config
-    from .embedded import find_migrations
+    from .bundled_migrations import find_migrations
 
     err = err or (lambda line: print(line, file=sys.stderr))
     if args.command == "hash":

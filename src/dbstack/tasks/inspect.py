@@ -18,13 +18,11 @@ def _write(path, text: str) -> None:
     from pathlib import Path
 
     from ..errors import UsageError
+    from ..files import atomic_write
 
     p = Path(path)
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(p)
+        atomic_write(p, text)
     except OSError as exc:
         raise UsageError(f"cannot write {p}: {exc.strerror}", "pass --output with a writable path") from None
 
@@ -72,6 +70,7 @@ def db_inspect_sql(c, db=None, target=None, schema=None, output=None, owners=Fal
 def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd", layout="auto"):
     """Draw the schema as an entity-relationship diagram (Mermaid, or an offline HTML page)."""
     from ..errors import UsageError
+    from ..files import atomic_write
     from ..inspect.catalog import inspect_target
     from ..inspect.erd import diagram, render_html, render_mermaid
 
@@ -108,8 +107,8 @@ def db_drift(c, db=None, target=None, dir=None, dir_format=None, json=False, cac
     """Compare the live schema with the migrations replayed on a scratch database (exit 2 on drift)."""
     import json as jsonlib
 
-    from ..inspect.drift import check_drift
-    from ..inspect.migrate_diff import render_repair, repair_sql
+    from ..analysis.drift import check_drift
+    from ..analysis.migrate_diff import render_repair, repair_sql
 
     report = check_drift(settings(c), db=db, target=target, dir=dir, dir_format=dir_format, cache=cache,
                          owners=owners)
@@ -138,7 +137,7 @@ def migrate_lint(c, db=None, target=None, dir=None, dir_format=None, latest=None
     import json as jsonlib
 
     from ..errors import LintFailed, UsageError
-    from ..migrations.lint import run_lint
+    from ..analysis.lint import run_lint
 
     if latest is not None:
         try:
@@ -164,7 +163,7 @@ def migrate_lint(c, db=None, target=None, dir=None, dir_format=None, latest=None
             "cache": "reuse the schema an identical directory gave on this server version (.dbstack/cache)"})
 def migrate_diff(c, name, db=None, target=None, dir=None, layer=None, force=False, cache=True):
     """Turn changes made by hand in the dev database into the next migration file (verified, re-hashed, linted)."""
-    from ..inspect.migrate_diff import migrate_diff as run
+    from ..analysis.migrate_diff import migrate_diff as run
 
     s = settings(c)
     result = run(s, name, db=db, target=target, layer=layer, dir=dir, force=force, cache=cache)

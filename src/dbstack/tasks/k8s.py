@@ -15,7 +15,7 @@ def _box(c):
 
 
 def _run(steps, dry_run: bool, box) -> None:
-    from ..k8s.plan import run_steps
+    from ..k8s.steps import run_steps
 
     run_steps(steps, dry_run=dry_run, out=box.out)
 

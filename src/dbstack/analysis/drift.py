@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DbstackError, DriftDetected
-from .catalog import read_catalog
-from .diff import Change, diff, render_changes
-from .scratch import MAINTENANCE_DB, scratch_database
-from .scratch import _signals_held as signals_held
+from ..files import atomic_write
+from ..inspect.catalog import read_catalog
+from ..inspect.diff import Change, diff, render_changes
+from ..inspect.scratch import MAINTENANCE_DB, scratch_database
+from ..inspect.scratch import _signals_held as signals_held
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from ..migrations.layers import Layers
-    from .catalog import Catalog
+    from ..inspect.catalog import Catalog
     from ..settings import ConnSpec, Settings
 
 
@@ -121,7 +122,7 @@ CACHE_KEEP = 20
 def _load_cached(path: "Path") -> tuple["Catalog", int] | None:
     import json
 
-    from .catalog import catalog_from_dict
+    from ..inspect.catalog import catalog_from_dict
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -132,13 +133,9 @@ def _load_cached(path: "Path") -> tuple["Catalog", int] | None:
 
 def _store_cached(path: "Path", cat: "Catalog", files: int) -> None:
     import json
-    import os
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"files": files, "catalog": cat.to_dict()}), encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, json.dumps({"files": files, "catalog": cat.to_dict()}))
         # Keep the newest few: one per directory state worth returning to.
         old = sorted(path.parent.glob("drift-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[CACHE_KEEP:]
         for p in old:

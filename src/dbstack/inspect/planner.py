@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..errors import MigrationError
-from ..inspect import sql as S
-from ..inspect.catalog import (Catalog, Column, CompositeType, Enum, Function, Index, Policy, Sequence,
+from . import sql as S
+from .catalog import (Catalog, Column, CompositeType, Enum, Function, Index, Policy, Sequence,
                                SequenceOptions, Table, Trigger, View, qualify)
-from ..inspect.diff import Change, diff
+from .diff import Change, diff
 from ..quoting import quote_ident, quote_literal
 
 
@@ -107,7 +107,7 @@ def plan(desired: Catalog, actual: Catalog, changes: list[Change] | None = None)
 
 def _on(obj: Any) -> str | None:
     """An object as GRANT names it (None: no privileges of its own here)."""
-    from ..inspect.catalog import Schema
+    from .catalog import Schema
 
     if isinstance(obj, Schema):
         return f"SCHEMA {_q(obj.name)}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Callable, Iterable, Iterator
 
-from ..errors import KubernetesError
+from dbstack.errors import KubernetesError
 
 BUILTIN_KINDS = {
     ("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Pod"), ("v1", "Service"),

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MigrationError
-from .diff import Change, diff, render_changes
+from ..inspect.diff import Change, diff, render_changes
 
 if TYPE_CHECKING:
     from ..migrations.layers import Layers
-    from ..migrations.lint import LintReport
+    from .lint import LintReport
     from ..settings import ConnSpec, Settings
-    from .catalog import Catalog
+    from ..inspect.catalog import Catalog
     from .drift import DriftReport
 
 LIVE = "database"
@@ -45,7 +45,7 @@ class DiffUnverified(MigrationError):
 
 def repair_sql(report: "DriftReport") -> tuple[list[str], list[str]]:
     """(statements with their comment lines, changes the planner cannot write) that undo the drift."""
-    from ..standalone.plan import plan_partial
+    from ..inspect.planner import plan_partial
 
     if report.in_sync or report.desired is None or report.actual is None:
         return [], []
@@ -92,7 +92,7 @@ class DiffResult:
         lines = [f"{n} change{'s' if n != 1 else ''} in {self.url} that the migrations do not have:",
                  render_changes(self.changes, desired_label=LIVE, actual_label=MIGRATIONS).rstrip("\n")]
         if self.file is not None:
-            from ..migrations.lint import display_path
+            from .lint import display_path
 
             shown = display_path(self.file, root)
             lines.append(f"created {shown} ({self.statements} statement{'s' if self.statements != 1 else ''}) "
@@ -113,9 +113,9 @@ class DiffResult:
 def current_catalog(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None, admin_db: str,
                     cache_dir: Path | None, schemas: list[str] | None) -> tuple["Catalog", bool]:
     """The schema the migrations build: the drift cache, else a replay on a scratch database."""
-    from .catalog import read_catalog
+    from ..inspect.catalog import read_catalog
     from .drift import _load_cached, _server_version, _store_cached, cache_key, replay
-    from .scratch import scratch_database
+    from ..inspect.scratch import scratch_database
 
     cache_path = None
     if cache_dir is not None:
@@ -137,9 +137,9 @@ def _verify(live_catalog: "Catalog", layers: "Layers", layer: str | None, file_n
             root: Path | None, current: "Catalog | None" = None) -> tuple[list[Change], "LintReport"]:
     """Replay a copy of the directory plus the new file; (live vs result, lint findings of the new file)."""
     from ..migrations.layers import Layers
-    from ..migrations.lint import LintReport, _Linter, display_path
-    from .catalog import read_catalog
-    from .scratch import scratch_database
+    from .lint import LintReport, _Linter, display_path
+    from ..inspect.catalog import read_catalog
+    from ..inspect.scratch import scratch_database
 
     target = layers.layer(layer)
     with tempfile.TemporaryDirectory(prefix="dbstack-diff-") as tmp:
@@ -199,16 +199,15 @@ def migrate_diff(settings: "Settings", name: str, *, db: str | None = None, targ
     from ..migrations.commands import resolve
     from ..migrations.layers import _NAME
     from ..errors import UsageError
-    from ..standalone.plan import plan_partial, render
-    from ..workflows import require_dev
-    from .catalog import read_catalog
-    from .scratch import MAINTENANCE_DB
+    from ..inspect.planner import plan_partial, render
+    from ..inspect.catalog import read_catalog
+    from ..inspect.scratch import MAINTENANCE_DB
 
     if not _NAME.match(name or ""):
         raise UsageError(f"invalid migration name {name!r}",
                          "use letters, digits, '_', '.' and '-' only, e.g. add_users_phone")
     # No --force here: that flag writes an unverified file, it does not widen the targets.
-    t = require_dev(settings, target, False, "migrate-diff")
+    t = settings.require_dev(target, False, "migrate-diff")
     live, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir)
     layers.validate()
     layers.layer(layer)  # an unknown or missing --layer fails before any work

@@ -27,15 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..errors import ChecksumError, DbstackError, ScanError, UsageError
-from .directory import version_problems
+from ..migrations.directory import version_problems
 
 if TYPE_CHECKING:
     from ..inspect.catalog import Catalog, Table
     from ..inspect.diff import Change
     from ..settings import ConnSpec, Settings
-    from .directory import MigrationFile
-    from .layers import Layers
-    from .scanner import Statement
+    from ..migrations.directory import MigrationFile
+    from ..migrations.layers import Layers
+    from ..migrations.scanner import Statement
 
 ANALYZERS = {
     "DS": "destructive", "MF": "data_depend", "BC": "incompatible", "CD": "condrop",
@@ -686,8 +686,8 @@ class _Linter:
 
         from ..inspect.catalog import read_catalog_from
         from ..inspect.diff import diff
-        from ..inspect.drift import replay
-        from . import scanner
+        from .drift import replay
+        from ..migrations import scanner
 
         files = self.layers.files()
         base = len(files) - len(linted)
@@ -739,7 +739,7 @@ class _Linter:
                 self.report_file(run, volatile)
 
     def report_file(self, run: FileRun, volatile: Callable[[str], bool]) -> None:
-        from .scanner import nolint_of
+        from ..migrations.scanner import nolint_of
 
         file_rules = nolint_of(None, run.content)
         if file_rules.skip_file:
@@ -823,7 +823,7 @@ def run_lint(settings: "Settings", *, db: str | None = None, target: str | None 
              latest: int | None = None, git_base: str | None = None, strict: bool = False,
              dir_format: str | None = None) -> LintReport:
     """Lint a configured database's migrations (or --dir) using a scratch database on the target's server."""
-    from .commands import resolve
+    from ..migrations.commands import resolve
 
     conn, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
     admin = settings.local.admin_db if settings.target_settings(target).kind == "local" else "postgres"
