@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from dbstack.inspect.catalog import read_catalog  # noqa: E402
 from dbstack.analysis.drift import drift  # noqa: E402
+from dbstack.inspect.catalog import read_catalog  # noqa: E402
 from dbstack.inspect.erd import render_mermaid  # noqa: E402
 from dbstack.inspect.hcl import render_hcl  # noqa: E402
 from dbstack.inspect.scratch import scratch_database  # noqa: E402

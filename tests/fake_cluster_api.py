@@ -13,7 +13,7 @@ Cluster or AtlasMigration through its conditions.
 from __future__ import annotations
 
 import copy
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from dbstack.errors import KubernetesError
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .errors import ConfigError, Refused
@@ -179,7 +180,7 @@ class ConnSpec:
     params: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_url(cls, url: str) -> "ConnSpec":
+    def from_url(cls, url: str) -> ConnSpec:
         masked = mask_secrets(url)  # before anything can fail on the raw URL
         scheme = url.split("://", 1)[0] if "://" in url else ""
         if scheme not in ("postgres", "postgresql"):
@@ -206,7 +207,7 @@ class ConnSpec:
             params=tuple(parse_qsl(parts.query)),
         )
 
-    def with_db(self, dbname: str) -> "ConnSpec":
+    def with_db(self, dbname: str) -> ConnSpec:
         return replace(self, dbname=dbname)
 
     @property

@@ -11,8 +11,8 @@ import sys
 import time
 
 import pytest
-from adv_support import INV, REV, ROOT, clean_env, layers, make_dir, query, start_migrator, wait_for
 
+from adv_support import INV, REV, ROOT, clean_env, layers, make_dir, query, start_migrator, wait_for
 from dbstack.errors import ChecksumError, ConfigError, MigrationDirError, UsageError
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.engine import ApplyOptions, apply

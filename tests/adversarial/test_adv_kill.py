@@ -11,8 +11,8 @@ import signal
 
 import psycopg
 import pytest
-from adv_support import REV, active, layers, make_dir, query, start_migrator, wait_for
 
+from adv_support import REV, active, layers, make_dir, query, start_migrator, wait_for
 from dbstack.errors import MigrationError
 from dbstack.migrations.engine import ApplyOptions, apply
 from dbstack.migrations.executor import statement_sums

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
 from adv_support import INV, ROOT, clean_env, make_dir
 
 PASSWORD = "Sup3r#s/cr?t@pw"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+
 from adv_support import clean_env, databases, make_dir, query
 
 pytestmark = pytest.mark.postgres

@@ -4,8 +4,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from adv_support import databases, make_dir, query
 
+from adv_support import databases, make_dir, query
 from dbstack.errors import UsageError
 from dbstack.settings import from_mapping
 

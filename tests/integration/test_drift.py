@@ -11,13 +11,13 @@ import uuid
 import psycopg
 import pytest
 
-from testpaths import INV, ROOT
-from dbstack.errors import DbstackError
 from dbstack.analysis.drift import drift
+from dbstack.errors import DbstackError
 from dbstack.inspect.scratch import scratch_database
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.engine import ApplyOptions, apply
 from dbstack.migrations.layers import Layers
+from testpaths import INV, ROOT
 
 pytestmark = pytest.mark.postgres
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from test_engine_support import ROOT, layers, make_dir, query, rehash, rows, schemas, tables
 
 from dbstack.errors import ChecksumError, MigrationDirError, MigrationError, UsageError
 from dbstack.migrations import scanner
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.engine import OPERATOR_VERSION, ApplyOptions, apply, status
+from test_engine_support import ROOT, layers, make_dir, query, rehash, rows, schemas, tables
 
 pytestmark = pytest.mark.postgres
 

@@ -7,12 +7,11 @@ import socket
 import subprocess
 
 import pytest
-from test_engine_support import INV, ROOT, inv_env, make_dir, query, rehash, rows
 
 from dbstack.errors import MigrationError
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.engine import apply, status
-from test_engine_support import layers
+from test_engine_support import INV, ROOT, inv_env, layers, make_dir, query, rehash, rows
 from testpaths import ATLAS_DIRS
 
 pytestmark = pytest.mark.postgres

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from test_engine_support import make_dir, rows, tables
 
 from dbstack.migrations import commands
 from dbstack.migrations.engine import ApplyOptions
 from dbstack.settings import from_mapping
+from test_engine_support import make_dir, rows, tables
 
 pytestmark = pytest.mark.postgres
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 
 import pytest
-from test_engine_support import ROOT, layers, rows, schemas
 
 from dbstack.errors import ChecksumError
 from dbstack.migrations import scanner
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.engine import apply, status
+from test_engine_support import ROOT, layers, rows, schemas
 
 pytestmark = pytest.mark.postgres
 

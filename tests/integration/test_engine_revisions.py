@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import psycopg
 import pytest
-from test_engine_support import layers, make_dir, query, rows, schemas, tables
 
 from dbstack.errors import MigrationError
-from dbstack.migrations.executor import LOCK_HELD, LOCK_KEY, statement_sums
 from dbstack.migrations.engine import ApplyOptions, apply, status
+from dbstack.migrations.executor import LOCK_HELD, LOCK_KEY, statement_sums
 from dbstack.migrations.revisions import RevisionTable
+from test_engine_support import layers, make_dir, query, rows, schemas, tables
 
 pytestmark = pytest.mark.postgres
 

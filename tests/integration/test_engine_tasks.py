@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+
 from test_engine_support import INV, ROOT, inv_env, make_dir, query, rows, tables
 
 pytestmark = pytest.mark.postgres

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from test_engine_support import layers, make_dir, rehash, rows, tables
 
 from dbstack.errors import MigrationError
-from dbstack.migrations.executor import statement_sums
 from dbstack.migrations.engine import ApplyOptions, apply, status
+from dbstack.migrations.executor import statement_sums
+from test_engine_support import layers, make_dir, rehash, rows, tables
 
 pytestmark = pytest.mark.postgres
 

@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 
 import psycopg
 import pytest
+
 from erdgen import SCHEMAS, schema_sql
 from testpaths import INV, ROOT, require_tool
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from erdgen import schema_sql
 from testpaths import INV, ROOT, require_tool
 

@@ -10,11 +10,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from testpaths import INV, ROOT
 from dbstack.inspect.catalog import read_catalog
 from dbstack.inspect.erd import diagram, render_html, render_mermaid
 from dbstack.inspect.hcl import render_hcl
 from dbstack.inspect.sql import render_sql
+from testpaths import INV, ROOT
 
 pytestmark = pytest.mark.postgres
 

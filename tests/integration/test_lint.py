@@ -10,10 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from testpaths import INV, ROOT
+from dbstack.analysis.lint import lint_layers
 from dbstack.migrations.directory import MigrationDir
 from dbstack.migrations.layers import Layers
-from dbstack.analysis.lint import lint_layers
+from testpaths import INV, ROOT
 
 pytestmark = pytest.mark.postgres
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from dbstack.errors import BackendError, DatabaseError, UsageError
 from dbstack.compose import load_service
+from dbstack.errors import BackendError, DatabaseError, UsageError
 from dbstack.local.database import check_name, create_database, drop_database, exists, scratch_name, swap_in
 from dbstack.local.docker import data_mount
 from dbstack.local.pgctl import free_port, port_free

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from functools import lru_cache
-
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -63,7 +62,7 @@ def strictify(node):
     return node
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_validator(api_version: str, kind: str):
     from jsonschema import Draft7Validator
 

@@ -17,11 +17,11 @@ import yaml
 
 from dbstack.errors import KubernetesError
 from dbstack.k8s import forward, tools
-from fake_cluster_api import FakeClusterAPI
 from dbstack.k8s.steps import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.local.pgctl import free_port, port_free
 from dbstack.settings import from_mapping
+from fake_cluster_api import FakeClusterAPI
 from testpaths import require_tool
 
 pytestmark = pytest.mark.postgres

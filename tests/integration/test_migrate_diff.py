@@ -15,15 +15,15 @@ import uuid
 import psycopg
 import pytest
 
-from testpaths import INV, ROOT
 from dbstack import settings as settings_mod
+from dbstack.analysis.drift import drift
+from dbstack.analysis.migrate_diff import migrate_diff, repair_sql
 from dbstack.errors import DbstackError
 from dbstack.inspect.catalog import read_catalog
 from dbstack.inspect.diff import diff
-from dbstack.analysis.drift import drift
-from dbstack.analysis.migrate_diff import migrate_diff, repair_sql
 from dbstack.migrations.engine import ApplyOptions, apply
 from dbstack.migrations.layers import Layers
+from testpaths import INV, ROOT
 
 pytestmark = pytest.mark.postgres
 

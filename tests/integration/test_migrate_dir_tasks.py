@@ -10,7 +10,6 @@ import pytest
 from testpaths import ATLAS_DIRS, INV, ROOT
 
 
-
 def inv(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([INV, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "DBSTACK_DEBUG": ""})

@@ -14,12 +14,11 @@ pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "data" / "standalone"))
 
-from pgrole import role_and_database, write_config  # noqa: E402
-
 from dbstack.migrations.directory import MigrationDir  # noqa: E402
 from dbstack.settings import ConnSpec  # noqa: E402
 from dbstack.standalone import bundled_migrations as embedded_mod  # noqa: E402
 from dbstack.standalone import migrate_cli  # noqa: E402
+from pgrole import role_and_database, write_config  # noqa: E402
 
 LAYERS = ("bronze", "bronzehistory", "silver", "gold")
 

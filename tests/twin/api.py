@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import threading
 import traceback
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 from fake_cluster_api import FakeClusterAPI
 
@@ -20,7 +20,7 @@ ESO_KINDS = {("external-secrets.io/v1", "ExternalSecret"), ("external-secrets.io
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def set_condition(conds: list[dict], cond: dict) -> list[dict]:

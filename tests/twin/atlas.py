@@ -121,7 +121,7 @@ class AtlasOperator(Controller):
             while not stop.is_set():
                 try:
                     c, _ = srv.accept()
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     continue
                 except OSError:
                     return

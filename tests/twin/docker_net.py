@@ -49,7 +49,7 @@ class DockerNet:
         """Create and start a container on the network; (id, {container port: 127.0.0.1 port})."""
         api = self.client.api
         host_config = api.create_host_config(
-            port_bindings={p: ("127.0.0.1", None) for p in ports}, dns_search=dns_search or None,
+            port_bindings=dict.fromkeys(ports, ("127.0.0.1", None)), dns_search=dns_search or None,
             binds=volumes or None)
         net_config = api.create_networking_config(
             {self.name: api.create_endpoint_config(aliases=list(aliases) or None)})

@@ -4,14 +4,15 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+from datetime import UTC
 
 import pytest
 import yaml
 
-from testpaths import ATLAS_DIRS, SHARED
 from dbstack.errors import ChecksumError, MigrationDirError, UsageError
 from dbstack.migrations.directory import HashFile, MigrationDir, MigrationFile
 from dbstack.migrations.layers import Layers
+from testpaths import ATLAS_DIRS, SHARED
 
 MANIFEST = list(csv.DictReader(open(ATLAS_DIRS / "MANIFEST.tsv"), delimiter="\t")) if ATLAS_DIRS.exists() else []
 
@@ -207,8 +208,8 @@ def test_global_order_across_layers(tmp_path):
 
 
 def test_new_file_timestamp_and_sequential(tmp_path):
-    from datetime import datetime, timezone
-    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    from datetime import datetime
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     ts = _write(tmp_path / "ts", {"20240101000000_a.sql": "A;"})
     ts.write_sum()
     p = Layers.of([ts.path]).new_file("add_x", now=now)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from testpaths import require_tool
 
 from dbstack.inspect.catalog import (
     Catalog,
@@ -16,6 +15,7 @@ from dbstack.inspect.catalog import (
 )
 from dbstack.inspect.erd import diagram, render_html, render_mermaid
 from dbstack.inspect.erd_layout import check, dot_source, layout, schema_order
+from testpaths import require_tool
 
 
 @pytest.fixture(autouse=True)

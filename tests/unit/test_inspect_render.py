@@ -3,12 +3,34 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dbstack.inspect.catalog import (Catalog, Check, Column, Enum, ForeignKey, Identity, Index, IndexPart, PrimaryKey,
-                                     Schema, Sequence, SequenceOptions, Table, Unique, View)
+from dbstack.inspect.catalog import (
+    Catalog,
+    Check,
+    Column,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    IndexPart,
+    PrimaryKey,
+    Schema,
+    Sequence,
+    SequenceOptions,
+    Table,
+    Unique,
+    View,
+)
 from dbstack.inspect.diff import diff
 from dbstack.inspect.hcl import hcl_default, hcl_string, hcl_type, render_hcl
-from dbstack.inspect.sql import (add_column_sql, column_sql, create_index_sql, create_table_sql, render_sql,
-                                 sequence_options_sql, sql_statements)
+from dbstack.inspect.sql import (
+    add_column_sql,
+    column_sql,
+    create_index_sql,
+    create_table_sql,
+    render_sql,
+    sequence_options_sql,
+    sql_statements,
+)
 
 
 def _catalog() -> Catalog:

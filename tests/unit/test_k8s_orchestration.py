@@ -21,11 +21,11 @@ from dbstack.errors import ConfigError, KubernetesError, Refused, ToolMissing, U
 from dbstack.k8s import deploy as deploymod
 from dbstack.k8s import kind as kindmod
 from dbstack.k8s import operators, programs, status
-from fake_cluster_api import ESO_KINDS, PROD_KINDS, FakeClusterAPI
 from dbstack.k8s.steps import run_steps
 from dbstack.k8s.toolbox import Toolbox
 from dbstack.k8s.wait import Clock
 from dbstack.settings import from_mapping
+from fake_cluster_api import ESO_KINDS, PROD_KINDS, FakeClusterAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +102,7 @@ class World:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
-    def staging_from_file(self) -> "World":
+    def staging_from_file(self) -> World:
         """Switch staging to the secret-generator source (a hand-made env file), still supported."""
         f = self.root / "manifests" / "cnpg" / "environments.yaml"
         d = yaml.safe_load(f.read_text())

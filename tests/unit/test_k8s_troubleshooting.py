@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import re
 
-from test_k8s_orchestration import ready_world, world  # noqa: F401  (fixture)
-
 from dbstack.k8s import deploy as deploymod
 from dbstack.k8s import status
 from dbstack.k8s.steps import run_steps
+from test_k8s_orchestration import ready_world, world  # noqa: F401  (fixture)
 
 KINDS = {"atlasmigration": ("db.atlasgo.io/v1alpha1", "AtlasMigration"), "configmap": ("v1", "ConfigMap")}
 

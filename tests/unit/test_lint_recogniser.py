@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbstack.analysis.lint import LintReport, Finding, analyzer_of, needs_rewrite, normalize, parse
+from dbstack.analysis.lint import Finding, LintReport, analyzer_of, needs_rewrite, normalize, parse
 
 
 def test_normalize_drops_comments_keeps_quotes():

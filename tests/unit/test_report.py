@@ -4,15 +4,23 @@ Expected status texts are the goldens of Atlas's own reporter tests
 (cmd/atlas/internal/migrate/report_test.go); apply texts follow its
 default template line by line.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from dbstack.migrations.report import (AppliedFile, ApplyReport, Env, FileRef, StatusReport, StmtError,
-                                       go_duration, go_time)
+from dbstack.migrations.report import (
+    AppliedFile,
+    ApplyReport,
+    Env,
+    FileRef,
+    StatusReport,
+    StmtError,
+    go_duration,
+    go_time,
+)
 from dbstack.migrations.revisions import Revision
 
-T0 = datetime(2024, 1, 16, 10, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 16, 10, 0, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("ns,text", [
@@ -27,7 +35,7 @@ def test_durations_print_like_go(ns, text):
 
 def test_times_print_like_go_json():
     assert go_time(None) == "0001-01-01T00:00:00Z"
-    assert go_time(datetime(2024, 1, 2, 3, 4, 5, 120000, tzinfo=timezone.utc)) == "2024-01-02T03:04:05.12Z"
+    assert go_time(datetime(2024, 1, 2, 3, 4, 5, 120000, tzinfo=UTC)) == "2024-01-02T03:04:05.12Z"
     plus2 = timezone(timedelta(hours=2))
     assert go_time(datetime(2024, 1, 2, 3, 4, 5, tzinfo=plus2)) == "2024-01-02T03:04:05+02:00"
 

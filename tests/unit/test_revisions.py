@@ -6,10 +6,24 @@ import pytest
 
 from dbstack.errors import MigrationError, UsageError
 from dbstack.migrations.directory import MigrationFile
-from dbstack.migrations.executor import (LOCK_KEY, ApplyOptions, NonLinearError, fnv1_32, parse_amount,
-                                         parse_duration, pending_after, statement_sums)
-from dbstack.migrations.revisions import (COLUMNS, Revision, RevisionTable, parse_partial_hashes,
-                                          quote_literal, resolve_schema)
+from dbstack.migrations.executor import (
+    LOCK_KEY,
+    ApplyOptions,
+    NonLinearError,
+    fnv1_32,
+    parse_amount,
+    parse_duration,
+    pending_after,
+    statement_sums,
+)
+from dbstack.migrations.revisions import (
+    COLUMNS,
+    Revision,
+    RevisionTable,
+    parse_partial_hashes,
+    quote_literal,
+    resolve_schema,
+)
 from dbstack.settings import ConnSpec
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+
 import pytest
 
 from testpaths import ATLAS_DIRS, ROOT

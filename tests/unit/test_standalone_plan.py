@@ -77,8 +77,7 @@ def test_dropped_table_and_column():
 
 # --- security, composite/range types, inheritance (migrate-diff, db-drift --sql, genmigrate) ---------------
 
-from dbstack.inspect.catalog import (CompositeField, CompositeType, DefaultPrivilege, Function, Grant,  # noqa: E402
-                                     Policy, RangeType)
+from dbstack.inspect.catalog import CompositeField, CompositeType, DefaultPrivilege, Function, Grant, Policy, RangeType  # noqa: E402
 from dbstack.inspect.planner import plan_partial  # noqa: E402
 
 

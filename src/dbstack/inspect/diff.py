@@ -22,8 +22,9 @@ default privileges likewise (``default privilege``, a
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..quoting import quote_ident
 from .catalog import Catalog, Grant, Table, View, _plain
@@ -98,7 +99,7 @@ def _dotted(*parts: str) -> str:
     return ".".join(parts)
 
 
-def _privileges(df: "_Differ", on: str, label: str, desired: Iterable[Grant], actual: Iterable[Grant],
+def _privileges(df: _Differ, on: str, label: str, desired: Iterable[Grant], actual: Iterable[Grant],
                 table: tuple[str, str] | None = None) -> None:
     """One missing / extra ``privilege`` change per grant that only one side has."""
     d, a = set(desired), set(actual)

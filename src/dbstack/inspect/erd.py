@@ -217,7 +217,7 @@ def render_svg(cat: Catalog, d: Diagram | None = None, *, engine: str = "auto", 
     lay = lay or layout(d, engine)
     esc = html.escape
     by_key = {e.key: e for e in d.entities}
-    degree: dict[tuple[str, str], int] = {k: 0 for k in by_key}
+    degree: dict[tuple[str, str], int] = dict.fromkeys(by_key, 0)
     for r in d.relationships:
         for k in {r.parent, r.child}:
             if k in degree and r.parent in by_key and r.child in by_key:

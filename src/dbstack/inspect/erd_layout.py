@@ -345,7 +345,7 @@ def _ranks(d, order: list[str]) -> dict[Key, int]:
                     if nxt not in state:
                         state[nxt] = 1
                         stack.append((nxt, iter(succ[nxt])))
-        local: dict[Key, int] = {k: 0 for k in nodes}
+        local: dict[Key, int] = dict.fromkeys(nodes, 0)
         for k in reversed(topo):
             for n in dag[k]:
                 local[n] = max(local[n], local[k] + 1)
@@ -357,7 +357,8 @@ def _ranks(d, order: list[str]) -> dict[Key, int]:
 
 def _grandalf(d) -> Layout:
     try:
-        from grandalf.graphs import Edge as GEdge, Graph, Vertex
+        from grandalf.graphs import Edge as GEdge
+        from grandalf.graphs import Graph, Vertex
         from grandalf.layouts import Layer, SugiyamaLayout
     except ImportError as exc:
         raise DbstackError("the grandalf package is not installed", "pip install grandalf (or install Graphviz)") from exc

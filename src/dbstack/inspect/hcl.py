@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-
 from .catalog import Catalog, Column, ForeignKey, Function, Index, Sequence, Table, Trigger, View
 
 # format_type() spellings → Atlas's HCL type names.
@@ -62,12 +61,12 @@ class Block:
     labels: tuple[str, ...] = ()
     items: list = field(default_factory=list)  # (name, value) attributes and Blocks
 
-    def attr(self, name: str, value) -> "Block":
+    def attr(self, name: str, value) -> Block:
         if value is not None:
             self.items.append((name, value))
         return self
 
-    def block(self, kind: str, *labels: str) -> "Block":
+    def block(self, kind: str, *labels: str) -> Block:
         b = Block(kind, labels)
         self.items.append(b)
         return b

@@ -21,15 +21,29 @@ listing them: write that migration by hand.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import MigrationError
-from . import sql as S
-from .catalog import (Catalog, Column, CompositeType, Enum, Function, Index, Policy, Sequence,
-                               SequenceOptions, Table, Trigger, View, qualify)
-from .diff import Change, diff
 from ..quoting import quote_ident, quote_literal
+from . import sql as S
+from .catalog import (
+    Catalog,
+    Column,
+    CompositeType,
+    Enum,
+    Function,
+    Index,
+    Policy,
+    Sequence,
+    SequenceOptions,
+    Table,
+    Trigger,
+    View,
+    qualify,
+)
+from .diff import Change, diff
 
 
 class Unsupported(MigrationError):

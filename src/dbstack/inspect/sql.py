@@ -15,12 +15,35 @@ public: the migration generator builds its statements from them.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-from .catalog import (Catalog, Check, Column, CompositeType, DefaultPrivilege, Domain, Enum, Exclusion, Extension,
-                      ForeignKey, Function, Grant, Index, Policy, PrimaryKey, RangeType, Schema, Sequence,
-                      SequenceOptions, Table, Trigger, Unique, View, qualify)
 from ..quoting import quote_ident, quote_literal
+from .catalog import (
+    Catalog,
+    Check,
+    Column,
+    CompositeType,
+    DefaultPrivilege,
+    Domain,
+    Enum,
+    Exclusion,
+    Extension,
+    ForeignKey,
+    Function,
+    Grant,
+    Index,
+    Policy,
+    PrimaryKey,
+    RangeType,
+    Schema,
+    Sequence,
+    SequenceOptions,
+    Table,
+    Trigger,
+    Unique,
+    View,
+    qualify,
+)
 
 _TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
 # The standard comment of the public schema: not worth a statement.

@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..errors import KubernetesError, MigrationDirError
 from ..migrations.directory import SUM_FILE, HashFile, MigrationFile

@@ -15,17 +15,18 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 from ..errors import ConfigError, KubernetesError, Refused
 from . import configmap as cmmod
 from .api import describe
 from .config import Environments, load_environments
-from .steps import Step
+from .programs import kustomize
 from .references import check as check_references
 from .render import CONFIGMAP_FILE, render_for
+from .steps import Step
 from .toolbox import Toolbox
-from .programs import kustomize
 from .wait import MigrationWatch, cluster_ready, operator_gave_up, wait_for
 
 # Namespace first (everything lives in it), Secrets and ConfigMaps before the
@@ -371,14 +372,14 @@ class Deployment:
         annotation again (one more harmless reconcile).
         """
         import copy
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         ks, n = self.box.ks, self.names
         for o in self.objects:
             if o.get("kind") == "ConfigMap" and o["metadata"]["name"] == n.configmap:
                 cm = copy.deepcopy(o)
                 cm["metadata"].setdefault("annotations", {})[RECONCILE_ANNOTATION] = \
-                    datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                 api.apply(cm, field_manager=ks.field_manager, force=True)
                 self.box.out(f"    AtlasMigration {n.migration} had stopped retrying (backoffLimit exceeded "
                              f"before this deploy); annotated ConfigMap {n.configmap} so the operator tries again")

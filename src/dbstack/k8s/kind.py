@@ -7,9 +7,9 @@ label our kind/cluster.yaml sets, unless forced.
 from __future__ import annotations
 
 from ..errors import KubernetesError, Refused
+from .programs import display
 from .steps import Step
 from .toolbox import Toolbox
-from .programs import display
 
 OWNER_LABEL = "dbstack.io/managed-by"
 OWNER_VALUE = "dbstack"

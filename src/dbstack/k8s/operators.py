@@ -9,14 +9,13 @@ re-run), then the same wait.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import KubernetesError
 from .api import describe
+from .programs import display
 from .steps import Step
 from .toolbox import Toolbox
-from .programs import display
 from .wait import deployment_ready, wait_for
 
 # Cluster-scoped prerequisites first: later objects live in or refer to them.

@@ -11,8 +11,9 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ..errors import KubernetesError, ToolMissing
 

@@ -14,8 +14,8 @@ the same check on every environment.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .config import EnvNames
 

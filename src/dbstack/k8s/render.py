@@ -7,10 +7,10 @@ caught by the same check.
 """
 from __future__ import annotations
 
-import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..errors import KubernetesError
 from .config import Environments, EnvValues, K8sSettings, k8s_settings, load_environments, write_manifest

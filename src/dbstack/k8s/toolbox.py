@@ -7,15 +7,24 @@ executables on PATH and the test suite's FakeClusterAPI (tests/fake_cluster_api.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 from ..errors import KubernetesError
 from ..settings import Settings
 from .api import ClusterAPI
 from .config import K8sSettings, k8s_settings
 from .kubeconfig import check_kind_context, kubeconfig_paths
-from .programs import MIN_VERSIONS, VERSION_ARGV, VERSION_WHY, Runner, check_version, display, find_tool, min_version_text
+from .programs import (
+    MIN_VERSIONS,
+    VERSION_ARGV,
+    VERSION_WHY,
+    Runner,
+    check_version,
+    display,
+    find_tool,
+    min_version_text,
+)
 from .wait import Clock
 
 

@@ -7,8 +7,8 @@ The clock is injectable so tests do not sleep.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import KubernetesError
 

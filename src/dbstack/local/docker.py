@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
+from ..compose import ComposeService, load_service
 from ..errors import BackendError, ConfigError
 from ..settings import ConnSpec, Settings
-from ..compose import ComposeService, load_service
 from .pgctl import port_free
 from .readiness import Readiness, wait_ready
 
@@ -80,8 +81,9 @@ def data_mount(image_config: dict[str, Any], service_env: dict[str, str], compos
 
 
 def _docker_errors():
-    import docker
     import requests
+
+    import docker
 
     return (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 

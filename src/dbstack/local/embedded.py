@@ -18,12 +18,12 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from ..compose import load_service
 from ..errors import BackendError
 from ..settings import ConnSpec, Settings
-from ..compose import load_service
 from .pgctl import PgCtl, can_search, find_bindir, port_free, server_account
 from .readiness import Readiness, wait_ready
 

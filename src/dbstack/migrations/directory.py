@@ -12,9 +12,9 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..errors import ChecksumError, MigrationDirError
 from ..files import atomic_write
@@ -195,7 +195,7 @@ class HashFile:
         return "".join(lines).encode("utf-8", "surrogateescape")
 
     @classmethod
-    def compute(cls, items: Iterable[tuple[str, bytes]]) -> "HashFile":
+    def compute(cls, items: Iterable[tuple[str, bytes]]) -> HashFile:
         """Atlas's cumulative hash over (name, content) pairs, already in order."""
         h = hashlib.sha256()
         out = []
@@ -208,7 +208,7 @@ class HashFile:
         return cls(tuple(out))
 
     @classmethod
-    def parse(cls, data: bytes, source: str = SUM_FILE) -> "HashFile":
+    def parse(cls, data: bytes, source: str = SUM_FILE) -> HashFile:
         """Parse like Atlas: lenient lines, then the stated total must match the entries."""
         text = data.decode("utf-8", "surrogateescape")
         lines = _scan_lines(text)

@@ -12,11 +12,12 @@ text).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from .executor import ApplyOptions, parse_amount, parse_duration  # noqa: F401  (public)
-from .report import ApplyReport, StatusReport  # noqa: F401  (public)
+from .report import ApplyReport, StatusReport
 
 if TYPE_CHECKING:
     from ..settings import ConnSpec
@@ -27,7 +28,7 @@ OPERATOR_VERSION = f"dbstack v{__version__}"
 _DEFAULT = ApplyOptions()
 
 
-def apply(conn: "ConnSpec", layers: "Layers", opts: ApplyOptions = _DEFAULT, *,
+def apply(conn: ConnSpec, layers: Layers, opts: ApplyOptions = _DEFAULT, *,
           out: Callable[[str], None] | None = None) -> ApplyReport:
     """Apply the pending files of every layer, in one version order, into one revisions table.
 
@@ -39,7 +40,7 @@ def apply(conn: "ConnSpec", layers: "Layers", opts: ApplyOptions = _DEFAULT, *,
     return run_apply(conn, layers, opts, operator=OPERATOR_VERSION, out=out)
 
 
-def status(conn: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = None) -> StatusReport:
+def status(conn: ConnSpec, layers: Layers, *, revisions_schema: str | None = None) -> StatusReport:
     """Atlas's `migrate status`: read-only, never creates the revisions table."""
     import psycopg
 

@@ -5,7 +5,7 @@ engine's output matches it byte for byte (Go's time/format.go, strconv/quote.go)
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time as json.Marshal writes it
 
@@ -48,7 +48,7 @@ def go_time(dt: datetime | None) -> str:
     if dt is None:
         return ZERO_TIME
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     base = dt.strftime("%Y-%m-%dT%H:%M:%S")
     if dt.microsecond:
         base += "." + f"{dt.microsecond:06d}".rstrip("0")

@@ -9,12 +9,11 @@ prints them; the database URL in ``Env`` is always masked.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from .go_format import ZERO_TIME, go_duration, go_quote, go_time
+from .go_format import go_duration, go_time
 from .revisions import Revision
 
 NO_PENDING = "No migration files to execute"
@@ -60,7 +59,7 @@ class FileRef:
     description: str
 
     @classmethod
-    def of(cls, f: Any) -> "FileRef":
+    def of(cls, f: Any) -> FileRef:
         return cls(f.name, f.version, f.description)
 
     def to_json(self) -> dict:

@@ -9,14 +9,15 @@ Every write is an upsert on ``version`` that keeps ``description`` and
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MigrationError
 from ..quoting import quote_ident
-from .go_format import go_time
 from ..quoting import quote_literal_any as quote_literal
+from .go_format import go_time
 
 if TYPE_CHECKING:  # psycopg is imported lazily by callers
     import psycopg
@@ -78,7 +79,7 @@ _SELECT = ('SELECT "version", "description", "type", "applied", "total", "execut
            '"execution_time", "error", "error_stmt", "hash", "partial_hashes", "operator_version" FROM {table}')
 
 
-def resolve_schema(flag: str | None, conn: "ConnSpec") -> str:
+def resolve_schema(flag: str | None, conn: ConnSpec) -> str:
     """Atlas's revisionSchemaName: the flag, else the URL's search_path, else atlas_schema_revisions."""
     if flag:
         return flag
@@ -131,7 +132,7 @@ class Revision:
     def has(self, flag: int) -> bool:
         return bool(self.type & flag)
 
-    def copy(self, **changes: Any) -> "Revision":
+    def copy(self, **changes: Any) -> Revision:
         ph = changes.pop("partial_hashes", None if self.partial_hashes is None else list(self.partial_hashes))
         return replace(self, partial_hashes=ph, **changes)
 
@@ -166,14 +167,14 @@ class RevisionTable:
         return _DDL.format(table=self.qualified)
 
     # -- existence and creation -----------------------------------------------------
-    def exists(self, conn: "psycopg.Connection") -> bool:
+    def exists(self, conn: psycopg.Connection) -> bool:
         row = conn.execute(
             "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
             (self.schema, TABLE)).fetchone()
         return row is not None
 
-    def columns(self, conn: "psycopg.Connection") -> list[tuple[str, str, bool, str | None]]:
+    def columns(self, conn: psycopg.Connection) -> list[tuple[str, str, bool, str | None]]:
         """(name, type, not null, default) of the existing table, in column order."""
         rows = conn.execute(
             "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, "
@@ -186,7 +187,7 @@ class RevisionTable:
             "ORDER BY a.attnum", (self.schema, TABLE)).fetchall()
         return [(r[0], r[1], bool(r[2]), r[3]) for r in rows]
 
-    def ensure(self, conn: "psycopg.Connection") -> None:
+    def ensure(self, conn: psycopg.Connection) -> None:
         """Create the schema and table as Atlas does; add columns an older Atlas did not have."""
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
         if not self.exists(conn):
@@ -198,13 +199,13 @@ class RevisionTable:
                 conn.execute(f"ALTER TABLE {self.qualified} ADD COLUMN {_ADD_COLUMN[name]}")
 
     # -- reads ----------------------------------------------------------------------
-    def read_all(self, conn: "psycopg.Connection") -> list[Revision]:
+    def read_all(self, conn: psycopg.Connection) -> list[Revision]:
         """Every revision except Atlas's cloud identifier row, by version (database collation, as Atlas)."""
         rows = conn.execute(_SELECT.format(table=self.qualified)
                             + ' WHERE "version" <> %s ORDER BY "version" ASC', (CLOUD_ID,)).fetchall()
         return [_row_to_revision(r) for r in rows]
 
-    def read(self, conn: "psycopg.Connection", version: str) -> Revision | None:
+    def read(self, conn: psycopg.Connection, version: str) -> Revision | None:
         if version == CLOUD_ID:
             raise MigrationError("cannot read revision-table identifier as revision")
         row = conn.execute(_SELECT.format(table=self.qualified) + ' WHERE "version" = %s',
@@ -225,7 +226,7 @@ class RevisionTable:
             executed_at = started
             execution_time = f"(extract(epoch from (clock_timestamp() - {started})) * 1000000000)::bigint"
         else:
-            ts = rev.executed_at or datetime.now(timezone.utc)
+            ts = rev.executed_at or datetime.now(UTC)
             executed_at = quote_literal(ts.isoformat()) + "::timestamptz"
             execution_time = str(int(rev.execution_time))
         ph = "'null'::jsonb" if rev.partial_hashes is None else \
@@ -248,7 +249,7 @@ class RevisionTable:
             sql += " RETURNING " + returning
         return sql
 
-    def write(self, conn: "psycopg.Connection", rev: Revision) -> None:
+    def write(self, conn: psycopg.Connection, rev: Revision) -> None:
         conn.execute(self.upsert_sql(rev))
 
 
@@ -273,7 +274,7 @@ AMBIGUOUS_TEXT = (
 )
 
 
-def check_clarity(conn: "psycopg.Connection", spec: "ConnSpec", flag: str | None) -> None:
+def check_clarity(conn: psycopg.Connection, spec: ConnSpec, flag: str | None) -> None:
     """Atlas's checkRevisionSchemaClarity: refuse to guess between two possible tables."""
     bound = spec.search_path
     if not bound or flag:

@@ -19,8 +19,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..errors import MigrationError, ToolMissing, UsageError
 from .atlas_hcl import piped_hcl
@@ -45,7 +45,8 @@ def atlas_executable(env: Mapping[str, str] | None = None) -> str:
 def child_env(secrets: Sequence[str], env: Mapping[str, str] | None = None) -> dict[str, str]:
     """An allow-listed environment (PATH, HOME, locale, Atlas's own switches) without any value
     holding a secret in raw, URL-encoded or base64 form."""
-    from ..childenv import ATLAS_ALLOW, child_env as allowed
+    from ..childenv import ATLAS_ALLOW
+    from ..childenv import child_env as allowed
 
     return allowed(ATLAS_ALLOW, secrets=secrets, env=env)
 

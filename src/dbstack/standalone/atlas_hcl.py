@@ -11,9 +11,9 @@ other secret is read with ``getenv`` when Atlas runs.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..settings import DatabaseSettings, Settings, TargetSettings, build_url
 

@@ -21,10 +21,10 @@ import stat
 import sys
 import sysconfig
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..errors import ConfigError, MigrationDirError, ToolMissing
 from ..files import atomic_write

@@ -11,8 +11,9 @@ nested object, or a DSN string) or the fields flat at its top level
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError
 from .dsn import EXTRA_OPTIONS, FIELDS, DatabaseConfig, database_config

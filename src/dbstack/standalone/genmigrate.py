@@ -27,9 +27,9 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..errors import DatabaseError, DbstackError, MigrationDirError, MigrationError, UsageError
 from .dsn import DatabaseConfig
@@ -154,11 +154,11 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
              out: Callable[[str], None] = print) -> GenerateResult:
     from ..inspect.catalog import read_catalog
     from ..inspect.diff import diff, render_changes
+    from ..inspect.planner import plan, render
     from ..inspect.scratch import scratch_database
     from ..migrations import engine
     from ..migrations.directory import MigrationDir
     from ..migrations.layers import Layers
-    from ..inspect.planner import plan, render
 
     check_name(name)
     cfg.require_dev()

@@ -6,9 +6,10 @@ invoke.yaml like every other key); this module only reads it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError
 from ..settings import DEFAULTS, Settings

@@ -9,9 +9,10 @@ mount when it contains a slash. The token comes from ``VAULT_TOKEN`` (else
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError
 

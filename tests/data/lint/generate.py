@@ -1,8 +1,12 @@
 """Regenerates the lint corpus (one directory per code + clean) and expected.tsv: .venv/bin/python tests/data/lint/generate.py"""
-import sys, shutil
+import shutil
+import sys
+
 sys.path.insert(0, "src")
 from pathlib import Path
+
 from dbstack.migrations.directory import MigrationDir
+
 root = Path("tests/data/lint")
 base = (root / "base.sql").read_text()
 # case -> (file description, content, code, substring of the flagged line)

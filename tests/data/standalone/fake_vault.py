@@ -63,7 +63,7 @@ class FakeVault:
     def addr(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "FakeVault":
+    def __enter__(self) -> FakeVault:
         self.thread.start()
         return self
 

@@ -7,8 +7,8 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 from urllib.parse import quote
 
 
@@ -50,7 +50,7 @@ class ProcScanner:
                         self.hits.append(f"pid {pid} {kind}: {data[:200]!r}")
         self.scans += 1
 
-    def __enter__(self) -> "ProcScanner":
+    def __enter__(self) -> ProcScanner:
         self._thread.start()
         return self
 
