@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,19 +99,17 @@ def main() -> int:
             cat = read_catalog(conn)
             d = diagram(cat)
             print(f"\n{n} tables, {len(d.relationships)} foreign keys", flush=True)
-            print(f"  inspect            {timed(lambda: read_catalog(conn), args.repeat):7.3f} s", flush=True)
+            print(f"  inspect            {timed(partial(read_catalog, conn), args.repeat):7.3f} s", flush=True)
             env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
             env["DATABASE_URL"] = conn.url(masked=False)
             for engine in engines:
-                lay_s = timed(lambda: layout(d, engine), args.repeat)
-                html_s = timed(lambda: render_html(cat, engine=engine), args.repeat)
+                lay_s = timed(partial(layout, d, engine), args.repeat)
+                html_s = timed(partial(render_html, cat, engine=engine), args.repeat)
                 page = base / f"erd-{n}-{engine}.html"
 
-                def cli() -> None:
-                    subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "db-erd", "--format", "html", "--layout",
-                                    engine, "--output", str(page), "--target", "cnpg"], cwd=ROOT, env=env, check=True,
-                                   capture_output=True)
-
+                cli = partial(subprocess.run, [str(ROOT / ".venv" / "bin" / "inv"), "db-erd", "--format", "html",
+                                               "--layout", engine, "--output", str(page), "--target", "cnpg"],
+                              cwd=ROOT, env=env, check=True, capture_output=True)
                 cli_s = timed(cli, args.repeat)
                 q = check(d, layout(d, engine))
                 size = page.stat().st_size / 1e6

@@ -134,7 +134,7 @@ def cleanup(root: Path, name: str, config: dict) -> None:
     for backend in ("docker", "embedded"):
         try:
             get_backend(s, backend, out=lambda _l: None).down(volumes=True)
-        except Exception:  # the other backend may not be usable here
+        except Exception:  # noqa: BLE001 - the other backend may not be usable here
             pass
     shutil.rmtree(root, ignore_errors=True)
 

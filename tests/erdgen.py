@@ -22,7 +22,7 @@ def schema_sql(tables: int, seed: int = 16, schemas: tuple[str, ...] = SCHEMAS) 
     out = [f"CREATE SCHEMA {s};" for s in schemas]
     names: dict[str, list[str]] = {}
     later: list[str] = []
-    for si, (schema, n) in enumerate(zip(schemas, per)):
+    for si, (schema, n) in enumerate(zip(schemas, per, strict=False)):
         names[schema] = []
         for i in range(n):
             t = f"{_WORDS[i % len(_WORDS)]}_{i:03d}"

@@ -468,7 +468,7 @@ def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = No
             port=int(t.get("port", 5432)), user=str(t.get("user", "")),
             password_env=str(t.get("password_env", "")), url_env=str(t.get("url_env", "")),
             sslmode=str(t.get("sslmode", "")))
-    c, e, l = m["compose"], m["embedded"], m["local"]
+    c, e, loc = m["compose"], m["embedded"], m["local"]
     return Settings(
         root=root_path,
         database=_get(m, "database", str, w),
@@ -481,10 +481,10 @@ def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = No
                                 image=_get(c, "image", str, w + ".compose")),
         embedded=EmbeddedSettings(data_dir=res(_get(e, "data_dir", str, w + ".embedded")),
                                   bin_dir=_get(e, "bin_dir", str, w + ".embedded")),
-        local=LocalSettings(host=_get(l, "host", str, w + ".local"), port=_get(l, "port", int, w + ".local"),
-                            user=_get(l, "user", str, w + ".local"),
-                            password=_get(l, "password", str, w + ".local"),
-                            admin_db=_get(l, "admin_db", str, w + ".local")),
+        local=LocalSettings(host=_get(loc, "host", str, w + ".local"), port=_get(loc, "port", int, w + ".local"),
+                            user=_get(loc, "user", str, w + ".local"),
+                            password=_get(loc, "password", str, w + ".local"),
+                            admin_db=_get(loc, "admin_db", str, w + ".local")),
         databases=dbs,
         targets=targets,
         raw=m,

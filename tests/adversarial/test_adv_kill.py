@@ -35,7 +35,7 @@ def _row(spec, version: str) -> dict:
         cur = c.execute(f"SELECT * FROM {REV} WHERE version = %s", (version,))
         names = [d.name for d in cur.description]
         r = cur.fetchone()
-        return dict(zip(names, r)) if r else {}
+        return dict(zip(names, r, strict=True)) if r else {}
 
 
 def test_killed_inside_an_insert_does_not_insert_twice(fresh_db, tmp_path):
@@ -61,7 +61,7 @@ def test_kill_survival_many_times(fresh_db, tmp_path):
     kills = 0
     for _ in range(6):
         p = start_migrator(fresh_db, d)
-        wait_for(lambda: p.poll() is not None or active(fresh_db, "%pg_sleep(0.3)%"), what="a statement to run")
+        wait_for(lambda p=p: p.poll() is not None or active(fresh_db, "%pg_sleep(0.3)%"), what="a statement to run")
         if p.poll() is None:
             _kill(p)   # the server is inside the INSERT
             kills += 1

@@ -31,7 +31,7 @@ def test_sample_project_applies_and_rows_are_what_atlas_writes(fresh_db):
     sums = {e.name: e.hash for e in MigrationDir(d).read_sum().entries}
     got = rows(fresh_db)
     assert [r["version"] for r in got] == [f.version for f in files]
-    for f, r in zip(files, got):
+    for f, r in zip(files, got, strict=True):  # same length: asserted above
         n = len(scanner.scan(f.text()))
         assert r["hash"] == sums[f.name]                      # the file's atlas.sum entry, no h1:
         assert r["applied"] == r["total"] == n

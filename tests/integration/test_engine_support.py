@@ -43,7 +43,7 @@ def rows(conn_spec, table: str = REV) -> list[dict]:
         cur = c.execute(f"SELECT *, partial_hashes IS NULL AS ph_sql_null, "
                         f"partial_hashes = 'null'::jsonb AS ph_json_null FROM {table} ORDER BY version")
         names = [d.name for d in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def tables(conn_spec, schema: str = "public") -> list[str]:

@@ -64,7 +64,7 @@ def _path_points(d: str, step: float = 3.0) -> list[tuple[float, float]]:
     def flush():
         nonlocal cur
         vals = [float(n) for n in nums]
-        pairs = list(zip(vals[0::2], vals[1::2]))
+        pairs = list(zip(vals[0::2], vals[1::2], strict=False))
         if cmd == "M":
             cur = pairs[0]
             out.append(cur)

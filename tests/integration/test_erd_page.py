@@ -112,7 +112,7 @@ class Browser:
     def close(self):
         try:
             self.ws.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - the browser may have closed the socket already
             pass
         self.proc.terminate()
         try:

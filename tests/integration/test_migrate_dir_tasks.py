@@ -18,7 +18,7 @@ def inv(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def one_error(cp: subprocess.CompletedProcess, text: str) -> None:
     assert cp.returncode == 1, cp.stdout + cp.stderr
     assert "Traceback" not in cp.stderr + cp.stdout
-    errors = [l for l in cp.stderr.splitlines() if l.startswith("Error: ")]
+    errors = [ln for ln in cp.stderr.splitlines() if ln.startswith("Error: ")]
     assert len(errors) == 1 and text in errors[0], cp.stderr
     assert "hint: " in cp.stderr
 

@@ -102,7 +102,7 @@ def test_add_table_to_silver_gives_one_file_and_no_drift(pg_server, project, fre
         # 1. the example layout is in sync: nothing written
         cp, scan = genmigrate(project, "nothing", secrets=secrets)
         assert cp.returncode == 0, cp.stderr
-        assert [l for l in cp.stdout.splitlines() if l.startswith("==>")] == [
+        assert [ln for ln in cp.stdout.splitlines() if ln.startswith("==>")] == [
             f"==> {layer}: migrate diff nothing" for layer in LAYERS]
         assert "No changes" in cp.stdout and cp.stdout.rstrip().endswith("✅ Migration diff complete")
         assert snapshot(project["migrations"]) == before
@@ -294,7 +294,7 @@ CREATE TABLE "silver"."asset_moves" ("to" "silver"."geo") INHERITS ("silver"."as
         write_config(project["config"], pg_server, user, password, dbname)
         cp, _ = genmigrate(project, "secure")
         assert cp.returncode == 0, cp.stderr + cp.stdout
-        new = [f for f in (project["migrations"] / "silver").glob("*_secure.sql")]
+        new = list((project["migrations"] / "silver").glob("*_secure.sql"))
         assert len(new) == 1
         text = new[0].read_text()
         for stmt in ('ALTER TABLE "silver"."assets" ENABLE ROW LEVEL SECURITY;',

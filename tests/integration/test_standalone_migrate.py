@@ -151,7 +151,7 @@ def test_pyz_refuses_another_python(tmp_path, pyz):
     data = pyz.read_bytes()
     with zipfile.ZipFile(pyz) as z:
         boot = z.read("__main__.py").decode()
-    assert '"cache_tag": "%s"' % sys.implementation.cache_tag in boot
+    assert f'"cache_tag": "{sys.implementation.cache_tag}"' in boot
     # Rewrite only __main__.py with another cache tag.
     with zipfile.ZipFile(pyz) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():

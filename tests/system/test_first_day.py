@@ -47,7 +47,7 @@ def _setup_gives_an_embedded_server() -> bool:
         import docker
 
         docker.from_env(timeout=5).ping()
-    except Exception:
+    except Exception:  # noqa: BLE001 - no usable Docker
         return True  # no usable Docker: setup installs the server wheel
     return False
 

@@ -170,8 +170,8 @@ class CNPGController(Controller):
         import psycopg
         from psycopg import sql
 
-        kw = dict(host="127.0.0.1", port=port, user="postgres", password=st.superuser_password,
-                  connect_timeout=5, sslmode="require", autocommit=True)
+        kw = {"host": "127.0.0.1", "port": port, "user": "postgres", "password": st.superuser_password,
+              "connect_timeout": 5, "sslmode": "require", "autocommit": True}
         with psycopg.connect(dbname="postgres", **kw) as c:
             c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
                 sql.Identifier(owner), sql.Literal(st.owner_password)))

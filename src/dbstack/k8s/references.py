@@ -96,7 +96,7 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
     # Secrets that will exist, per (namespace, name).
     secrets: dict[tuple[str, str], _SecretSource] = {}
     for s in by_kind.get("Secret", []):
-        data = {k: v for k, v in (s.get("data") or {}).items()}
+        data = dict(s.get("data") or {})
         values = {}
         for k, v in data.items():
             try:

@@ -174,7 +174,7 @@ def _merged(api, ns: str, pods: list[str], container: str | None, tail: int) -> 
         try:
             for line in api.logs(ns, pod, container=container, tail=tail, follow=True):
                 q.put((pod, line))
-        except Exception as exc:  # one pod's stream ending must not stop the others
+        except Exception as exc:  # noqa: BLE001 - one pod's stream ending must not stop the others
             q.put((pod, f"(log stream ended: {exc})"))
         finally:
             q.put(done)

@@ -392,7 +392,7 @@ class DockerBackend:
     def _tail(ctr, n: int) -> str:
         try:
             return ctr.logs(tail=n).decode("utf-8", "replace").rstrip()
-        except Exception:  # the logs are a courtesy in an error message
+        except Exception:  # noqa: BLE001 - the logs are a courtesy in an error message
             return ""
 
     def _stop_and_remove(self, ctr) -> None:
@@ -406,7 +406,7 @@ class DockerBackend:
                 ctr.kill(signal="SIGINT")
                 try:
                     ctr.wait(timeout=30)
-                except Exception:  # still running after 30 s: stop it for good
+                except Exception:  # noqa: BLE001 - still running after 30 s: stop it for good
                     ctr.kill()
             ctr.remove(v=False)
         except docker.errors.NotFound:

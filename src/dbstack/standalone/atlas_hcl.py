@@ -102,7 +102,7 @@ def _dev_url(settings: Settings) -> str:
         from ..compose import load_service
 
         image = settings.compose.image or load_service(settings.compose.file, settings.compose.service).image
-    except Exception:  # the dev URL is a convenience; no compose file means no hint
+    except Exception:  # noqa: BLE001 - the dev URL is a convenience; no compose file means no hint
         return ""
     m = re.match(r"^(?:.*/)?postgres:(\d+)", image or "")
     return hcl_string(f"docker://postgres/{m.group(1)}/dev") if m else ""

@@ -61,7 +61,7 @@ def _requirement_parser():
         from packaging.requirements import Requirement
     except ImportError:  # pip vendors it; every venv has pip
         try:
-            from pip._vendor.packaging.requirements import Requirement  # type: ignore
+            from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef]
         except ImportError:
             raise ToolMissing("building migrate.pyz needs the `packaging` library",
                               "pip install packaging (into the environment that runs `inv build-migrate`)") from None
@@ -141,7 +141,7 @@ def embedded_migrations(source: Path, layers: Sequence[str]) -> tuple[list[tuple
     lay.validate()  # checksum and cross-layer version errors fail the build, not the deploy
     entries: list[tuple[str, bytes]] = []
     count = 0
-    for layer, d in zip(layers, lay.dirs):
+    for layer, d in zip(layers, lay.dirs, strict=True):
         for f in d.files():
             entries.append((f"dbstack/standalone/embedded/{layer}/{f.name}", f.read()))
             count += 1

@@ -39,7 +39,7 @@ class EmbeddedMigrations:
         return f"{self.display_root or self.root}/{layer}/"
 
     def layer_of(self, version: str) -> str | None:
-        for layer, d in zip(self.layers, self.layer_dirs()):
+        for layer, d in zip(self.layers, self.layer_dirs(), strict=True):
             if d.is_dir() and any(p.name.split("_", 1)[0] == version or p.name == f"{version}.sql"
                                   for p in d.glob("*.sql")):
                 return layer

@@ -186,7 +186,7 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
             stray = _outside_layers(read_catalog(want_db), layers)
             if stray:
                 out(f"warning: ignoring objects outside the layer schemas: {', '.join(stray)}")
-            for res, wdir in zip(results, work):
+            for res, wdir in zip(results, work, strict=True):
                 layer = res.layer
                 out(f"==> {layer}: migrate diff {name}")
                 desired = read_catalog(want_db, schemas=[layer])
@@ -218,7 +218,7 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
                     "the generated migrations do not reproduce the desired schema; nothing was written",
                     "write the remaining changes by hand (see the list above), or report the case",
                     output=render_changes(residual, desired_label="desired schema", actual_label="migrations"))
-        for res, wdir in zip(results, work):
+        for res, wdir in zip(results, work, strict=True):
             if res.file is None:
                 continue
             res.file.parent.mkdir(parents=True, exist_ok=True)
@@ -271,7 +271,7 @@ def generate_with_atlas(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out
     server = cfg.conn_spec()
     check_dev_database(server)
     written: list[Path] = []
-    for layer, d in zip(layers, dirs):
+    for layer, d in zip(layers, dirs, strict=True):
         out(f"==> {layer}: atlas migrate diff {name}")
         before = {p.name for p in d.glob("*.sql")}
         with scratch_database(server, "genmigrate_dev", admin_db=cfg.dbname) as dev:

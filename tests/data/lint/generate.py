@@ -67,7 +67,8 @@ def write(case, desc, content):
     return name
 for code, (desc, content, needle) in cases.items():
     name = write(code, desc, content)
-    line = 1 if needle is None else next(i for i, l in enumerate(content.splitlines(), 1) if needle in l and not l.startswith("--"))
+    line = 1 if needle is None else next(i for i, ln in enumerate(content.splitlines(), 1)
+                                          if needle in ln and not ln.startswith("--"))
     rows.append(f"{code}\t{name}\t{line}\t{code}")
 write("clean", *clean)
 (root / "expected.tsv").write_text("\n".join(rows) + "\n")

@@ -30,7 +30,7 @@ if args[:2] == ["migrate", "diff"] and record["config"]:
     if env_name in os.environ.get("FAKE_ATLAS_DIFF", "").split(","):
         target = re.search(r'dir\s*=\s*"file://([^"]+)"', record["config"]).group(1)
         with open(os.path.join(target, "20260208154545_" + args[2] + ".sql"), "w") as fh:
-            fh.write("-- fake diff\nCREATE TABLE fake_%s ();\n" % env_name)
+            fh.write(f"-- fake diff\nCREATE TABLE fake_{env_name} ();\n")
 with open(os.environ["FAKE_ATLAS_LOG"], "a", encoding="utf-8") as fh:
     fh.write(json.dumps(record) + "\n")
 if args[:2] != ["migrate", "diff"]:  # like Atlas, diff writes its file silently
