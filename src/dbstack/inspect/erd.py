@@ -60,7 +60,7 @@ def _unique_sets(t: Table) -> list[frozenset[str]]:
     if t.primary_key is not None:
         sets.append(frozenset(t.primary_key.columns))
     sets += [frozenset(u.columns) for u in t.uniques]
-    sets += [frozenset(p.column for p in i.parts) for i in t.indexes
+    sets += [frozenset(p.column for p in i.parts if p.column) for i in t.indexes
              if i.unique and not i.predicate and all(p.column for p in i.parts)]
     return sets
 
@@ -91,7 +91,7 @@ def diagram(cat: Catalog) -> Diagram:
         uniques = _unique_sets(t)
         for fk in t.foreign_keys:
             cols = frozenset(fk.columns)
-            not_null = all((t.column(c) is not None and not t.column(c).nullable) for c in fk.columns)
+            not_null = all((col := t.column(c)) is not None and not col.nullable for c in fk.columns)
             rels.append(Relationship(
                 parent=(fk.ref_schema, fk.ref_table), child=(t.schema, t.name), name=fk.name,
                 parent_card="one" if not_null else "zero_or_one",

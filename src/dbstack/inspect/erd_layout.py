@@ -28,6 +28,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 from ..errors import DbstackError
 
@@ -212,16 +213,15 @@ def _settle_labels(lay: Layout) -> None:
         grid.add(r)
     for s, f in lay.frames.items():
         grid.add(_frame_title(s, f))
-    moved = []
+    moved: list[tuple[Route, Rect]] = []
     for route in lay.routes:
         if route.label is None:
             continue
         if grid.hits(route.label, pad=1.0):
-            moved.append(route)
+            moved.append((route, route.label))
         else:
             grid.add(route.label)
-    for route in moved:
-        _, _, w, h = route.label
+    for route, (_, _, w, h) in moved:
         route.label = None
         pts = sample(route, step=8.0)
         for cx, cy in sorted(pts, key=lambda p: abs(pts.index(p) - len(pts) / 2)):
@@ -447,7 +447,7 @@ def _grandalf(d) -> Layout:
         # grandalf's final coordinate of a vertex is the mean of the two middle ones of four Brandes–Köpf
         # alignments, taken vertex by vertex, which can put two neighbours of a layer on top of each other
         # (seen at 500 tables). Keep its order and positions, pushing apart what is closer than the gap.
-        at: dict[object, float] = {}
+        at: dict[Any, float] = {}  # grandalf's vertices (grandalf has no type information)
         for layer in sug.layers:
             prev = None
             for v in sorted(layer, key=lambda v: v.view.xy[0]):

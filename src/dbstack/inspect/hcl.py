@@ -185,11 +185,11 @@ def hcl_type(col_type: str, names: _Names | None = None) -> _Raw:
     base, args, tz = m.group(1), m.group(2) or "", m.group(3) or ""
     full = base + tz
     if tz:
-        name = {"timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
-                "time with time zone": "timetz", "time without time zone": "time"}.get(full)
-        if name is None:
+        tz_name = {"timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
+                   "time with time zone": "timetz", "time without time zone": "time"}.get(full)
+        if tz_name is None:
             return _sql(t)
-        return _Raw(name + args.replace(" ", ""))
+        return _Raw(tz_name + args.replace(" ", ""))
     name = _TYPE_NAMES.get(base, base)
     if " " in name:
         return _sql(t)
@@ -264,10 +264,12 @@ def _index_block(parent: Block, idx: Index, names: _Names) -> None:
     b = parent.block("index", idx.name)
     if idx.unique:
         b.attr("unique", True)
-    simple = all(p.column and not p.desc and not p.opclass and not p.collation and p.nulls_first == p.desc
-                 for p in idx.parts)
+    # Plain columns in ascending order are written as `columns = [...]`, anything else as `on` blocks.
+    plain = [p.column for p in idx.parts
+             if p.column and not p.desc and not p.opclass and not p.collation and p.nulls_first == p.desc]
+    simple = len(plain) == len(idx.parts)
     if simple:
-        b.attr("columns", [_Raw(f"column{_ident_ref(p.column)}") for p in idx.parts])
+        b.attr("columns", [_Raw(f"column{_ident_ref(c)}") for c in plain])
     if idx.method != "btree":
         b.attr("type", _Raw(idx.method.upper()))
     if idx.predicate:
@@ -475,7 +477,7 @@ def _function_body(fn: Function) -> str:
 
 
 def _function_args(args: str) -> list[tuple[str | None, str, str | None]]:
-    out = []
+    out: list[tuple[str | None, str, str | None]] = []
     for raw in _split_top(args):
         a = raw.strip()
         if not a:
@@ -583,11 +585,11 @@ def blocks(cat: Catalog) -> list[Block]:
         b.attr("version", e.version)
         b.attr("comment", e.comment)
         out.append(b)
-    for e in cat.enums:
-        b = Block("enum", (e.name,))
-        b.attr("schema", _schema_ref(e.schema))
-        b.attr("values", list(e.labels))
-        b.attr("comment", e.comment)
+    for en in cat.enums:
+        b = Block("enum", (en.name,))
+        b.attr("schema", _schema_ref(en.schema))
+        b.attr("values", list(en.labels))
+        b.attr("comment", en.comment)
         out.append(b)
     for d in cat.domains:
         b = Block("domain", (d.name,))
@@ -598,8 +600,8 @@ def blocks(cat: Catalog) -> list[Block]:
             b.attr("default", hcl_default(d.default))
         if d.collation:
             b.attr("collate", d.collation.split(".", 1)[-1].strip('"'))
-        for c in d.checks:
-            b.block("check", c.name).attr("expr", _check_expr(c.definition))
+        for chk in d.checks:
+            b.block("check", chk.name).attr("expr", _check_expr(chk.definition))
         b.attr("comment", d.comment)
         out.append(b)
     serials: dict[tuple[str, str, str], Sequence] = {}
@@ -641,15 +643,15 @@ def blocks(cat: Catalog) -> list[Block]:
     for t in cat.tables:
         for pol in t.policies:
             out.append(policy_block(pol, names))
-    for c in cat.composites:
-        b = Block("composite", (c.name,))
-        b.attr("schema", _schema_ref(c.schema))
-        for f in c.fields:
-            fb = b.block("field", f.name)
-            fb.attr("type", hcl_type(f.type, names))
-            if f.collation:
-                fb.attr("collate", f.collation.split(".", 1)[-1].strip('"'))
-        b.attr("comment", c.comment)
+    for comp in cat.composites:
+        b = Block("composite", (comp.name,))
+        b.attr("schema", _schema_ref(comp.schema))
+        for fld in comp.fields:
+            fb = b.block("field", fld.name)
+            fb.attr("type", hcl_type(fld.type, names))
+            if fld.collation:
+                fb.attr("collate", fld.collation.split(".", 1)[-1].strip('"'))
+        b.attr("comment", comp.comment)
         out.append(b)
     for r in cat.ranges:
         b = Block("range", (r.name,))
@@ -662,15 +664,15 @@ def blocks(cat: Catalog) -> list[Block]:
         b.attr("multirange", r.multirange)
         b.attr("comment", r.comment)
         out.append(b)
-    for s in cat.schemas:
-        b = Block("schema", (s.name,))
-        b.attr("comment", s.comment)
-        b.attr("owner", s.owner)
+    for sch in cat.schemas:
+        b = Block("schema", (sch.name,))
+        b.attr("comment", sch.comment)
+        b.attr("owner", sch.owner)
         out.append(b)
     from .sql import _standard_public
 
-    for s in cat.schemas:
-        out += permission_blocks(_schema_ref(s.name), [g for g in s.privileges if not _standard_public(s, g)])
+    for sch in cat.schemas:
+        out += permission_blocks(_schema_ref(sch.name), [g for g in sch.privileges if not _standard_public(sch, g)])
     for q in cat.sequences:
         out += permission_blocks(_Raw(f"sequence{_ident_ref(q.name)}"), q.privileges)
     for t in cat.tables:

@@ -495,7 +495,8 @@ def _late_order(views: list[View], functions: list[Function]) -> list[View | Fun
 
 
 def _late_functions(cat: Catalog) -> tuple[list[Function], list[Function]]:
-    early, late = [], []
+    early: list[Function] = []
+    late: list[Function] = []
     for f in cat.functions:
         (late if f.depends_on else early).append(f)
     return early, late
@@ -582,7 +583,9 @@ def security_statements(cat: Catalog) -> list[str]:
     for dp in cat.default_privileges:
         out += default_privileges_sql(dp)
     owned = ([("SCHEMA", quote_ident(s.name), s.owner) for s in cat.schemas if s.name != "public"]
-             + [("TYPE", x.qualified, x.owner) for x in (*cat.enums, *cat.composites, *cat.ranges)]
+             + [("TYPE", x.qualified, x.owner) for x in cat.enums]
+             + [("TYPE", x.qualified, x.owner) for x in cat.composites]
+             + [("TYPE", x.qualified, x.owner) for x in cat.ranges]
              + [("DOMAIN", d.qualified, d.owner) for d in cat.domains]
              + [("SEQUENCE", q.qualified, q.owner) for q in cat.sequences if q.owned_by is None]
              + [("TABLE", t.qualified, t.owner) for t in cat.tables]

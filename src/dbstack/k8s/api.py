@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..errors import KubernetesError
 
@@ -125,7 +125,9 @@ class KubernetesClusterAPI:
         if tail is not None:
             kw["tail_lines"] = tail
         with self._errors(f"read logs of pod {namespace}/{pod}"):
-            resp = core.read_namespaced_pod_log(pod, namespace, **kw)
+            # With _preload_content=False the client returns its raw HTTP response, not the str it is
+            # annotated with.
+            resp: Any = core.read_namespaced_pod_log(pod, namespace, **kw)
         buf = b""
         stream = resp.stream(4096) if hasattr(resp, "stream") else iter([resp.read()])
         for chunk in stream:
@@ -146,7 +148,7 @@ class _ApiErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, et, exc, tb) -> bool:
+    def __exit__(self, et, exc, tb) -> Literal[False]:  # never swallows: re-raises or replaces
         if exc is None or isinstance(exc, KubernetesError):
             return False
         from kubernetes.client.exceptions import ApiException

@@ -220,11 +220,12 @@ def from_settings(settings, *, db: str | None = None, dir: str | os.PathLike | N
     from .config import k8s_settings, load_environments
 
     ks = k8s_settings(settings)
-    envs = load_environments(ks.environments_file) if name is None else None
+    if name is None:
+        name = load_environments(ks.environments_file).configmap_name
     fmt = dir_format or (settings.db(db).format if not dir else "atlas")
     dirs = settings.migration_dirs(db, dir)
     layers = Layers.of(dirs, fmt)
-    return build(layers, name or envs.configmap_name, sources=[ks.rel(Path(d)) for d in dirs])
+    return build(layers, name, sources=[ks.rel(Path(d)) for d in dirs])
 
 
 def default_output(settings) -> Path:

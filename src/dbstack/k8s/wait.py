@@ -186,7 +186,7 @@ class MigrationWatch:
         gave_up = limit > 0 and failed > limit
         is_stalled = stalled is not None and stalled.get("status") == "True"
         if is_stalled and fresh and (self.new_failures >= self.persist or (gave_up and self.new_failures >= 1)):
-            r = ready or stalled
+            r = ready or stalled or {}  # stalled is set here (is_stalled)
             raise KubernetesError(
                 f"AtlasMigration {obj['metadata']['name']} failed {failed} times"
                 + (f" (backoffLimit {limit} exceeded: the operator stopped retrying)" if gave_up else "")

@@ -14,13 +14,16 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..compose import ComposeService, load_service
 from ..errors import BackendError, ConfigError
 from ..settings import ConnSpec, Settings
 from .pgctl import port_free
 from .readiness import Readiness, wait_ready
+
+if TYPE_CHECKING:  # the SDK itself is imported where it is used (it is slow to import)
+    from docker import DockerClient
 
 L_PROJECT = "com.docker.compose.project"
 L_SERVICE = "com.docker.compose.service"
@@ -134,7 +137,7 @@ class DockerBackend:
         self.volume_key, self.compose_mount = vol
         self.volume_name = self.svc.volume_name(self.volume_key)
         self.container_name = self.svc.container_name
-        self._client = None
+        self._client: DockerClient | None = None
         self.last_readiness: Readiness | None = None
 
     # -- engine ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol, cast
 
 from ..errors import MigrationError, ScanError
 from .go_format import go_quote
@@ -28,7 +29,15 @@ TXMODES = ("none", "file")
 # whitespace also covers \x1c-\x1f, which Go keeps as statement text.
 _GO_SPACE = ("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-_SKIP_SPACE = re.compile("[" + re.escape(_GO_SPACE) + "]*")
+
+
+class _Total(Protocol):
+    """A compiled `(...)*` pattern: it matches (perhaps nothing) at every position, so .match never gives None."""
+
+    def match(self, string: str, pos: int = ..., endpos: int = ...) -> re.Match[str]: ...
+
+
+_SKIP_SPACE = cast(_Total, re.compile("[" + re.escape(_GO_SPACE) + "]*"))
 # RE2's \s (Atlas's BEGIN/END regexps): ASCII only, without \v.
 _WS = "\t\n\f\r "
 # Explicit letter pairs instead of IGNORECASE: Python would also let "i" match
@@ -130,7 +139,7 @@ _GROUP_DEPTH = 6
 
 
 @lru_cache(maxsize=64)
-def _run_pattern(delim: str) -> re.Pattern[str]:
+def _run_pattern(delim: str) -> _Total:
     """A regex consuming a statement's text up to the next position where Atlas decides something.
 
     Used only after a statement's first character (comments there belong to
@@ -169,7 +178,7 @@ def _run_pattern(delim: str) -> re.Pattern[str]:
         outer.append(_LONE_B)
     # Nothing follows this loop, so the greedy loop never backtracks: it ends
     # where a possessive one would.
-    return re.compile("(?:" + "|".join(outer) + ")*")
+    return cast(_Total, re.compile("(?:" + "|".join(outer) + ")*"))
 
 
 # A comment at a statement's head, the newlines that may detach it, and the

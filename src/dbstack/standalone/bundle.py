@@ -61,7 +61,8 @@ def _requirement_parser():
         from packaging.requirements import Requirement
     except ImportError:  # pip vendors it; every venv has pip
         try:
-            from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef]
+            # The same class as packaging's, under pip's name: mypy sees two types.
+            from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
         except ImportError:
             raise ToolMissing("building migrate.pyz needs the `packaging` library",
                               "pip install packaging (into the environment that runs `inv build-migrate`)") from None
@@ -103,7 +104,7 @@ def _dist_files(dist: metadata.Distribution) -> Iterable[tuple[str, Path]]:
         parts = rel.split("/")
         if rel.startswith("../") or parts[0] == ".." or _SKIP_DIRS.intersection(parts) or rel.endswith(_SKIP_SUFFIXES):
             continue
-        src = Path(dist.locate_file(f))
+        src = Path(str(dist.locate_file(f)))  # a pathlib.Path, typed as importlib's SimplePath
         if src.is_file():
             yield rel, src
 

@@ -18,7 +18,9 @@ import sys
 import tempfile
 import zipfile
 
-BUILD_INFO = {}  # replaced by the build: build id, cache_tag, platform, entry point
+# Replaced by the build: build id, cache_tag, platform, entry point, tool. A type comment, not an
+# annotation: this file runs under whatever python3 starts the archive.
+BUILD_INFO = {}  # type: dict[str, str]
 
 LIB = "lib/"
 DONE = ".complete"

@@ -92,7 +92,8 @@ def read_secret(env: Mapping[str, str]) -> tuple[dict[str, Any], VaultLocation]:
         timeout = float(env.get("VAULT_CLIENT_TIMEOUT", "") or 10.0)
     except ValueError:
         pass
-    client = hvac.Client(url=loc.addr, token=_token(env), verify=verify, timeout=timeout,
+    # hvac hands the timeout to requests, which takes seconds as a float; types-hvac says int.
+    client = hvac.Client(url=loc.addr, token=_token(env), verify=verify, timeout=timeout,  # type: ignore[arg-type]
                          namespace=env.get("VAULT_NAMESPACE") or None)
     try:
         resp = client.secrets.kv.v2.read_secret_version(path=path, mount_point=mount,
