@@ -151,7 +151,7 @@ def _compare_table(df: _Differ, name: str, d: Table, a: Table) -> None:
     pk_d = {"pk": d.primary_key} if d.primary_key else {}
     pk_a = {"pk": a.primary_key} if a.primary_key else {}
     df.pair("primary key", pk_d, pk_a,
-            lambda k: _dotted(name, (d.primary_key or a.primary_key).name),  # type: ignore[union-attr]
+            lambda k: _dotted(name, (pk_d or pk_a)["pk"].name),
             lambda t, n, x, y, tb: df.fields(t, n, x, y, tb), key)
     for object_type, attr in (("unique", "uniques"), ("check", "checks"), ("exclusion", "exclusions"),
                               ("foreign key", "foreign_keys")):

@@ -151,7 +151,7 @@ def _security_of_new(p: Plan, c: Change) -> None:
     """Grants and owner of an object the plan creates (they come with it, not as changes of their own)."""
     obj = c.desired
     on = _on(obj)
-    if on is not None and getattr(obj, "privileges", ()):
+    if on is not None and getattr(obj, "privileges", None):
         for stmt in S.privileges_sql(on, obj.privileges):
             p.add(GRANTS, f'Grant privileges on {c.object_type} "{obj.name}"', stmt)
     if getattr(obj, "owner", None) and c.object_type in _OWNER_KIND:
@@ -540,6 +540,7 @@ def _identity_alter(d: Table, col: Column, have: Column) -> list[str]:
 
 def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
     d, a = _table_of(c, dt, at)
+    assert d is not None and a is not None  # column changes come from a table on both sides (diff._compare_table)
     colname = c.name.rsplit(".", 1)[-1]
     if c.kind == "missing":
         col: Column = c.desired
@@ -556,6 +557,7 @@ def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
         p.add(DROP_COLUMNS, f'Modify "{a.name}" table', S.drop_column_sql(a, c.actual.name))
         return
     want, have = d.column(colname), a.column(colname)
+    assert want is not None and have is not None  # a changed column is on both sides
     key = (d.schema, d.name, colname)
     attr = c.attribute
     if attr in ("generated", "generated_kind"):
@@ -617,8 +619,10 @@ def _constraint(p: Plan, c: Change, dt: dict, at: dict) -> None:
     if c.kind == "extra":
         if d is None:
             return  # dropped with its table
+        assert a is not None  # constraint changes come from a table on both sides (diff._compare_table)
         p.add(DROP_FKS if fk else DROP_CONSTRAINTS, f'Modify "{a.name}" table', S.drop_constraint_sql(a, c.actual.name))
         return
+    assert d is not None and a is not None  # as above
     name = c.name.rsplit(".", 1)[-1]
     want = _find_constraint(d, c.object_type, name)
     have = _find_constraint(a, c.object_type, name)
@@ -657,6 +661,7 @@ def _index(p: Plan, c: Change, dt: dict, at: dict, dv: dict, av: dict) -> None:
         return
     name = c.name.rsplit(".", 1)[-1]
     owner = dt.get(key) or dv.get(key)
+    assert owner is not None  # a changed index belongs to a table or view on both sides
     want = next(x for x in owner.indexes if x.name == name)
     if c.attribute == "comment":
         p.add(COMMENTS, f'Set comment on index "{name}"', S._comment("INDEX", want.qualified, want.comment))
