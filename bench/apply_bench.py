@@ -60,7 +60,8 @@ def ddl_file(i: int) -> str:
              "    name varchar(200) NOT NULL,\n"
              "    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),\n"
              "    payload jsonb,\n"
-             + (f"    parent_id bigint REFERENCES entity_{i - 1:04d} (id) ON DELETE SET NULL,\n" if i > 1 and i % 2 == 0 else "")
+             + (f"    parent_id bigint REFERENCES entity_{i - 1:04d} (id) ON DELETE SET NULL,\n"
+                if i > 1 and i % 2 == 0 else "")
              + "    created_at timestamptz NOT NULL DEFAULT now(),\n"
              "    updated_at timestamptz NOT NULL DEFAULT now()\n"
              ");\n",
@@ -307,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: dict) -> str:
-    lines = [f"PostgreSQL {results.get('server', '?')}, server settings: {', '.join(results['settings']) or 'defaults'}; "
+    settings = ", ".join(results["settings"]) or "defaults"
+    lines = [f"PostgreSQL {results.get('server', '?')}, server settings: {settings}; "
              f"median of {results['repeat']} runs (sqitch/pyway: see --slow-repeat)", ""]
     for cname, r in results["corpora"].items():
         med = r["median"]

@@ -160,7 +160,8 @@ def main() -> int:
             copy = base / f"diff-{next(runs_made)}"
             shutil.copytree(d, copy)
             res = subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "migrate-diff", "hand", "--dir", str(copy),
-                                  "--target", "cnpg"], cwd=ROOT, env={**env_cli, "INVOKE_DBSTACK_TARGETS_CNPG_DEV": "1"},
+                                  "--target", "cnpg"], cwd=ROOT,
+                                 env={**env_cli, "INVOKE_DBSTACK_TARGETS_CNPG_DEV": "1"},
                                  capture_output=True, text=True)
             assert res.returncode == 0 and "verified" in res.stdout, res.stdout + res.stderr
             assert len(list(copy.glob("*_hand.sql"))) == 1

@@ -178,7 +178,8 @@ def main() -> None:
         seed = (f"waits {SEED_SLEEP - need:.2f} s too long" if need <= SEED_SLEEP
                 else f"too short by {need - SEED_SLEEP:.2f} s (db-create fails)")
         print(f"| {backend} | {med(inv_times):.2f} s | {med(col['total']):.2f} s | {t_remove:.2f} s | "
-              f"{med(col['server_start']):.2f} s | {med(col['readiness']):.2f} s | {med(col['create']) * 1000:.0f} ms | "
+              f"{med(col['server_start']):.2f} s | {med(col['readiness']):.2f} s | "
+              f"{med(col['create']) * 1000:.0f} ms | "
               f"{med(col['migration']) * 1000:.0f} ms | {accept:.2f} s | "
               f"{med(col['lag_ms']):.1f} ms [{max(col['lag_ms']):.1f} ms] | {seed} |")
 

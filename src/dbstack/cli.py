@@ -49,5 +49,6 @@ def guarded(fn: Callable[[], T], *, debug: bool | None = None) -> int:
         if debug:
             raise
         print(f"Error: unexpected {type(exc).__name__}: {mask_secrets(str(exc))}\n"
-              f"  hint: re-run with `inv -d …` (or DBSTACK_DEBUG=1, or --debug for migrate/genmigrate) for a traceback and report it", file=sys.stderr)
+              "  hint: re-run with `inv -d …` (or DBSTACK_DEBUG=1, or --debug for migrate/genmigrate) "
+              "for a traceback and report it", file=sys.stderr)
         return 1

@@ -311,7 +311,8 @@ class Settings:
         except KeyError:
             known = ", ".join(sorted(self.databases)) or "none"
             raise ConfigError(f"unknown database {name!r} (configured: {known})",
-                              "pass --db with a configured name, --dir PATH, or add it under dbstack.databases in invoke.yaml") from None
+                              "pass --db with a configured name, --dir PATH, "
+                              "or add it under dbstack.databases in invoke.yaml") from None
 
     def migration_dirs(self, db: str | None = None, dir: str | os.PathLike | None = None) -> tuple[Path, ...]:
         """The directories (layers) to work on: --dir wins over --db."""
@@ -335,7 +336,8 @@ class Settings:
         except KeyError:
             known = ", ".join(sorted(self.targets))
             raise ConfigError(f"unknown target {name!r} (configured: {known})",
-                              "pass --target with a configured name or add it under dbstack.targets in invoke.yaml") from None
+                              "pass --target with a configured name "
+                              "or add it under dbstack.targets in invoke.yaml") from None
 
     def resolve(self, p: str | os.PathLike) -> Path:
         path = Path(p).expanduser()

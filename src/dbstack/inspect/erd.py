@@ -84,7 +84,8 @@ def diagram(cat: Catalog) -> Diagram:
         uk_cols = {c for s in _unique_sets(t)[1 if t.primary_key else 0:] for c in s}
         attrs = []
         for c in t.columns:
-            keys = tuple(k for k, on in (("PK", c.name in pk), ("FK", c.name in fk_cols), ("UK", c.name in uk_cols)) if on)
+            flags = (("PK", c.name in pk), ("FK", c.name in fk_cols), ("UK", c.name in uk_cols))
+            keys = tuple(k for k, on in flags if on)
             attrs.append(Attribute(c.name, _short_type(c.type), keys, c.comment))
         label = t.name if t.schema == "public" else f"{t.schema}.{t.name}"
         entities.append(Entity((t.schema, t.name), label, tuple(attrs)))
@@ -374,10 +375,14 @@ _PAGE_SCRIPT = r"""
     items.forEach(function (it) {
       var li = document.createElement('li'), b = document.createElement('button');
       b.type = 'button'; b.textContent = it.text;
-      b.addEventListener('click', function () { var t = document.getElementById(it.other); select(t, true); t.focus(); });
+      b.addEventListener('click', function () {
+        var t = document.getElementById(it.other); select(t, true); t.focus();
+      });
       li.appendChild(b); ul.appendChild(li);
     });
-    if (!items.length) { var li = document.createElement('li'); li.textContent = 'no relationships'; ul.appendChild(li); }
+    if (!items.length) {
+      var li = document.createElement('li'); li.textContent = 'no relationships'; ul.appendChild(li);
+    }
     info.appendChild(ul); info.hidden = false;
     status.textContent = name(id) + ': ' + items.length + ' relationships';
     if (move) center(g);

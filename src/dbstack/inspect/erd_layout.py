@@ -168,7 +168,8 @@ def dot_source(d) -> str:
     for i, parent, child in _edges(d):
         w, h = label_size(d.relationships[i].name)
         cell = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>'
-                f'<TD FIXEDSIZE="TRUE" WIDTH="{math.ceil(w)}" HEIGHT="{math.ceil(h)}">{_html_escape(d.relationships[i].name)}'
+                f'<TD FIXEDSIZE="TRUE" WIDTH="{math.ceil(w)}" HEIGHT="{math.ceil(h)}">'
+                f"{_html_escape(d.relationships[i].name)}"
                 f"</TD></TR></TABLE>>")
         lines.append(f'  {ids[parent]} -> {ids[child]} [id="e{i}", label={cell}];')
     lines.append("}")
@@ -362,7 +363,8 @@ def _grandalf(d) -> Layout:
         from grandalf.graphs import Graph, Vertex
         from grandalf.layouts import Layer, SugiyamaLayout
     except ImportError as exc:
-        raise DbstackError("the grandalf package is not installed", "pip install grandalf (or install Graphviz)") from exc
+        raise DbstackError("the grandalf package is not installed",
+                           "pip install grandalf (or install Graphviz)") from exc
 
     order = schema_order(e.key[0] for e in d.entities)
     ranks = _ranks(d, order)

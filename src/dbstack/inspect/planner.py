@@ -387,7 +387,8 @@ def _recreate_enum(p: Plan, e: Enum, desired: Catalog, actual: Catalog) -> None:
             cq = f"ALTER TABLE {t.qualified} ALTER COLUMN {_q(col.name)}"
             if col.default is not None:
                 p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} DROP DEFAULT;")
-            p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} TYPE {e.qualified} USING {_q(col.name)}::text::{e.qualified};")
+            p.add(COLUMNS, f'Modify "{t.name}" table',
+                  f"{cq} TYPE {e.qualified} USING {_q(col.name)}::text::{e.qualified};")
             if want_col is not None and want_col.default is not None:
                 p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} SET DEFAULT {want_col.default};")
     p.add(OWNED, f'Drop the old enum type "{e.name}"', f"DROP TYPE {qualify(e.schema, old)};")

@@ -188,7 +188,10 @@ def create_table_sql(table: Table, *, indent: str = "    ") -> str:
 
 
 def table_extra_constraints_sql(table: Table) -> list[str]:
-    """Statements for a table's constraints that CREATE TABLE cannot carry (NOT VALID checks; local ones of partitions)."""
+    """Statements for a table's constraints that CREATE TABLE cannot carry.
+
+    Those are NOT VALID checks and the local constraints of partitions.
+    """
     out = []
     if table.partition_of is not None:
         if table.primary_key is not None:

@@ -162,6 +162,7 @@ class _ApiErrors:
             raise KubernetesError(f"cannot {self.what}: {exc.status} {msg}",
                                   "read the API server's message above; nothing after this step was applied") from None
         if isinstance(exc, (OSError, ConnectionError)) or type(exc).__module__.startswith("urllib3"):
-            raise KubernetesError(f"cannot {self.what}: the API server of context {self.context} does not answer ({exc})",
+            raise KubernetesError(f"cannot {self.what}: the API server of context {self.context} does not answer "
+                                  f"({exc})",
                                   "is the Kind cluster running? `docker ps`, `inv kind-up`") from None
         return False

@@ -24,7 +24,8 @@ _KIND_NAME = re.compile(r"^[a-z0-9.-]+\Z")
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?\Z")
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\Z")
-# The CNPG webhook limits Cluster names to 50 characters (cloudnative-pg internal/webhook/v1/cluster_webhook.go, validateName).
+# The CNPG webhook limits Cluster names to 50 characters
+# (cloudnative-pg internal/webhook/v1/cluster_webhook.go, validateName).
 CLUSTER_NAME_MAX = 50
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 CREDENTIAL_SOURCES = ("cnpg", "secret-generator", "external-secret")
@@ -415,7 +416,8 @@ def _synchronous(v: Any, instances: int, where: str) -> Mapping[str, Any] | None
         raise ConfigError(f"{where}: synchronous.data_durability must be required or preferred", "fix the value")
     if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number < instances:
         raise ConfigError(f"{where}: synchronous.number must be between 1 and instances - 1 ({instances - 1}), "
-                          f"got {number!r}", "synchronous replicas are standbys: use more instances or a smaller number")
+                          f"got {number!r}",
+                          "synchronous replicas are standbys: use more instances or a smaller number")
     return {"method": method, "number": number, "data_durability": durability}
 
 

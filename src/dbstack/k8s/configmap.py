@@ -2,7 +2,8 @@
 
 The operator turns ``data`` into an in-memory Atlas directory: every key is a
 file name, every value the file's exact bytes, ``*.sql`` keys in byte-wise
-name order, ``atlas.sum`` validated by the Atlas CLI (ariga/atlas-operator internal/controller/atlasmigration_controller.go). So:
+name order, ``atlas.sum`` validated by the Atlas CLI
+(ariga/atlas-operator internal/controller/atlasmigration_controller.go). So:
 
 * all layers are flattened into one directory with a freshly computed
   combined ``atlas.sum`` (after each layer's own ``atlas.sum`` is checked);
@@ -23,7 +24,8 @@ from ..errors import KubernetesError, MigrationDirError
 from ..migrations.directory import SUM_FILE, HashFile, MigrationFile
 from ..migrations.layers import Layers
 
-# kubernetes/api core/v1 MaxSecretSize, also applied to ConfigMaps (k8s.io/kubernetes pkg/apis/core/validation: ValidateConfigMap).
+# kubernetes/api core/v1 MaxSecretSize, also applied to ConfigMaps
+# (k8s.io/kubernetes pkg/apis/core/validation: ValidateConfigMap).
 MAX_DATA_BYTES = 1024 * 1024
 # Client-side apply stores the whole object in an annotation; annotations
 # are capped at 256 KiB together (k8s.io/apimachinery validation: TotalAnnotationSizeLimitB).

@@ -196,7 +196,8 @@ class Deployment:
         for cond in ((store.get("status") or {}).get("conditions") or []):
             if cond.get("type") == "Ready" and cond.get("status") == "False":
                 raise KubernetesError(
-                    f"{self.store_text()} is not ready: {cond.get('reason')}: {cond.get('message')}; nothing was applied",
+                    f"{self.store_text()} is not ready: {cond.get('reason')}: {cond.get('message')}; "
+                    "nothing was applied",
                     "fix the secret store (its provider credentials), then re-run")
 
     def prerequisites_step(self) -> Step:
@@ -253,7 +254,8 @@ class Deployment:
         problems = check_references(self.objects, self.names, owner=self.envs.owner)
         if problems:
             raise KubernetesError(f"the {self.env} build has unresolved references: " + "; ".join(problems),
-                                  "fix manifests/cnpg/environments.yaml or the templates, re-render; nothing was applied")
+                                  "fix manifests/cnpg/environments.yaml or the templates, re-render; "
+                                  "nothing was applied")
 
     # -- steps ----------------------------------------------------------------
     def steps(self, *, dry_run: bool) -> list[Step]:
@@ -354,7 +356,8 @@ class Deployment:
                 f"(CNPG writes no observedGeneration; timeout {ks.ready_timeout:.0f}s)"], do_wait_cluster),
             Step(f"wait for AtlasMigration {n.namespace}/{n.migration} Ready", [
                 f"poll atlasmigrations.db.atlasgo.io/{n.migration} -n {n.namespace} until condition Ready=True"
-                + (f" and status.lastAppliedVersion {self.expected_version()}" if dry_run and self.expected_version() else "")
+                + (f" and status.lastAppliedVersion {self.expected_version()}"
+                   if dry_run and self.expected_version() else "")
                 + f" for the applied generation (timeout {ks.ready_timeout:.0f}s)",
                 "  failures from before the database was ready are ignored; the operator's reason and message "
                 "are reported once 2 further attempts fail"], do_wait_migration),
@@ -407,7 +410,8 @@ class Deployment:
                                + (f"(changes: {', '.join(stale)})" if stale else "(all up to date)"))
             type(rendered)(root=root, files=rendered.files).write()
             cm = cmmod.from_settings(box.settings, db=self.db)
-            plan_cm.append(f"{ks.rel(ks.manifests_dir / 'base' / CONFIGMAP_FILE)}: {len(cm.migration_files)} files from "
+            cm_path = ks.rel(ks.manifests_dir / "base" / CONFIGMAP_FILE)
+            plan_cm.append(f"{cm_path}: {len(cm.migration_files)} files from "
                            f"{', '.join(cm.sources)}, {cm.data_bytes:,} bytes, atlas.sum h1:{cm.sum.total}"
                            + (f", latest version {cm.latest_version}" if cm.latest_version else ""))
             note = cmmod.size_note(cm)

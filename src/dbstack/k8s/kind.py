@@ -59,7 +59,8 @@ def down_steps(box: Toolbox, *, force: bool = False) -> list[Step]:
             try:
                 nodes = box.api().list("v1", "Node", label_selector=selector)
             except KubernetesError as exc:
-                raise Refused(f"cannot verify that Kind cluster {ks.kind_cluster} was created by dbstack: {exc.message}",
+                raise Refused(f"cannot verify that Kind cluster {ks.kind_cluster} was created by dbstack: "
+                              f"{exc.message}",
                               "start it (`docker start` its nodes) or pass --force to delete it anyway") from None
             if not nodes:
                 raise Refused(f"Kind cluster {ks.kind_cluster} was not created by dbstack "

@@ -89,7 +89,8 @@ def check_kind_context(context: str, kind_config: Path, environ: Mapping[str, st
         allowed.add(extra)
     if host not in allowed:
         raise KubernetesError(
-            f"refusing to use kube context {context}: its cluster {info.cluster!r} points at {info.server or 'no server'}, "
+            f"refusing to use kube context {context}: its cluster {info.cluster!r} points at "
+            f"{info.server or 'no server'}, "
             "not at a local Kind API server",
             f"this context is not the Kind cluster {cluster_name!r}; fix it with "
             f"`kind export kubeconfig --name {cluster_name}` (nothing was changed)")

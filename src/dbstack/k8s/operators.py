@@ -108,7 +108,8 @@ def atlas_install_steps(box: Toolbox) -> list[Step]:
         wait_for(f"Deployment {dep}", lambda: api.get("apps/v1", "Deployment", ks.atlas_deployment, ks.atlas_namespace),
                  deployment_ready, timeout=ks.operator_timeout, clock=box.clock, out=box.out,
                  interval=box.poll_interval,
-                 hint=f"kubectl --context {ks.context} -n {ks.atlas_namespace} describe deployment {ks.atlas_deployment}")
+                 hint=f"kubectl --context {ks.context} -n {ks.atlas_namespace} "
+                      f"describe deployment {ks.atlas_deployment}")
 
     return [Step(f"Atlas operator {ks.atlas_operator_version}", [
         f"$ {display(helm_argv(box))}",

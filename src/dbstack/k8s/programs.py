@@ -91,7 +91,8 @@ class Runner:
         except OSError as exc:
             raise ToolMissing(f"cannot run {argv[0]} ({full[0]}): {exc.strerror}", HINTS.get(argv[0], "")) from None
         if check and cp.returncode != 0:
-            raise KubernetesError(f"`{display(argv)}` failed (exit {cp.returncode}): {last_lines(cp.stderr or cp.stdout)}",
+            raise KubernetesError(f"`{display(argv)}` failed (exit {cp.returncode}): "
+                                  f"{last_lines(cp.stderr or cp.stdout)}",
                                   "read the message above; fix the cause and re-run (every step is idempotent)")
         return cp
 

@@ -4,7 +4,8 @@ A reference is fine when it points at an object in the same build, or at one
 that CloudNativePG or external-secrets creates with exactly that name:
 
 * CNPG, per Cluster ``C``: Services ``C-rw``, ``C-ro``, ``C-r`` and, only when
-  ``bootstrap.initdb.secret`` is unset, the Secret ``C-app`` (cloudnative-pg pkg/specs/secrets.go, api/v1/cluster_types.go);
+  ``bootstrap.initdb.secret`` is unset, the Secret ``C-app`` (cloudnative-pg pkg/specs/secrets.go,
+  api/v1/cluster_types.go);
 * external-secrets, per ExternalSecret: a Secret named ``target.name`` or, without
   it, the ExternalSecret's own name, holding its ``data[].secretKey`` keys.
 
@@ -207,7 +208,8 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
     for pm in by_kind.get("PodMonitor", []):
         want = (_get(pm, "spec", "selector", "matchLabels") or {}).get("cnpg.io/cluster")
         if (ns_of(pm), want) not in clusters_here:
-            problems.append(f"PodMonitor {_md(pm).get('name')}: selects cnpg.io/cluster={want}, not a Cluster in the build")
+            problems.append(f"PodMonitor {_md(pm).get('name')}: selects cnpg.io/cluster={want}, "
+                            "not a Cluster in the build")
     if names is not None and not by_kind.get("AtlasMigration"):
         problems.append(f"no AtlasMigration in the build of {names.env}")
     return problems

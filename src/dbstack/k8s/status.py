@@ -61,8 +61,9 @@ def status_steps(box: Toolbox, env: str) -> list[Step]:
             out(f"Cluster {n.namespace}/{n.cluster}: not found (deploy it with `inv cnpg-deploy --env {env}`)")
         else:
             st = c.get("status") or {}
+            instances = st.get("instances", (c.get("spec") or {}).get("instances"))
             out(f"Cluster {n.namespace}/{n.cluster}: phase {st.get('phase') or '(none yet)'!r}, "
-                f"instances {st.get('readyInstances', 0)}/{st.get('instances', (c.get('spec') or {}).get('instances'))} ready, "
+                f"instances {st.get('readyInstances', 0)}/{instances} ready, "
                 f"primary {st.get('currentPrimary') or '-'}, {_cond(c, 'Ready')}")
             if st.get("image"):
                 out(f"  image {st['image']}")

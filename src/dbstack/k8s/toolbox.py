@@ -98,7 +98,8 @@ class Toolbox:
         """The Kind cluster exists (exact name) and its context points at a local API server."""
         ks = self.ks
         if not self.cluster_exists():
-            raise KubernetesError(f"Kind cluster {ks.kind_cluster!r} does not exist (`kind get clusters` does not list it)",
+            raise KubernetesError(f"Kind cluster {ks.kind_cluster!r} does not exist "
+                                  "(`kind get clusters` does not list it)",
                                   "create it with `inv kind-up` (or `inv kind-cnpg-setup`)")
         self.check_context()
 

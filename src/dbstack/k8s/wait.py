@@ -70,7 +70,8 @@ def deployment_ready(obj: dict | None) -> Progress:
     st = obj.get("status") or {}
     ready = c is not None and c.get("status") == "True" and _fresh(obj, None) \
         and st.get("updatedReplicas", st.get("replicas")) == st.get("replicas")
-    return Progress(bool(ready), f"{st.get('readyReplicas', 0)}/{st.get('replicas', '?')} ready, {_cond_text(c, 'Available')}")
+    return Progress(bool(ready),
+                    f"{st.get('readyReplicas', 0)}/{st.get('replicas', '?')} ready, {_cond_text(c, 'Available')}")
 
 
 CNPG_HEALTHY = "Cluster in healthy state"
@@ -98,7 +99,8 @@ def cluster_ready(obj: dict | None) -> Progress:
                f"instances ready, {_cond_text(c, 'Ready')}")
     if phase in CNPG_ERROR_PHASES:
         reason = st.get("phaseReason") or (c or {}).get("message") or ""
-        raise KubernetesError(f"Cluster {obj['metadata']['name']} failed: phase {phase!r}" + (f": {reason}" if reason else ""),
+        raise KubernetesError(f"Cluster {obj['metadata']['name']} failed: phase {phase!r}"
+                              + (f": {reason}" if reason else ""),
                               "fix the Cluster spec in manifests/cnpg/environments.yaml, re-render and re-deploy")
     done = (phase == CNPG_HEALTHY and c is not None and c.get("status") == "True"
             and want is not None and st.get("readyInstances") == want and st.get("instances", want) == want

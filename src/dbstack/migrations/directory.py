@@ -226,7 +226,8 @@ class HashFile:
         hf = cls(tuple(entries), stated_total=total)
         if hf.total != total:
             raise ChecksumError(
-                f"checksum mismatch: the total on line 1 of {source} does not match its entries (edited or badly merged)",
+                f"checksum mismatch: the total on line 1 of {source} does not match its entries "
+                "(edited or badly merged)",
                 "regenerate it with `inv migrate-hash` after checking the files are what you want",
                 output=render_checksum_report(None))
         return hf
@@ -349,7 +350,8 @@ class MigrationDir:
         try:
             atomic_write(self.sum_path, data, mode=0o644)
         except OSError as exc:
-            raise MigrationDirError(f"cannot write {self.sum_path}: {exc.strerror}", "check the directory's permissions") from None
+            raise MigrationDirError(f"cannot write {self.sum_path}: {exc.strerror}",
+                                    "check the directory's permissions") from None
         return hf
 
     def nul_files(self) -> list[tuple[MigrationFile, int]]:

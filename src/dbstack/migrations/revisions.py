@@ -1,6 +1,7 @@
 """Atlas's revisions table on PostgreSQL: where it lives, its DDL, reads and upserts.
 
-Atlas's ``cmd/atlas/internal/migrate/ent/schema/revision.go`` and ``cmdapi/migrate.go`` are the contract: the table is always
+Atlas's ``cmd/atlas/internal/migrate/ent/schema/revision.go`` and
+``cmdapi/migrate.go`` are the contract: the table is always
 ``atlas_schema_revisions``; its schema is ``--revisions-schema``, else the
 schema a URL is bound to (``?search_path=``), else ``atlas_schema_revisions``.
 Every write is an upsert on ``version`` that keeps ``description`` and

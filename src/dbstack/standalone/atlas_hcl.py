@@ -150,7 +150,8 @@ def project_envs(settings: Settings) -> tuple[list[Env], dict[str, str]]:
                 comment = ""
                 if i == 0:
                     names = ", ".join(x.name for x in db.dirs)
-                    comment = (f"{dbname} has {len(db.dirs)} layers sharing one version order and one revisions table.\n"
+                    comment = (f"{dbname} has {len(db.dirs)} layers sharing one version order "
+                               "and one revisions table.\n"
                                f"Atlas applies one directory per run: apply them in order ({names});\n"
                                "non-linear lets a layer's lower versions run after another layer's higher ones.")
                 envs.append(Env(f"{base}-{d.name}", url,

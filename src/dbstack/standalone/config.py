@@ -22,7 +22,8 @@ SOURCES = ("file", "vault")
 DEFAULT_CONFIG_FILE = "config.yaml"
 
 
-def load_database_config(env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike | None = None) -> DatabaseConfig:
+def load_database_config(env: Mapping[str, str] | None = None, *,
+                         cwd: str | os.PathLike | None = None) -> DatabaseConfig:
     """The configured database, from the source CONFIG_SOURCE names."""
     env = os.environ if env is None else env
     source = (env.get("CONFIG_SOURCE") or "file").strip().lower()
@@ -31,7 +32,8 @@ def load_database_config(env: Mapping[str, str] | None = None, *, cwd: str | os.
     if source == "vault":
         return _from_vault(env)
     raise ConfigError(f"CONFIG_SOURCE={env.get('CONFIG_SOURCE')!r} is not a known config source",
-                      "set CONFIG_SOURCE=file (with CONFIG_FILE) or CONFIG_SOURCE=vault (with VAULT_ADDR, VAULT_TOKEN, VAULT_PATH)")
+                      "set CONFIG_SOURCE=file (with CONFIG_FILE) "
+                      "or CONFIG_SOURCE=vault (with VAULT_ADDR, VAULT_TOKEN, VAULT_PATH)")
 
 
 def _from_file(env: Mapping[str, str], cwd: Path) -> DatabaseConfig:

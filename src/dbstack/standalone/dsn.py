@@ -65,7 +65,8 @@ class DatabaseConfig:
         if not self.dbname.endswith(DEV_SUFFIX):
             raise Refused(f"{NOT_DEV} (configured: {self.dbname!r} in {self.source or 'the config'})",
                           f"{NOT_DEV_HINT}; genmigrate replays migrations on that server, "
-                          "so it refuses anything that could be production. Use separate configs for dev and production")
+                          "so it refuses anything that could be production. "
+                          "Use separate configs for dev and production")
 
     def __str__(self) -> str:
         return self.url(masked=True)

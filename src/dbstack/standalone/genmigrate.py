@@ -168,7 +168,8 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
     missing = [layer for layer in layers if not (schema_dir / layer).is_dir()]
     if missing:
         raise MigrationDirError(f"{schema_dir} has no directory for layer(s) {', '.join(missing)}",
-                                f"create {schema_dir}/<layer>/ for each layer (an empty one means the layer has no objects)")
+                                f"create {schema_dir}/<layer>/ for each layer "
+                                "(an empty one means the layer has no objects)")
     existing = [out_dir / layer for layer in layers if (out_dir / layer).is_dir()]
     if existing:
         Layers.of(existing).validate()  # checksum and version errors before any work
