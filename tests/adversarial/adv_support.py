@@ -58,7 +58,8 @@ from dbstack.cli import guarded
 host, port, user, db, lock_timeout, *dirs = sys.argv[1:]
 pw = sys.stdin.readline().rstrip("\n")
 spec = ConnSpec(host=host, port=int(port), user=user, dbname=db, password=pw)
-sys.exit(guarded(lambda: apply(spec, Layers.of(dirs), ApplyOptions(lock_timeout=float(lock_timeout), allow_dirty=True))))
+sys.exit(guarded(lambda: apply(spec, Layers.of(dirs),
+                               ApplyOptions(lock_timeout=float(lock_timeout), allow_dirty=True))))
 """
 
 

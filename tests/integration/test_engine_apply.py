@@ -139,7 +139,8 @@ def test_a_syntax_error_anywhere_in_a_batch_still_applies_the_files_before_it(fr
 
 
 def test_tx_mode_all_rolls_back_the_whole_run(fresh_db, tmp_path):
-    d = make_dir(tmp_path / "m", {**THREE, "4_four.sql": "CREATE TABLE broken (id bigint);\nTHIS IS A FAILING STATEMENT;\n"})
+    d = make_dir(tmp_path / "m",
+                 {**THREE, "4_four.sql": "CREATE TABLE broken (id bigint);\nTHIS IS A FAILING STATEMENT;\n"})
     apply(fresh_db, layers(d), ApplyOptions(amount=1))
     with pytest.raises(MigrationError, match='from version "4"') as e:
         apply(fresh_db, layers(d), ApplyOptions(tx_mode="all"))
@@ -267,8 +268,9 @@ def test_dry_run_of_a_partly_applied_database(fresh_db, tmp_path):
 def test_layers_apply_in_one_version_order_into_one_table(fresh_db, tmp_path):
     bronze = make_dir(tmp_path / "bronze", {"001_raw.sql": "CREATE SCHEMA bronze;\nCREATE TABLE bronze.raw (x int);\n",
                                             "003_more.sql": "CREATE TABLE bronze.more (x int);\n"})
-    silver = make_dir(tmp_path / "silver", {"002_clean.sql": "CREATE SCHEMA silver;\nCREATE TABLE silver.clean (x int);\n",
-                                            "004_view.sql": "CREATE VIEW silver.v AS SELECT * FROM bronze.more;\n"})
+    silver = make_dir(tmp_path / "silver",
+                      {"002_clean.sql": "CREATE SCHEMA silver;\nCREATE TABLE silver.clean (x int);\n",
+                       "004_view.sql": "CREATE VIEW silver.v AS SELECT * FROM bronze.more;\n"})
     ls = layers(bronze, silver)
     rep = apply(fresh_db, ls)
     assert rep.applied == ["001", "002", "003", "004"]

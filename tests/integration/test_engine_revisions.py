@@ -99,7 +99,8 @@ def test_schema_from_search_path_and_from_the_option(fresh_db, tmp_path):
     d2 = make_dir(tmp_path / "m2", FILES)
     query(fresh_db, "CREATE SCHEMA app2")
     apply(replace(fresh_db, params=(("search_path", "app2"),)), layers(d2), ApplyOptions(revisions_schema="meta"))
-    assert tables(fresh_db, "meta") == ["atlas_schema_revisions"] and "atlas_schema_revisions" not in tables(fresh_db, "app2")
+    assert tables(fresh_db, "meta") == ["atlas_schema_revisions"]
+    assert "atlas_schema_revisions" not in tables(fresh_db, "app2")
 
 
 def test_ambiguity_guard(fresh_db, tmp_path):
@@ -120,7 +121,8 @@ def test_ambiguity_guard(fresh_db, tmp_path):
 def test_an_older_table_gets_the_missing_columns(fresh_db, tmp_path):
     d = make_dir(tmp_path / "m", FILES)
     query(fresh_db, 'CREATE SCHEMA "atlas_schema_revisions"')
-    old = RevisionTable().ddl().replace(', "partial_hashes" jsonb NULL, "operator_version" character varying NOT NULL', "")
+    old = RevisionTable().ddl().replace(
+        ', "partial_hashes" jsonb NULL, "operator_version" character varying NOT NULL', "")
     query(fresh_db, old)
     apply(fresh_db, layers(d))
     got = rows(fresh_db)

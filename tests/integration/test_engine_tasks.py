@@ -80,7 +80,8 @@ def test_bad_arguments_get_atlas_texts(fresh_db, tmp_path):
     r = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d), "--baseline", "1", "--allow-dirty")
     assert "baseline and allow-dirty are mutually exclusive" in r.stderr
     r = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d), "--amount", "1", "--json")
-    assert r.returncode == 0 and json.loads(r.stdout)["Message"] == "Migrated to version 1 from  (1 migrations in total)"
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["Message"] == "Migrated to version 1 from  (1 migrations in total)"
     assert tables(fresh_db) == ["a"]
 
 
@@ -105,7 +106,8 @@ def test_sigkill_mid_run_then_a_run_that_completes(fresh_db, tmp_path):
     d = make_dir(tmp_path / "m", {
         "1_one.sql": "CREATE TABLE a (id int);\n",
         "2_slow.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(1.5);\n",
-        "3_three.sql": "-- atlas:txmode none\n\nCREATE TABLE c (id int);\nSELECT pg_sleep(1.5);\nCREATE TABLE c2 (id int);\n",
+        "3_three.sql": "-- atlas:txmode none\n\n"
+                       "CREATE TABLE c (id int);\nSELECT pg_sleep(1.5);\nCREATE TABLE c2 (id int);\n",
         "4_four.sql": "CREATE TABLE d (id int);\n",
     })
     p = subprocess.Popen([*INV, "migrate", "--target", "cnpg", "--dir", str(d)], cwd=ROOT, env=inv_env(fresh_db),

@@ -138,7 +138,8 @@ def test_files_with_their_own_begin_commit(fresh_db, tmp_path):
     d = setup_dir(tmp_path, "BEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n")
     rep = apply(fresh_db, layers(d))
     assert rep.applied == ["1", "2", "3"] and tables(fresh_db) == ["a", "b", "c"]
-    assert [(r["applied"], r["total"], r["ph_json_null"]) for r in rows(fresh_db)] == [(1, 1, True), (3, 3, True), (1, 1, True)]
+    assert [(r["applied"], r["total"], r["ph_json_null"]) for r in rows(fresh_db)] == [
+        (1, 1, True), (3, 3, True), (1, 1, True)]
 
 
 def test_a_file_that_commits_itself_then_fails_resumes_like_atlas(fresh_db, tmp_path):

@@ -72,7 +72,8 @@ def _path_points(d: str, step: float = 3.0) -> list[tuple[float, float]]:
         if cmd in ("L", "M"):
             for p in pairs:
                 n = max(1, int(math.dist(cur, p) / step))
-                out.extend((cur[0] + (p[0] - cur[0]) * j / n, cur[1] + (p[1] - cur[1]) * j / n) for j in range(1, n + 1))
+                out.extend((cur[0] + (p[0] - cur[0]) * j / n, cur[1] + (p[1] - cur[1]) * j / n)
+                           for j in range(1, n + 1))
                 cur = p
         elif cmd == "C":
             for k in range(0, len(pairs) - 2, 3):
@@ -122,7 +123,8 @@ def check_drawing(svg: ET.Element) -> dict:
             x, y = float(t.get("x")), float(t.get("y"))
             if x + len(text) * CHAR_W > box[0] + box[2] or not box[1] < y < box[1] + box[3]:
                 texts_outside.append((g.get("data-table"), text))
-    frames = {g.get("data-schema"): (_rect(g.find("s:rect[@class='bg']", NS)), _rect(g.find("s:rect[@class='title-box']", NS)))
+    frames = {g.get("data-schema"): (_rect(g.find("s:rect[@class='bg']", NS)),
+                                     _rect(g.find("s:rect[@class='title-box']", NS)))
               for g in svg.iterfind(".//s:g[@class='frame']", NS)}
     ids = list(boxes)
     inner = [(b[0] + 1, b[1] + 1, b[2] - 2, b[3] - 2) for b in boxes.values()]

@@ -93,7 +93,8 @@ class Browser:
         return res["result"].get("value")
 
     def key(self, key: str, code: str | None = None, text: str | None = None, shift: bool = False):
-        vk = {"Enter": 13, "Escape": 27, "Tab": 9, "ArrowDown": 40, "ArrowUp": 38, "ArrowLeft": 37, "ArrowRight": 39}.get(key)
+        vk = {"Enter": 13, "Escape": 27, "Tab": 9,
+              "ArrowDown": 40, "ArrowUp": 38, "ArrowLeft": 37, "ArrowRight": 39}.get(key)
         base = {"key": key, "code": code or key, "modifiers": 8 if shift else 0}
         if vk:
             base["windowsVirtualKeyCode"] = vk
@@ -200,7 +201,8 @@ def test_page_search_highlight_zoom_in_chromium(page_60, browser, tmp_path):
     b.key("Escape")
     assert b.js("document.getElementById('erd').classList.contains('focus')") is False
     target = b.js("""(() => {
-        const g = [...document.querySelectorAll('.entity')].find(g => g.dataset.table !== 'bronze.invoice_002' && (() => {
+        const g = [...document.querySelectorAll('.entity')].find(g => g.dataset.table !== 'bronze.invoice_002'
+            && (() => {
             const r = g.getBoundingClientRect(); return r.width > 30 && r.top > 120 && r.bottom < innerHeight - 40
                 && r.left > 0 && r.right < innerWidth; })());
         const r = g.querySelector('.head').getBoundingClientRect();

@@ -204,7 +204,8 @@ def test_prod_with_a_fake_external_secrets_store(tmp_path, make_twin):
     assert PROD_PASSWORD not in p.text()
     applied = twin.api.applied()
     for obj in ("ObjectStore mydatabase-prod/prod-mydatabase-backup",
-                "ScheduledBackup mydatabase-prod/prod-mydatabase-db-backup", "PodMonitor mydatabase-prod/prod-mydatabase-db"):
+                "ScheduledBackup mydatabase-prod/prod-mydatabase-db-backup",
+                "PodMonitor mydatabase-prod/prod-mydatabase-db"):
         assert obj in applied
 
 
@@ -241,7 +242,8 @@ def test_a_bad_atlas_sum_fails_with_the_operators_message_only_after_it_persists
     import re
 
     text = project.text()
-    assert text.index("Cluster dev-mydatabase-db: phase 'Cluster in healthy state'") < text.index("    AtlasMigration dev-mydatabase-migration:")
+    assert (text.index("Cluster dev-mydatabase-db: phase 'Cluster in healthy state'")
+            < text.index("    AtlasMigration dev-mydatabase-migration:"))
     baseline = int(re.search(r"attempt (\d+); 0 failed since the database was ready", text)[1])
     assert int(re.search(r"failed (\d+) times", msg)[1]) >= baseline + 2
     assert project.query("dev", "SELECT to_regclass('atlas_schema_revisions.atlas_schema_revisions')")[0][0] is None

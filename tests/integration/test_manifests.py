@@ -140,7 +140,8 @@ def test_names_namespace_and_credentials_per_environment(builds, env):
         assert c["passwordFrom"]["secretKeyRef"] == {"name": f"{env}-mydatabase-db-app", "key": "password"}
     else:
         assert initdb["secret"]["name"] == f"{env}-mydatabase-db-credentials"
-        assert c["userFrom"]["secretKeyRef"]["name"] == c["passwordFrom"]["secretKeyRef"]["name"] == initdb["secret"]["name"]
+        assert (c["userFrom"]["secretKeyRef"]["name"] == c["passwordFrom"]["secretKeyRef"]["name"]
+                == initdb["secret"]["name"])
     if env == "prod":
         es = by_kind["ExternalSecret"]
         assert es["apiVersion"] == "external-secrets.io/v1"

@@ -94,7 +94,8 @@ def test_a_forward_that_cannot_start_is_one_message_and_nothing_is_applied(setup
     with pytest.raises(KubernetesError, match="kubectl port-forward exited with 1: error: unable to forward port"):
         run_steps(forward.migrate_cluster_steps(box, "staging", port=free_port()), dry_run=False, out=box.out)
     with psycopg.connect(**db.connect_kwargs()) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'atlas_schema_revisions'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_namespace "
+                            "WHERE nspname = 'atlas_schema_revisions'").fetchone() == (0,)
 
 
 def test_a_busy_port_is_refused(setup):

@@ -81,7 +81,8 @@ def test_bad_directories_give_one_message(tmp_path, case, text):
     elif case == "hidden":
         (d / ".hidden_9999.sql").write_text("H;")
         inv("migrate-hash", "--dir", str(d))
-    before = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file() and os.access(p, os.R_OK)} if d.exists() else {}
+    before = ({p.name: p.read_bytes() for p in d.iterdir() if p.is_file() and os.access(p, os.R_OK)}
+              if d.exists() else {})
     one_error(inv(task, "--dir", str(d)), text)
     after = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file() and os.access(p, os.R_OK)} if d.exists() else {}
     assert after == before  # nothing written or lost

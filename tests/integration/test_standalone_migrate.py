@@ -73,8 +73,9 @@ def test_pyz_applies_all_layers_in_global_order_then_nothing_pending(pg_server, 
         assert order == ["0001", "0002", "0003", "0004", "0005"]  # global order, not layer order
         assert rows(pg_server, dbname, "SELECT version FROM atlas_schema_revisions.atlas_schema_revisions "
                                       "ORDER BY version") == [(v,) for v in order]
-        tables = rows(pg_server, dbname, "SELECT table_schema, table_name FROM information_schema.tables "
-                                         "WHERE table_schema IN ('bronze','bronzehistory','silver','gold') ORDER BY 1, 2")
+        tables = rows(pg_server, dbname,
+                      "SELECT table_schema, table_name FROM information_schema.tables "
+                      "WHERE table_schema IN ('bronze','bronzehistory','silver','gold') ORDER BY 1, 2")
         assert {s for s, _ in tables} == set(LAYERS)
         assert ("bronze", "ingest_batches") in tables and ("gold", "assets_by_type") in tables
         # the bundled driver came from the per-build cache, extracted once
@@ -105,7 +106,8 @@ def test_pyz_dry_run_and_baseline(pg_server, sandbox):
     with role_and_database(pg_server) as (user, password, dbname):
         write_config(sandbox["config"], pg_server, user, password, dbname)
         env = sandbox["env"]
-        dry = subprocess.run(["./migrate.pyz", "--dry-run"], cwd=sandbox["run"], env=env, capture_output=True, text=True)
+        dry = subprocess.run(["./migrate.pyz", "--dry-run"], cwd=sandbox["run"], env=env,
+                             capture_output=True, text=True)
         assert dry.returncode == 0, dry.stderr
         assert "-- migrating version 0001" in dry.stdout
         assert rows(pg_server, dbname, "SELECT count(*) FROM information_schema.tables "

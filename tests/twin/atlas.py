@@ -292,7 +292,8 @@ class AtlasOperator(Controller):
     def _reconciling(self, st: dict, gen: int, message: str) -> dict:
         new = dict(st, observedGeneration=gen, failed=0)
         new["conditions"] = self._conds(st, gen,
-                                        {"type": "Ready", "status": "False", "reason": "Reconciling", "message": message},
+                                        {"type": "Ready", "status": "False", "reason": "Reconciling",
+                                         "message": message},
                                         {"type": "Reconciling", "status": "True", "reason": "Reconciling",
                                          "message": message},
                                         {"type": "Stalled", "status": "False", "reason": "Reconciling"})
@@ -302,7 +303,8 @@ class AtlasOperator(Controller):
         new = dict(st, observedGeneration=gen, failed=int(st.get("failed") or 0) + 1)
         new["conditions"] = self._conds(st, gen,
                                         {"type": "Ready", "status": "False", "reason": reason, "message": message},
-                                        {"type": "Reconciling", "status": "False", "reason": reason, "message": message},
+                                        {"type": "Reconciling", "status": "False", "reason": reason,
+                                         "message": message},
                                         {"type": "Stalled", "status": "True", "reason": reason, "message": message})
         return new
 

@@ -163,7 +163,8 @@ def test_validation_reports_first_divergence(tmp_path, change, expected):
     with pytest.raises(ChecksumError) as ei:
         md.validate()
     assert expected in ei.value.output
-    assert ei.value.output.endswith("Please check your migration files and run 'atlas migrate hash' to re-hash the contents\n\n")
+    assert ei.value.output.endswith("Please check your migration files and run 'atlas migrate hash' "
+                                    "to re-hash the contents\n\n")
 
 
 def test_missing_sum(tmp_path):
@@ -171,7 +172,8 @@ def test_missing_sum(tmp_path):
     with pytest.raises(ChecksumError, match="not found") as ei:
         md.validate()
     assert ei.value.output == ("You have a checksum error in your migration directory.\n"
-                               "Please check your migration files and run 'atlas migrate hash' to re-hash the contents\n\n")
+                               "Please check your migration files and run 'atlas migrate hash' "
+                               "to re-hash the contents\n\n")
     MigrationDir(tmp_path / "empty").path.mkdir()
     MigrationDir(tmp_path / "empty").validate()  # no files, no sum: fine
 

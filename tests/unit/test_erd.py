@@ -38,7 +38,8 @@ def _catalog() -> Catalog:
     profiles = Table("public", "profiles", (Column("user_id", "bigint", nullable=False), Column("bio", "text")),
                      primary_key=PrimaryKey("profiles_pkey", ("user_id",)),
                      foreign_keys=(_fk("profiles_user_fk", ("user_id",), "users"),))
-    posts = Table("billing", "posts", (Column("id", "bigint", nullable=False), Column("author", "bigint", nullable=False),
+    posts = Table("billing", "posts", (Column("id", "bigint", nullable=False),
+                                       Column("author", "bigint", nullable=False),
                                        Column("editor", "bigint"), Column("total", "numeric(12,2)")),
                   primary_key=PrimaryKey("posts_pkey", ("id",)),
                   foreign_keys=(_fk("posts_author_fk", ("author",), "users"),

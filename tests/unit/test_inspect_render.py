@@ -75,7 +75,8 @@ def test_hcl_has_atlas_shape_with_aligned_attributes():
     assert 'default = sql("now()")' in text
     assert "  primary_key {\n    columns = [column.id]\n  }" in text
     assert ('  foreign_key "posts_user_id_fkey" {\n    columns     = [column.user_id]\n'
-            '    ref_columns = [table.users.column.id]\n    on_update   = NO_ACTION\n    on_delete   = CASCADE\n  }') in text
+            '    ref_columns = [table.users.column.id]\n    on_update   = NO_ACTION\n'
+            '    on_delete   = CASCADE\n  }') in text
     assert '  index "users_created_at_idx" {\n    on {\n      desc   = true\n      column = column.created_at\n' in text
     assert '  check "users_email_check" {\n    expr = "(position(\'@\'::text, email::text) > 1)"\n  }' in text
     # serial column shown as serial, its sequence not printed; schema blocks come last
@@ -102,7 +103,8 @@ def test_hcl_values():
 def test_sql_helpers():
     cat = _catalog()
     users = cat.table("public", "users")
-    assert column_sql(users.columns[0]) == '"id" bigint GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 10) NOT NULL'
+    assert column_sql(users.columns[0]) == ('"id" bigint GENERATED ALWAYS AS IDENTITY '
+                                            '(START WITH 100 INCREMENT BY 10) NOT NULL')
     assert column_sql(users.columns[2]) == "\"mood\" public.mood DEFAULT 'ok'::public.mood"
     create = create_table_sql(users)
     assert create.startswith('CREATE TABLE "public"."users" (\n    "id" bigint')

@@ -98,7 +98,8 @@ def api(tmp_path, monkeypatch):
                      {"name": "prod", "cluster": {"server": "http://127.0.0.1:9"}}],
         "contexts": [{"name": "kind-dbstack", "context": {"cluster": "kind-dbstack", "user": "kind"}},
                      {"name": "prod-cluster", "context": {"cluster": "prod", "user": "prod"}}],
-        "users": [{"name": "kind", "user": {"token": "kind-token"}}, {"name": "prod", "user": {"token": "prod-token"}}]}))
+        "users": [{"name": "kind", "user": {"token": "kind-token"}},
+                  {"name": "prod", "user": {"token": "prod-token"}}]}))
     monkeypatch.setenv("KUBECONFIG", str(kc))
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the dynamic client's discovery cache
     yield KubernetesClusterAPI("kind-dbstack")

@@ -339,7 +339,8 @@ def test_deploy_dev_applies_in_order_and_waits_for_both_ready_conditions(world):
     assert am["status"]["lastAppliedVersion"] == "20240206000001"
     text = world.text()
     assert "Cluster dev-mydatabase-db: phase 'Setting up primary'" in text
-    assert "dev is ready: Cluster dev-mydatabase-db in namespace mydatabase-dev, migrations applied up to 20240206000001" in text
+    assert ("dev is ready: Cluster dev-mydatabase-db in namespace mydatabase-dev, "
+            "migrations applied up to 20240206000001") in text
     assert world.contexts == ["kind-dbstack"]
     assert snapshot(world.root) == before  # the committed render was already up to date
 

@@ -89,7 +89,8 @@ def test_the_committed_values_give_the_expected_names_and_sources():
      "pod_anti_affinity must be required or preferred"),
     (lambda d: d["environments"]["prod"]["synchronous"].update(number=3),
      r"synchronous.number must be between 1 and instances - 1 \(2\)"),
-    (lambda d: d["environments"]["prod"]["synchronous"].update(method="all"), "synchronous.method must be any or first"),
+    (lambda d: d["environments"]["prod"]["synchronous"].update(method="all"),
+     "synchronous.method must be any or first"),
     (lambda d: d["environments"]["prod"]["monitoring"].update(enablePodMonitor=True), "unknown key enablePodMonitor"),
     (lambda d: d["environments"]["dev"].update(backups={}), "unknown key backups"),
 ])
@@ -218,7 +219,8 @@ def built_staging() -> list[dict]:
         {"apiVersion": "db.atlasgo.io/v1alpha1", "kind": "AtlasMigration",
          "metadata": {"name": "staging-mydatabase-migration", "namespace": "mydatabase-staging"},
          "spec": {"dir": {"configMapRef": {"name": "staging-mydatabase-migrations"}}, "credentials": {
-             "scheme": "postgres", "host": "staging-mydatabase-db-rw.mydatabase-staging.svc", "port": 5432, "database": "mydatabase",
+             "scheme": "postgres", "host": "staging-mydatabase-db-rw.mydatabase-staging.svc", "port": 5432,
+             "database": "mydatabase",
              "userFrom": {"secretKeyRef": {"name": "staging-mydatabase-db-credentials", "key": "username"}},
              "passwordFrom": {"secretKeyRef": {"name": "staging-mydatabase-db-credentials", "key": "password"}}}}},
     ]
@@ -311,7 +313,8 @@ def test_a_kind_context_pointing_elsewhere_is_refused(tmp_path, server):
 
 def test_only_kind_contexts(tmp_path):
     with pytest.raises(KubernetesError, match="not a Kind context"):
-        check_kind_context("gke_prod", ROOT / "kind/cluster.yaml", kubeconfig(tmp_path, "https://127.0.0.1:1", "gke_prod"))
+        check_kind_context("gke_prod", ROOT / "kind/cluster.yaml",
+                           kubeconfig(tmp_path, "https://127.0.0.1:1", "gke_prod"))
     with pytest.raises(KubernetesError, match="not in the kubeconfig"):
         check_kind_context("kind-other", ROOT / "kind/cluster.yaml", kubeconfig(tmp_path, "https://127.0.0.1:1"))
 

@@ -167,6 +167,7 @@ def test_heavy_clients_are_imported_inside_functions():
     for m, path in MODULES.items():
         for node in ast.parse(path.read_bytes()).body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else [a.name for a in node.names]
+                from_module = isinstance(node, ast.ImportFrom) and node.module
+                names = [node.module] if from_module else [a.name for a in node.names]
                 top += [f"{m}: {n}" for n in names if n and n.split(".")[0] in ("kubernetes", "docker")]
     assert top == []

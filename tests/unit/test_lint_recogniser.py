@@ -58,5 +58,6 @@ def test_analyzer_names_and_report():
     assert [analyzer_of(c) for c in ("DS102", "MF101", "BC101", "CD101", "PG101", "PG305", "IN101")] == \
         ["destructive", "data_depend", "incompatible", "condrop", "concurrent_index", "blocking", "integrity"]
     r = LintReport([Finding("a.sql", 3, "PG101", "msg", "hint", "warning")], files=["a.sql"])
-    assert not r.failed and r.render_text() == "a.sql:3: PG101 warning: msg (fix: hint)\n0 errors, 1 warning in 1 migration file.\n"
+    assert not r.failed
+    assert r.render_text() == "a.sql:3: PG101 warning: msg (fix: hint)\n0 errors, 1 warning in 1 migration file.\n"
     assert LintReport([], files=["a.sql", "b.sql"]).render_text() == "No findings in 2 migration files.\n"

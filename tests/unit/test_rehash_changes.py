@@ -22,7 +22,8 @@ def test_one_edit_names_one_file(tmp_path):
     (d / "2_b.sql").write_text("CREATE TABLE t1 (id bigint);\n")
     assert workflows.rehash(s, db=None, dir=str(d), out=[].append) == ["2_b.sql"]
     after = (d / "atlas.sum").read_text().splitlines()
-    assert [b == a for b, a in zip(before, after, strict=False)] == [False, True, False, False, False]  # the cumulative lines moved
+    # the cumulative lines moved
+    assert [b == a for b, a in zip(before, after, strict=False)] == [False, True, False, False, False]
     (d / "4_d.sql").write_text("CREATE TABLE t3 (id bigint);\n")
     (d / "1_a.sql").write_text("CREATE TABLE t0 (id bigint);\n")
     (d / "5_e.sql").write_text("CREATE TABLE t4 (id int);\n")  # new, not "changed"

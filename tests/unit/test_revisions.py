@@ -158,7 +158,8 @@ def test_pending_after_last_revision():
 def test_partially_applied_last_file_is_pending_again():
     fs = files("1_a.sql", "2_b.sql", "3_c.sql")
     assert names(pending_after(fs, revs("1", "2", partial=(1, 3)))) == ["2_b.sql", "3_c.sql"]
-    with pytest.raises(MigrationError, match='revision "9_gone.sql" is partially applied but migration file was not found'):
+    with pytest.raises(MigrationError,
+                       match='revision "9_gone.sql" is partially applied but migration file was not found'):
         pending_after(fs, [Revision(version="9", description="gone", applied=0, total=2)])
 
 

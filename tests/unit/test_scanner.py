@@ -108,7 +108,8 @@ def test_e_before_a_statement_does_not_escape_its_first_quote():
 
 
 def test_dollar_quotes():
-    assert texts("SELECT $$a;b$$;SELECT $t$ $$; $t$;SELECT $1;") == ["SELECT $$a;b$$;", "SELECT $t$ $$; $t$;", "SELECT $1;"]
+    assert texts("SELECT $$a;b$$;SELECT $t$ $$; $t$;SELECT $1;") == [
+        "SELECT $$a;b$$;", "SELECT $t$ $$; $t$;", "SELECT $1;"]
 
 
 def test_dollar_tag_alphabet():
@@ -467,7 +468,8 @@ def test_nolint_bare_file_directive_skips_the_file():
 
 
 def test_nolint_file_directive_with_arguments_applies_to_every_statement():
-    content = "-- atlas:nolint incompatible\n\nALTER TABLE a RENAME TO b;\n-- atlas:nolint MF103\nALTER TABLE b ADD c int NOT NULL;"
+    content = ("-- atlas:nolint incompatible\n\nALTER TABLE a RENAME TO b;\n"
+               "-- atlas:nolint MF103\nALTER TABLE b ADD c int NOT NULL;")
     s1, s2 = scan(content)
     assert nolint_of(s1, content).rules == ("incompatible",)
     n2 = nolint_of(s2, content)
@@ -649,7 +651,8 @@ def test_fuzz_mostly_balanced_against_reference_port(seed):
     rng = random.Random(1000 + seed)
     scanned = 0
     for _ in range(700):
-        parts = [rng.choice(_BALANCED) if rng.random() > 0.03 else rng.choice(_TOKENS) for _ in range(rng.randint(0, 60))]
+        parts = [rng.choice(_BALANCED) if rng.random() > 0.03 else rng.choice(_TOKENS)
+                 for _ in range(rng.randint(0, 60))]
         src = rng.choice(_HEADS[:6]) + "".join(parts)
         got = _fast(src)
         assert got == _ref(src), repr(src)

@@ -47,7 +47,8 @@ def write(tmp_path: Path, text: str, name: str = "config.yaml") -> dict[str, str
 
 def test_file_source_reads_the_database_block(tmp_path):
     cfg = load_database_config(write(tmp_path, GOOD))
-    assert (cfg.host, cfg.port, cfg.user, cfg.dbname, cfg.sslmode) == ("db.internal", 5432, "hotpot", "hotpot_dev", "require")
+    assert (cfg.host, cfg.port, cfg.user, cfg.dbname, cfg.sslmode) == (
+        "db.internal", 5432, "hotpot", "hotpot_dev", "require")
     assert cfg.password == "s3cret"
     assert "s3cret" not in repr(cfg) and "s3cret" not in str(cfg)
     assert cfg.url() == "postgres://hotpot:****@db.internal:5432/hotpot_dev?sslmode=require"

@@ -149,7 +149,8 @@ def test_composite_and_range_types():
     desired = Catalog(schemas=(Schema("silver"),), composites=(want,), ranges=(rng,))
     actual = Catalog(schemas=(Schema("silver"),), composites=(have,))
     sqls = [s.sql for s in plan(desired, actual)]
-    assert sqls == ['ALTER TYPE "silver"."addr" ALTER ATTRIBUTE "zip" TYPE integer, ADD ATTRIBUTE "city" text COLLATE "C";',
+    assert sqls == ['ALTER TYPE "silver"."addr" ALTER ATTRIBUTE "zip" TYPE integer, '
+                    'ADD ATTRIBUTE "city" text COLLATE "C";',
                     'CREATE TYPE "silver"."fr" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, '
                     'MULTIRANGE_TYPE_NAME = "silver"."frmulti");']
     other = RangeType("silver", "fr", "integer")

@@ -59,7 +59,8 @@ class ProcScanner:
         self._thread.join()
 
 
-def run_watched(argv: Sequence[str], *, secrets: Sequence[bytes], **kw) -> tuple[subprocess.CompletedProcess, ProcScanner]:
+def run_watched(argv: Sequence[str], *, secrets: Sequence[bytes],
+                **kw) -> tuple[subprocess.CompletedProcess, ProcScanner]:
     """Run a command to completion while scanning /proc; also checks its output."""
     with ProcScanner(secrets) as scanner:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)

@@ -27,8 +27,8 @@ def role_and_database(server, *, dbname: str | None = None, createdb: bool = Fal
     finally:
         with psycopg.connect(**server.connect_kwargs(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-            rows = conn.execute("SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = %s)",
-                                (user,)).fetchall()
+            rows = conn.execute("SELECT datname FROM pg_database "
+                                "WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = %s)", (user,)).fetchall()
             for (name,) in rows:  # scratch databases a failed run may have left
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
