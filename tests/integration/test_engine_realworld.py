@@ -31,15 +31,18 @@ CANNOT_RUN_HERE = {
     "997899594__nexusnote__migrations": "needs the pgvector extension (CREATE EXTENSION vector)",
     "AidarDzhumagulov__EventMap__backend-migrations": "needs the PostGIS extension",
     "mkrepo-dev__mkrepo__sql-migrations": "uses uuidv7(), new in PostgreSQL 18",
-    "JohnYoungers__cockroach-demo__migrations__crlf-reconstructed":
-        "CockroachDB demo: its only file uses a type and tables created outside the directory",
+    "JohnYoungers__cockroach-demo__migrations__crlf-reconstructed": (
+        "CockroachDB demo: its only file uses a type and tables "
+        "created outside the directory"),
     "HijiriSato88__lovender_backend__migrations": "MySQL",
     "AnuchitO__atlasgo-db-migration__poc-migrations": "MySQL",
     "ent__ent__examples-migration": "MySQL",
-    "BioSystems-Indonesia__TAMALabs__migrations-854b3b4":
-        "SQLite; also up and down files share versions, which dbstack refuses (DESIGN: unique versions)",
-    "ariga__atlas__sql-migrate-testdata-migrate":
-        "Atlas's own fixture: up and down files share versions, which dbstack refuses (unique versions)",
+    "BioSystems-Indonesia__TAMALabs__migrations-854b3b4": (
+        "SQLite; also up and down files share versions, "
+        "which dbstack refuses (DESIGN: unique versions)"),
+    "ariga__atlas__sql-migrate-testdata-migrate": (
+        "Atlas's own fixture: up and down files share versions, "
+        "which dbstack refuses (unique versions)"),
 }
 
 RUNNABLE = sorted(slug for slug, r in MANIFEST.items()

@@ -730,7 +730,8 @@ def test_setup_is_idempotent(world):
     ("kind", "FAKE_KIND_VERSION", "kind v0.20.0 go1.20 linux/amd64",
      "`kind` is version 0.20.0 (BIN/kind); dbstack needs 0.32.0 or newer: kind/cluster.yaml pins"),
     ("helm", "FAKE_HELM_VERSION", "v3.7.2+g663a896",
-     "`helm` is version 3.7.2 (BIN/helm); dbstack needs 3.8.0 or newer: the Atlas operator chart is an OCI chart"),
+     "`helm` is version 3.7.2 (BIN/helm); dbstack needs 3.8.0 or newer: "
+     "the Atlas operator chart is an OCI chart"),
     ("helm", "FAKE_HELM_VERSION", "garbage", "cannot tell the version of `helm`"),
 ])
 def test_old_tools_are_refused_before_any_change(world, tool, env, value, message):

@@ -352,7 +352,8 @@ class Deployment:
             Step(f"apply {self.env} to namespace {n.namespace}", apply_plan, do_apply),
             Step(f"wait for Cluster {n.namespace}/{n.cluster} Ready", [
                 f"poll clusters.postgresql.cnpg.io/{n.cluster} -n {n.namespace} until phase "
-                f"'Cluster in healthy state', Ready=True and readyInstances = spec.instances ({self.values.instances}) "
+                f"'Cluster in healthy state', Ready=True and readyInstances = spec.instances "
+                f"({self.values.instances}) "
                 f"(CNPG writes no observedGeneration; timeout {ks.ready_timeout:.0f}s)"], do_wait_cluster),
             Step(f"wait for AtlasMigration {n.namespace}/{n.migration} Ready", [
                 f"poll atlasmigrations.db.atlasgo.io/{n.migration} -n {n.namespace} until condition Ready=True"
