@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from dbstack.errors import KubernetesError
-from dbstack.k8s import forward, tools
+from dbstack.k8s import forward, programs
 from fake_cluster_api import FakeClusterAPI
 from dbstack.k8s.steps import run_steps
 from dbstack.k8s.toolbox import Toolbox
