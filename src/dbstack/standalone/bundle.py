@@ -32,8 +32,8 @@ from ..files import atomic_write
 # What `migrate` imports at run time: nothing of invoke, docker or kubernetes.
 ROOT_DISTRIBUTIONS = ("psycopg", "psycopg-binary", "PyYAML", "hvac")
 # dbstack's own modules the tool needs (relative to the package directory).
-DBSTACK_PARTS = ("__init__.py", "errors.py", "cli.py", "settings.py", "quoting.py", "childenv.py", "postgres.py",
-                 "migrations", "standalone")
+DBSTACK_PARTS = ("__init__.py", "errors.py", "cli.py", "settings.py", "quoting.py", "childenv.py", "files.py",
+                 "postgres.py", "migrations", "standalone")
 ENTRY = "dbstack.standalone.migrate_cli:main"
 # genmigrate.pyz: the same, plus the schema model and diff it plans with; no
 # embedded migrations (it works on the project's schema and migration directories).
