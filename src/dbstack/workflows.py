@@ -107,7 +107,7 @@ def _migrate(settings: Settings, *, db, target, dir, out: Out, progress: Out | N
         report = commands.migrate(settings, db=db, target=target, dir=dir,
                                   opts=opts or _apply_opts(settings, db, dir), out=progress)
     except MigrationError as exc:
-        rep = getattr(exc, "report", None)
+        rep = exc.report
         if rep is not None and not exc.output:
             exc.output = _render(rep)
         raise
@@ -193,7 +193,7 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
     except BaseException as exc:
         _drop_quietly(admin, new)  # gone already when the swap went through
         if isinstance(exc, DbstackError):
-            rep = getattr(exc, "report", None)
+            rep = exc.report
             if rep is not None and not exc.output:
                 exc.output = _render(rep)
             exc.message += f" (database {name!r} was left as it was)"

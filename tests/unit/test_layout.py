@@ -17,6 +17,7 @@ LAYERS = [
     {"dbstack", "dbstack.errors"},
     {"dbstack.quoting", "dbstack.files", "dbstack.childenv", "dbstack.compose"},
     {"dbstack.settings"},
+    {"dbstack.postgres"},
     {"dbstack.cli"},
     {"dbstack.migrations", "dbstack.inspect", "dbstack.local"},
     {"dbstack.analysis"},
