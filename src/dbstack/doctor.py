@@ -168,12 +168,12 @@ def _server_checks(s: Settings) -> list[Check]:
 
 
 def _migration_checks(s: Settings) -> list[Check]:
-    from .migrations.layers import Layers
+    from .migrations.commands import choose_layers
 
     checks = []
     for name, db in s.databases.items():
         try:
-            layers = Layers.of(db.dirs, db.format)
+            layers = choose_layers(s, db=name)
             layers.validate()
             n = len(layers.files())
             checks.append(Check(f"migrations {name}", OK,

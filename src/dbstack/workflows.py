@@ -19,6 +19,7 @@ from typing import Callable
 
 from .errors import ConfigError, LintFailed, Refused, UsageError
 from .files import atomic_write
+from .migrations.commands import choose_layers
 from .settings import ConnSpec, Settings, TargetSettings
 
 Out = Callable[[str], None]
@@ -78,13 +79,6 @@ def db_create(settings: Settings, *, db: str | None = None, target: str | None =
     return created
 
 
-def _layers(settings: Settings, db: str | None, dir: str | None):
-    from .migrations.layers import Layers
-
-    fmt = "atlas" if dir else settings.db(db).format
-    return Layers.of(settings.migration_dirs(db, dir), fmt)
-
-
 def _apply_opts(settings: Settings, db: str | None, dir: str | None, **kw):
     from .migrations.engine import ApplyOptions
 
@@ -139,7 +133,7 @@ def reset_db(settings: Settings, *, backend: str | None = None, db: str | None =
     t = local_target(settings)
     settings.require_dev(t.name, force, "reset-db")
     name = check_name(db or settings.database)
-    _layers(settings, db, None).validate()  # a checksum error stops us before anything is deleted
+    choose_layers(settings, db=db).validate()  # a checksum error stops us before anything is deleted
     timings = ResetTimings()
     t0 = time.monotonic()
     b = get_backend(settings, backend, out=out)
@@ -174,7 +168,7 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
 
     t = settings.require_dev(target, force, "db-reset")
     name = check_name(settings.database_name(t.name, db))
-    layers = _layers(settings, db, dir)
+    layers = choose_layers(settings, db=db, dir=dir)
     layers.validate()
     ensure_server(settings, t.name, out)
     admin = admin_connection(settings, t.name)
@@ -266,7 +260,7 @@ def _drop_quietly(admin: ConnSpec, name: str) -> None:
 
 def rehash(settings: Settings, *, db: str | None, dir: str | None, out: Out) -> list[str]:
     """Write atlas.sum for every layer (as `atlas migrate hash`); the existing files whose own content changed."""
-    layers = _layers(settings, db, dir)
+    layers = choose_layers(settings, db=db, dir=dir)
     changed: list[str] = []
     for d in layers.dirs:
         before = d.read_sum() if d.sum_path.exists() else None

@@ -186,9 +186,7 @@ TARGET_HELP = "where the database lives: local (default), cluster, cnpg or one f
 
 
 def layers(c: invoke.Context, db: str | None, dir: str | None, dir_format: str | None = None):
-    """The Layers a task works on: --dir wins over --db."""
-    from ..migrations.layers import Layers
+    """The Layers a task works on (migrations.commands.choose_layers: --dir wins over --db)."""
+    from ..migrations.commands import choose_layers
 
-    s = settings(c)
-    fmt = dir_format or (s.db(db).format if not dir else "atlas")
-    return Layers.of(s.migration_dirs(db, dir), fmt)
+    return choose_layers(settings(c), db=db, dir=dir, dir_format=dir_format)
