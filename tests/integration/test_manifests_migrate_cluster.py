@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from dbstack.errors import KubernetesError
-from dbstack.k8s import forward, tools
+from dbstack.k8s import forward, programs
 from fake_cluster_api import FakeClusterAPI
 from dbstack.k8s.steps import run_steps
 from dbstack.k8s.toolbox import Toolbox
@@ -33,7 +33,7 @@ FAKEBIN = ROOT / "tests" / "data" / "k8s" / "fakebin"
 @pytest.fixture
 def setup(tmp_path, fresh_db, monkeypatch):
     # the fake kubectl must be the one found (not the pinned wheel's)
-    monkeypatch.setattr(tools, "_wheel_kubectl", lambda: None)
+    monkeypatch.setattr(programs, "_wheel_kubectl", lambda: None)
     root = tmp_path / "proj"
     shutil.copytree(ROOT / "manifests", root / "manifests", ignore=shutil.ignore_patterns("credentials.env"))
     shutil.copytree(ROOT / "kind", root / "kind")
