@@ -101,6 +101,16 @@ def test_a_word_then_another_task_runs_both():
     assert [n for n, _ in parsed] == ["dev-migrate-refresh", "migrate-status"] and parsed[0][1]["fresh"] is True
 
 
+def test_an_option_or_a_task_name_is_never_taken_as_the_word():
+    parsed = _parse("dev-migrate-refresh", "migrate-status")
+    assert [n for n, _ in parsed] == ["dev-migrate-refresh", "migrate-status"] and parsed[0][1]["fresh"] is None
+    parsed = _parse("kind-cnpg-setup", "cnpg-status", "--env", "prod")
+    assert [(n, kw["env"]) for n, kw in parsed] == [("kind-cnpg-setup", None), ("cnpg-status", "prod")]
+    for argv in (("kind-cnpg-setup", "--help"), ("dev-migrate-refresh", "-h")):
+        cp = subprocess.run([INV, *argv], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert cp.returncode == 0 and f"Usage: inv[oke] [--core-opts] {argv[0]} " in cp.stdout, cp.stderr
+
+
 @pytest.fixture
 def refresh_calls(monkeypatch):
     """dev-migrate-refresh with the workflow replaced by a recorder."""
@@ -141,7 +151,7 @@ def test_a_task_called_from_python_gets_the_defaults(refresh_calls):
 
 def test_without_the_parser_hook_only_the_bare_form_fails(monkeypatch):
     """A future invoke that no longer calls `complete_context`: the explicit forms keep working."""
-    monkeypatch.setattr(_task, "_caller_is", lambda name, depth=8: False)
+    monkeypatch.setattr(_task, "_parser_wants_no_word", lambda depth=8: False)
     assert _parse("kind-cnpg-setup", "staging")[0][1]["env"] == "staging"
     assert _parse("kind-cnpg-setup", "--env", "prod")[0][1]["env"] == "prod"
     assert _parse("dev-migrate-refresh", "--fresh")[0][1]["fresh"] is True

@@ -38,27 +38,32 @@ class _OptionalPositional(Argument):
     """A positional argument that may also be left out.
 
     invoke has no optional positional arguments (pyinvoke/invoke#159 is open,
-    PR #635 was never merged). Its parser asks ``missing_positional_args``
-    (arguments whose value is None) twice: in ``handle`` (is a bare token the
-    value of a positional argument?) and in ``complete_context`` (fail when a
-    positional argument got no value). Only the caller tells the two apart, so
-    this argument answers None to the first (a word after the task name fills
-    it) and a placeholder to the second (the task then uses its own default).
+    PR #635 was never merged). Its parser (invoke/parser/parser.py) asks
+    ``missing_positional_args`` (arguments whose value is None) in two places:
+    ``handle(token)`` (does this bare token fill a positional argument?) and
+    ``complete_context`` (fail when a positional argument got no value). Only
+    the caller tells the two apart, so this argument answers
+    - to ``complete_context``: a placeholder (not missing; the task then uses
+      its own default);
+    - to ``handle``: None (a word after the task name fills it), except for a
+      token that is an option (`-h`, `--help`) or another task's name: those
+      keep their meaning, so `inv kind-cnpg-setup --help` and
+      `inv dev-migrate-refresh migrate-status` do what they say.
 
     Isolated on purpose: invoke sees a plain positional argument with no
-    default. Should a future invoke rename or restructure ``complete_context``,
-    the placeholder is never given and only the bare form fails, with invoke's
-    own "did not receive required positional arguments"; the word form and the
-    --flag form keep working.
+    default. Should a future invoke restructure those two methods, this
+    answers None everywhere: only the bare form fails, with invoke's own "did
+    not receive required positional arguments"; the word form and the --flag
+    form keep working (tests/unit/test_task_cli.py checks both).
     """
 
-    _given_default = "\0omitted"  # never a value a user can type (NUL is not in argv)
+    _given_default = "\0omitted"  # never a value a user can type (argv holds no NUL)
 
     @property  # type: ignore[override]
     def value(self) -> Any:
         if self._value is not None:
             return self._value
-        return self._given_default if _caller_is("complete_context") else None
+        return self._given_default if _parser_wants_no_word() else None
 
     @value.setter
     def value(self, arg: Any) -> None:
@@ -69,15 +74,19 @@ class _OptionalPositional(Argument):
         super().set_value(value, cast=cast and not (self.kind is bool and isinstance(value, str)))
 
 
-def _caller_is(name: str, depth: int = 8) -> bool:
+def _parser_wants_no_word(depth: int = 8) -> bool:
+    """Whether invoke's parser, asking now, must not give a bare token to an optional positional argument."""
     import sys
 
     f = sys._getframe(2)  # skip this function and the property getter
     for _ in range(depth):
         if f is None:
             return False
-        if f.f_code.co_name == name:
+        if f.f_code.co_name == "complete_context":
             return True
+        if f.f_code.co_name == "handle":
+            token, machine = f.f_locals.get("token"), f.f_locals.get("self")
+            return isinstance(token, str) and (token.startswith("-") or token in getattr(machine, "contexts", ()))
         f = f.f_back
     return False
 
@@ -116,15 +125,15 @@ class Task(invoke.Task):
         return args
 
 
-def _fill_optional(task_name: str, fn: Callable, spec: tuple[str, ...], bound: inspect.BoundArguments) -> None:
+def _fill_optional(task_name: str, sig: inspect.Signature, spec: tuple[str, ...],
+                   bound: inspect.BoundArguments) -> None:
     """Optional positional arguments: omitted → the parameter's default; a bool's word → True."""
     from ..errors import UsageError
 
-    sig = inspect.signature(fn)
     for name in spec:
         default = sig.parameters[name].default
         value = bound.arguments.get(name)
-        if value is None or value == _OptionalPositional._given_default:
+        if value in (None, "", _OptionalPositional._given_default):  # `--env ""` too, as before
             bound.arguments[name] = default
         elif isinstance(default, bool) and isinstance(value, str):
             word = name.replace("_", "-")
@@ -155,8 +164,11 @@ def task(*args: Any, **kwargs: Any) -> Callable:
         task_name = fn.__name__.replace("_", "-")
 
         def call(c: invoke.Context, a: tuple, kw: dict) -> None:
+            if not spec:
+                fn(c, *a, **kw)
+                return
             bound = sig.bind(c, *a, **kw)
-            _fill_optional(task_name, fn, spec, bound)
+            _fill_optional(task_name, sig, spec, bound)
             fn(*bound.args, **bound.kwargs)
 
         @functools.wraps(fn)
