@@ -81,7 +81,7 @@ def _version_check(tool: str, path: str) -> Check:
     problem = version_problem(tool, version)
     if problem:
         return Check(tool, WARN, f"{path} {problem}", HINTS.get(tool, f"upgrade {tool}"))
-    return Check(tool, OK, f"{path} (v{'.'.join(map(str, version))})")
+    return Check(tool, OK, f"{path} (v{'.'.join(map(str, version or ()))})")
 
 
 def _server_checks(s: Settings) -> list[Check]:

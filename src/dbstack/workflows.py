@@ -328,8 +328,9 @@ def prod_migrate_preview(settings: Settings, *, db: str | None = None, dir: str 
     else:
         out("nothing pending to lint")
     failed = bool(lint is not None and lint.failed)
+    n_errors = len(lint.errors) if lint is not None else 0
     if failed and stop_on_lint:
-        raise LintFailed(f"lint found {len(lint.errors)} error(s) in the pending migrations; nothing was applied",
+        raise LintFailed(f"lint found {n_errors} error(s) in the pending migrations; nothing was applied",
                          "fix the migration, or if the change is intended mark the statement with "
                          "`-- atlas:nolint <check>` and run again")
     out("== status")
@@ -340,7 +341,7 @@ def prod_migrate_preview(settings: Settings, *, db: str | None = None, dir: str 
         dry = _migrate(settings, db=db, target=target, dir=dir, out=out, progress=None,
                        opts=_apply_opts(settings, db, dir, dry_run=True))
     if failed:
-        raise LintFailed(f"lint found {len(lint.errors)} error(s) in the pending migrations",
+        raise LintFailed(f"lint found {n_errors} error(s) in the pending migrations",
                          "fix them before `inv prod-migrate` (it refuses to apply while lint reports errors)")
     return Preview(pending=pending, lint=lint, status=status, dry_run=dry)
 

@@ -77,8 +77,9 @@ class _OptionalPositional(Argument):
 def _parser_wants_no_word(depth: int = 8) -> bool:
     """Whether invoke's parser, asking now, must not give a bare token to an optional positional argument."""
     import sys
+    from types import FrameType
 
-    f = sys._getframe(2)  # skip this function and the property getter
+    f: FrameType | None = sys._getframe(2)  # skip this function and the property getter
     for _ in range(depth):
         if f is None:
             return False
