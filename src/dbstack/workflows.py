@@ -19,6 +19,7 @@ from typing import Callable
 
 from .errors import ConfigError, LintFailed, Refused, UsageError
 from .files import atomic_write
+from .migrations.commands import choose_layers
 from .settings import ConnSpec, Settings, TargetSettings
 
 Out = Callable[[str], None]
@@ -78,13 +79,6 @@ def db_create(settings: Settings, *, db: str | None = None, target: str | None =
     return created
 
 
-def _layers(settings: Settings, db: str | None, dir: str | None):
-    from .migrations.layers import Layers
-
-    fmt = "atlas" if dir else settings.db(db).format
-    return Layers.of(settings.migration_dirs(db, dir), fmt)
-
-
 def _apply_opts(settings: Settings, db: str | None, dir: str | None, **kw):
     from .migrations.engine import ApplyOptions
 
@@ -139,7 +133,7 @@ def reset_db(settings: Settings, *, backend: str | None = None, db: str | None =
     t = local_target(settings)
     settings.require_dev(t.name, force, "reset-db")
     name = check_name(db or settings.database)
-    _layers(settings, db, None).validate()  # a checksum error stops us before anything is deleted
+    choose_layers(settings, db=db).validate()  # a checksum error stops us before anything is deleted
     timings = ResetTimings()
     t0 = time.monotonic()
     b = get_backend(settings, backend, out=out)
@@ -174,7 +168,7 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
 
     t = settings.require_dev(target, force, "db-reset")
     name = check_name(settings.database_name(t.name, db))
-    layers = _layers(settings, db, dir)
+    layers = choose_layers(settings, db=db, dir=dir)
     layers.validate()
     ensure_server(settings, t.name, out)
     admin = admin_connection(settings, t.name)
@@ -266,7 +260,7 @@ def _drop_quietly(admin: ConnSpec, name: str) -> None:
 
 def rehash(settings: Settings, *, db: str | None, dir: str | None, out: Out) -> list[str]:
     """Write atlas.sum for every layer (as `atlas migrate hash`); the existing files whose own content changed."""
-    layers = _layers(settings, db, dir)
+    layers = choose_layers(settings, db=db, dir=dir)
     changed: list[str] = []
     for d in layers.dirs:
         before = d.read_sum() if d.sum_path.exists() else None
@@ -334,8 +328,9 @@ def prod_migrate_preview(settings: Settings, *, db: str | None = None, dir: str 
     else:
         out("nothing pending to lint")
     failed = bool(lint is not None and lint.failed)
+    n_errors = len(lint.errors) if lint is not None else 0
     if failed and stop_on_lint:
-        raise LintFailed(f"lint found {len(lint.errors)} error(s) in the pending migrations; nothing was applied",
+        raise LintFailed(f"lint found {n_errors} error(s) in the pending migrations; nothing was applied",
                          "fix the migration, or if the change is intended mark the statement with "
                          "`-- atlas:nolint <check>` and run again")
     out("== status")
@@ -346,7 +341,7 @@ def prod_migrate_preview(settings: Settings, *, db: str | None = None, dir: str 
         dry = _migrate(settings, db=db, target=target, dir=dir, out=out, progress=None,
                        opts=_apply_opts(settings, db, dir, dry_run=True))
     if failed:
-        raise LintFailed(f"lint found {len(lint.errors)} error(s) in the pending migrations",
+        raise LintFailed(f"lint found {n_errors} error(s) in the pending migrations",
                          "fix them before `inv prod-migrate` (it refuses to apply while lint reports errors)")
     return Preview(pending=pending, lint=lint, status=status, dry_run=dry)
 
