@@ -67,7 +67,7 @@ def ensure_server(settings: Settings, target: str | None, out: Out, backend: str
 def db_create(settings: Settings, *, db: str | None = None, target: str | None = None,
               out: Out = print, start: bool = True) -> bool:
     """Create the database unless it exists (identifiers quoted); True when created."""
-    from .local.database import check_name, create_database
+    from .postgres import check_name, create_database
 
     name = check_name(settings.database_name(target, db))
     if start:
@@ -128,7 +128,7 @@ def reset_db(settings: Settings, *, backend: str | None = None, db: str | None =
              force: bool = False, out: Out = print, progress: Out | None = None) -> ResetTimings:
     """This project's server removed and recreated (data lost), then database created and migrated."""
     from .local.backend import get_backend
-    from .local.database import check_name
+    from .postgres import check_name
 
     t = local_target(settings)
     settings.require_dev(t.name, force, "reset-db")
@@ -163,7 +163,8 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
              progress: Out | None = None):
     """Rebuild the database from its migrations; the old one stays until the new one is complete."""
     from .errors import DbstackError
-    from .local.database import check_name, create_database, drop_database, scratch_name, swap_in
+    from .local.swap import swap_in
+    from .postgres import check_name, create_database, drop_database, scratch_name
     from .migrations.engine import apply
 
     t = settings.require_dev(target, force, "db-reset")
@@ -250,7 +251,7 @@ def _drop_quietly(admin: ConnSpec, name: str) -> None:
     import sys
 
     from .errors import DbstackError
-    from .local.database import drop_database
+    from .postgres import drop_database
 
     try:
         drop_database(admin, name)
@@ -277,7 +278,7 @@ def dev_migrate_refresh(settings: Settings, *, fresh: bool = False, db: str | No
                         dir: str | None = None, target: str | None = None, force: bool = False,
                         out: Out = print, progress: Out | None = None):
     """Re-hash and apply (`fresh`: drop and recreate the database first)."""
-    from .local.database import check_name, create_database, drop_database
+    from .postgres import check_name, create_database, drop_database
 
     t = settings.require_dev(target, force, "dev-migrate-refresh")
     name = check_name(settings.database_name(t.name, db))

@@ -196,3 +196,17 @@ def test_the_standalone_builds_carry_every_module_their_entry_point_can_import()
     for entry, parts in ((bundle.ENTRY, bundle.DBSTACK_PARTS), (bundle.GENMIGRATE_ENTRY, bundle.GENMIGRATE_PARTS)):
         missing = sorted(m for m in _closure(entry.partition(":")[0]) if not _covered(m, parts))
         assert not missing, f"{entry}: add {missing} to the bundle's parts"
+
+
+def test_the_readme_map_matches_the_layers():
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## How the code is laid out"):]
+    section = section[: section.index("\n## ", 1)]
+    documented = {}
+    for layer, names in re.findall(r"^\| (\d+) \| ([^|]+) \|", section, re.M):
+        for n in re.findall(r"`([a-z0-9_]+)(?:\.py|/)`", names):
+            documented[f"dbstack.{n}"] = int(layer) - 1
+    expected = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer if pkg != "dbstack"}
+    assert documented == expected

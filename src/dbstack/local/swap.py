@@ -1,21 +1,15 @@
-"""Databases on a server: create, drop, rename, swap, end sessions — identifiers always quoted.
+"""Swapping a rebuilt database in under its name (db-reset), identifiers always quoted.
 
 Creating, dropping and naming databases, and connecting with one error
-wording, live in :mod:`dbstack.postgres` (re-exported here for the local
-workflows); this module adds the swap db-reset uses.
+wording, live in :mod:`dbstack.postgres`.
 """
 from __future__ import annotations
 
 import time
 
 from ..errors import DatabaseError
-from ..postgres import (check_name, create_database, drop_database, exists, scratch_name, session,
-                        statement_error, terminate_sessions)
+from ..postgres import check_name, drop_database, scratch_name, session, statement_error, terminate_sessions
 from ..settings import ConnSpec
-
-__all__ = ["check_name", "create_database", "drop_database", "exists", "scratch_name", "swap_in",
-           "terminate_sessions"]
-
 
 def swap_in(admin: ConnSpec, new: str, name: str) -> None:
     """Make database `new` become `name`; the old `name` (if any) is dropped afterwards.
