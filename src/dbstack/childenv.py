@@ -5,7 +5,9 @@ Our own environment may hold ``DATABASE_URL``, ``PGPASSWORD``,
 server) can leak what it inherits (``/proc/<pid>/environ`` is readable by the
 same user, and a database superuser can run ``COPY … FROM PROGRAM 'env'``).
 So a child gets only the variables it needs to run, and none whose value
-contains a password in any of the forms it may be written in.
+contains a password in any of the forms it may be written in. Every child
+(git, atlas, initdb/pg_ctl/postgres of the embedded server) gets its
+environment from :func:`child_env`; what differs is its list.
 """
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ GIT_ALLOW = ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_
 ATLAS_ALLOW = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "ATLAS_NO_UPDATE_NOTIFIER", "ATLAS_NO_UPGRADE_SUGGESTIONS",
                "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy",
                "http_proxy", "no_proxy")
+# initdb, pg_ctl and the embedded server: nothing of the user's shell (no HOME, no
+# DBSTACK_CHILD_ENV_ALLOW), only what finds programs and libraries and sets the locale.
+SERVER_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "SYSTEMROOT",
+                "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH")
 # Names a user adds to every child's allow-list (comma-separated); values are still
 # checked for secrets.
 EXTRA_ALLOW_VAR = "DBSTACK_CHILD_ENV_ALLOW"
@@ -65,21 +71,35 @@ def env_secrets(env: Mapping[str, str]) -> set[str]:
 
 
 def child_env(allow: Iterable[str] = (), *, secrets: Iterable[str] = (),
-              env: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+              env: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None,
+              base: bool = True) -> dict[str, str]:
     """BASE_ALLOW + allow taken from env (default os.environ), minus any value holding a secret; then extra.
 
     The secrets are those given plus every password env itself holds (env_secrets).
+    base=False: exactly the names in allow (no BASE_ALLOW, LC_* or DBSTACK_CHILD_ENV_ALLOW).
     """
     env = os.environ if env is None else env
-    names = set(BASE_ALLOW) | set(allow)
-    names |= {n.strip() for n in env.get(EXTRA_ALLOW_VAR, "").split(",") if n.strip()}
+    names = set(allow)
+    prefixes: tuple[str, ...] = ()
+    if base:
+        names |= set(BASE_ALLOW)
+        names |= {n.strip() for n in env.get(EXTRA_ALLOW_VAR, "").split(",") if n.strip()}
+        prefixes = BASE_PREFIXES
     forms: set[str] = set()
     for s in set(secrets) | env_secrets(env):
         forms |= secret_forms(s or "")
     out = {}
     for k, v in env.items():
-        if k in names or k.startswith(BASE_PREFIXES):
+        if k in names or k.startswith(prefixes):
             if not any(f in v for f in forms):
                 out[k] = v
     out.update(extra or {})
+    return out
+
+
+def server_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of initdb, pg_ctl and the embedded server: SERVER_ALLOW, a PATH, a UTF-8 locale."""
+    out = child_env(SERVER_ALLOW, env=env, base=False)
+    out.setdefault("PATH", os.defpath)
+    out["LC_ALL"] = out.get("LC_ALL") or "C.UTF-8"
     return out

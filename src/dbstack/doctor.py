@@ -81,13 +81,13 @@ def _version_check(tool: str, path: str) -> Check:
     problem = version_problem(tool, version)
     if problem:
         return Check(tool, WARN, f"{path} {problem}", HINTS.get(tool, f"upgrade {tool}"))
-    return Check(tool, OK, f"{path} (v{'.'.join(map(str, version))})")
+    return Check(tool, OK, f"{path} (v{'.'.join(map(str, version or ()))})")
 
 
 def _server_checks(s: Settings) -> list[Check]:
     from .compose import load_service
-    from .local.docker import DockerBackend
-    from .local.pgctl import find_bindir, port_free
+    from .local.backend import Probe, choose
+    from .local.pgctl import port_free
 
     checks: list[Check] = []
     try:
@@ -99,19 +99,21 @@ def _server_checks(s: Settings) -> list[Check]:
     checks.append(Check("compose file", OK, f"{s.compose.file}: service {svc.name!r}, project {svc.project!r}, "
                                             f"image {image}"))
 
-    docker_ok, image_ok, our_port = False, False, False
+    # The backend module's own inputs, asked once; the image is looked up, never pulled here.
+    probe = Probe(s, out=lambda _line: None, pull=False)
+    our_port = False
     try:
-        d = DockerBackend(s, out=lambda _line: None)
-        answers, why = d.engine_answers()
+        answers, why = probe.engine()
         if answers:
-            docker_ok = True
-            version = d.client().version().get("Version", "?")
-            checks.append(Check("docker engine", OK, f"Docker {version} at {d.where}"))
-            image_ok = d.local_image() is not None
-            checks.append(Check("docker image", OK, f"{image} is present locally") if image_ok else
-                          Check("docker image", WARN, f"{image} is not present locally",
-                                "`inv db-up` pulls it; with no registry reachable, auto uses the embedded server"))
-            ctr = d.container()
+            checks.append(Check("docker engine", OK, f"Docker {probe.engine_version()} at {probe.docker.where}"))
+            state, why = probe.image()
+            checks.append(Check("docker image", OK, f"{image} is present locally") if state == "present" else
+                          Check("docker image", OK, f"{image} is not present locally; the registry has it "
+                                                    "(`inv db-up` pulls it)") if state == "pullable" else
+                          Check("docker image", WARN, why,
+                                f"load it (`docker load`) or pull it where a registry is reachable (`docker pull "
+                                f"{image}`); meanwhile auto uses the embedded server"))
+            ctr = probe.container()
             if ctr is not None and ctr.status == "running":
                 our_port = any(str(b.get("HostPort")) == str(conn.port) for binds in
                                ((ctr.attrs.get("HostConfig") or {}).get("PortBindings") or {}).values()
@@ -122,35 +124,29 @@ def _server_checks(s: Settings) -> list[Check]:
     except DbstackError as exc:
         checks.append(Check("docker engine", WARN, exc.message, exc.hint))
 
-    bin_ok = False
-    try:
-        bindir = find_bindir(s.embedded.bin_dir)
-        bin_ok = True
-        checks.append(Check("postgresql binaries", OK, str(bindir)))
-    except DbstackError as exc:
-        checks.append(Check("postgresql binaries", WARN, exc.message, exc.hint))
-
-    if s.backend == "docker":
-        usable = docker_ok and image_ok
-        need = "the Docker engine and the image (dbstack.backend is docker)"
-    elif s.backend == "embedded":
-        usable = bin_ok
-        need = "PostgreSQL binaries (dbstack.backend is embedded)"
+    missing = probe.binaries()
+    bin_ok = missing is None
+    if missing is None:
+        checks.append(Check("postgresql binaries", OK, str(probe.bindir())))
     else:
-        usable = (docker_ok and image_ok) or bin_ok
-        need = "the Docker engine with the image, or PostgreSQL binaries"
-    checks.append(Check("local server backend", OK if usable else FAIL,
-                        f"{s.backend}: usable" if usable else f"{s.backend}: needs {need}",
+        checks.append(Check("postgresql binaries", WARN, missing.message, missing.hint))
+
+    try:
+        choice = choose(probe, s.backend, start=True, verify=True)
+        detail = f"{s.backend} → {choice.name}: {choice.why}" if choice.name else f"{s.backend}: {choice.why}"
+    except DbstackError as exc:
+        choice, detail = None, f"{s.backend}: {exc.message}"
+    usable = choice is not None and choice.name is not None
+    checks.append(Check("local server backend", OK if usable else FAIL, detail,
                         "start Docker and get the image, or install PostgreSQL (apt-get install postgresql / "
                         ".venv/bin/pip install 'dbstack[embedded]') or set dbstack.embedded.bin_dir"))
 
-    if not our_port:
-        from .local.embedded import EmbeddedBackend, data_location
-
-        pid_file = data_location(s.embedded.data_dir)[0] / "postmaster.pid"
-        if bin_ok and pid_file.exists():
-            live = EmbeddedBackend(s, out=lambda _line: None).running()
-            our_port = bool(live and live[1] == conn.port)
+    if not our_port and bin_ok:
+        try:
+            live = probe.embedded.running() if probe.embedded_running() else None
+        except DbstackError:
+            live = None
+        our_port = bool(live and live[1] == conn.port)
     if port_free(conn.port, "127.0.0.1"):
         checks.append(Check("local port", OK, f"127.0.0.1:{conn.port} is free"))
     elif our_port:
@@ -168,12 +164,12 @@ def _server_checks(s: Settings) -> list[Check]:
 
 
 def _migration_checks(s: Settings) -> list[Check]:
-    from .migrations.layers import Layers
+    from .migrations.commands import choose_layers
 
     checks = []
     for name, db in s.databases.items():
         try:
-            layers = Layers.of(db.dirs, db.format)
+            layers = choose_layers(s, db=name)
             layers.validate()
             n = len(layers.files())
             checks.append(Check(f"migrations {name}", OK,

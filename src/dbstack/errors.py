@@ -7,6 +7,8 @@ turns them into a printed message and an exit code.
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class DbstackError(Exception):
     """Base of every error dbstack reports to a user."""
@@ -14,13 +16,17 @@ class DbstackError(Exception):
     exit_code = 1
     default_hint = ""
 
-    def __init__(self, message: str, hint: str | None = None, *, output: str = "") -> None:
+    def __init__(self, message: str, hint: str | None = None, *, output: str = "", report: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = self.default_hint if hint is None else hint
         # Text that must reach stdout before the one-line error (Atlas prints
         # its checksum report on stdout, the error line on stderr).
         self.output = output
+        # The report (dbstack.migrations.report.ApplyReport) of the migration run this error
+        # ended, once the run had started: callers print it (or its JSON) with the error.
+        # Typed loosely because errors.py sits below every other module.
+        self.report = report
 
     def __str__(self) -> str:
         return self.message
@@ -60,6 +66,17 @@ class DatabaseError(DbstackError):
 
 class MigrationError(DbstackError):
     """Applying migrations failed (lock, dirty database, failed statement, ...)."""
+
+    def __init__(self, message: str, hint: str | None = None, *, output: str = "", report: Any = None,
+                 version: str | None = None) -> None:
+        super().__init__(message, hint, output=output, report=report)
+        # The version of the migration file whose statement failed, when one did
+        # (the standalone `migrate` names that file's layer in its hint).
+        self.version = version
+
+
+class DiffUnverified(MigrationError):
+    """migrate-diff: the planned file does not reproduce the live schema; nothing was written."""
 
 
 class PendingMigrations(DbstackError):

@@ -19,6 +19,7 @@ from typing import Callable
 
 from .errors import ConfigError, LintFailed, Refused, UsageError
 from .files import atomic_write
+from .migrations.commands import choose_layers
 from .settings import ConnSpec, Settings, TargetSettings
 
 Out = Callable[[str], None]
@@ -66,7 +67,7 @@ def ensure_server(settings: Settings, target: str | None, out: Out, backend: str
 def db_create(settings: Settings, *, db: str | None = None, target: str | None = None,
               out: Out = print, start: bool = True) -> bool:
     """Create the database unless it exists (identifiers quoted); True when created."""
-    from .local.database import check_name, create_database
+    from .postgres import check_name, create_database
 
     name = check_name(settings.database_name(target, db))
     if start:
@@ -76,13 +77,6 @@ def db_create(settings: Settings, *, db: str | None = None, target: str | None =
     out(f"created database {name!r} on {admin.host}:{admin.port}" if created
         else f"database {name!r} already exists on {admin.host}:{admin.port}")
     return created
-
-
-def _layers(settings: Settings, db: str | None, dir: str | None):
-    from .migrations.layers import Layers
-
-    fmt = "atlas" if dir else settings.db(db).format
-    return Layers.of(settings.migration_dirs(db, dir), fmt)
 
 
 def _apply_opts(settings: Settings, db: str | None, dir: str | None, **kw):
@@ -107,7 +101,7 @@ def _migrate(settings: Settings, *, db, target, dir, out: Out, progress: Out | N
         report = commands.migrate(settings, db=db, target=target, dir=dir,
                                   opts=opts or _apply_opts(settings, db, dir), out=progress)
     except MigrationError as exc:
-        rep = getattr(exc, "report", None)
+        rep = exc.report
         if rep is not None and not exc.output:
             exc.output = _render(rep)
         raise
@@ -134,12 +128,12 @@ def reset_db(settings: Settings, *, backend: str | None = None, db: str | None =
              force: bool = False, out: Out = print, progress: Out | None = None) -> ResetTimings:
     """This project's server removed and recreated (data lost), then database created and migrated."""
     from .local.backend import get_backend
-    from .local.database import check_name
+    from .postgres import check_name
 
     t = local_target(settings)
     settings.require_dev(t.name, force, "reset-db")
     name = check_name(db or settings.database)
-    _layers(settings, db, None).validate()  # a checksum error stops us before anything is deleted
+    choose_layers(settings, db=db).validate()  # a checksum error stops us before anything is deleted
     timings = ResetTimings()
     t0 = time.monotonic()
     b = get_backend(settings, backend, out=out)
@@ -169,12 +163,13 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
              progress: Out | None = None):
     """Rebuild the database from its migrations; the old one stays until the new one is complete."""
     from .errors import DbstackError
-    from .local.database import check_name, create_database, drop_database, scratch_name, swap_in
+    from .local.swap import swap_in
+    from .postgres import check_name, create_database, drop_database, scratch_name
     from .migrations.engine import apply
 
     t = settings.require_dev(target, force, "db-reset")
     name = check_name(settings.database_name(t.name, db))
-    layers = _layers(settings, db, dir)
+    layers = choose_layers(settings, db=db, dir=dir)
     layers.validate()
     ensure_server(settings, t.name, out)
     admin = admin_connection(settings, t.name)
@@ -193,7 +188,7 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
     except BaseException as exc:
         _drop_quietly(admin, new)  # gone already when the swap went through
         if isinstance(exc, DbstackError):
-            rep = getattr(exc, "report", None)
+            rep = exc.report
             if rep is not None and not exc.output:
                 exc.output = _render(rep)
             exc.message += f" (database {name!r} was left as it was)"
@@ -256,7 +251,7 @@ def _drop_quietly(admin: ConnSpec, name: str) -> None:
     import sys
 
     from .errors import DbstackError
-    from .local.database import drop_database
+    from .postgres import drop_database
 
     try:
         drop_database(admin, name)
@@ -266,7 +261,7 @@ def _drop_quietly(admin: ConnSpec, name: str) -> None:
 
 def rehash(settings: Settings, *, db: str | None, dir: str | None, out: Out) -> list[str]:
     """Write atlas.sum for every layer (as `atlas migrate hash`); the existing files whose own content changed."""
-    layers = _layers(settings, db, dir)
+    layers = choose_layers(settings, db=db, dir=dir)
     changed: list[str] = []
     for d in layers.dirs:
         before = d.read_sum() if d.sum_path.exists() else None
@@ -283,7 +278,7 @@ def dev_migrate_refresh(settings: Settings, *, fresh: bool = False, db: str | No
                         dir: str | None = None, target: str | None = None, force: bool = False,
                         out: Out = print, progress: Out | None = None):
     """Re-hash and apply (`fresh`: drop and recreate the database first)."""
-    from .local.database import check_name, create_database, drop_database
+    from .postgres import check_name, create_database, drop_database
 
     t = settings.require_dev(target, force, "dev-migrate-refresh")
     name = check_name(settings.database_name(t.name, db))
@@ -334,8 +329,9 @@ def prod_migrate_preview(settings: Settings, *, db: str | None = None, dir: str 
     else:
         out("nothing pending to lint")
     failed = bool(lint is not None and lint.failed)
+    n_errors = len(lint.errors) if lint is not None else 0
     if failed and stop_on_lint:
-        raise LintFailed(f"lint found {len(lint.errors)} error(s) in the pending migrations; nothing was applied",
+        raise LintFailed(f"lint found {n_errors} error(s) in the pending migrations; nothing was applied",
                          "fix the migration, or if the change is intended mark the statement with "
                          "`-- atlas:nolint <check>` and run again")
     out("== status")
@@ -346,7 +342,7 @@ def prod_migrate_preview(settings: Settings, *, db: str | None = None, dir: str 
         dry = _migrate(settings, db=db, target=target, dir=dir, out=out, progress=None,
                        opts=_apply_opts(settings, db, dir, dry_run=True))
     if failed:
-        raise LintFailed(f"lint found {len(lint.errors)} error(s) in the pending migrations",
+        raise LintFailed(f"lint found {n_errors} error(s) in the pending migrations",
                          "fix them before `inv prod-migrate` (it refuses to apply while lint reports errors)")
     return Preview(pending=pending, lint=lint, status=status, dry_run=dry)
 

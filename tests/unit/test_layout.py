@@ -17,6 +17,7 @@ LAYERS = [
     {"dbstack", "dbstack.errors"},
     {"dbstack.quoting", "dbstack.files", "dbstack.childenv", "dbstack.compose"},
     {"dbstack.settings"},
+    {"dbstack.postgres"},
     {"dbstack.cli"},
     {"dbstack.migrations", "dbstack.inspect", "dbstack.local"},
     {"dbstack.analysis"},
@@ -171,3 +172,42 @@ def test_heavy_clients_are_imported_inside_functions():
                 names = [node.module] if from_module else [a.name for a in node.names]
                 top += [f"{m}: {n}" for n in names if n and n.split(".")[0] in ("kubernetes", "docker")]
     assert top == []
+
+
+def _closure(entry: str) -> set[str]:
+    graph, seen, todo = _edges(), set(), [entry]
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo += graph[m]
+    return seen
+
+
+def _covered(module: str, parts: tuple[str, ...]) -> bool:
+    rel = module.split(".")[1:]
+    return not rel or any(rel[0] == p.removesuffix(".py") for p in parts)
+
+
+def test_the_standalone_builds_carry_every_module_their_entry_point_can_import():
+    # migrate.pyz / genmigrate.pyz hold only the listed parts of the package; a module missing
+    # there fails at run time on a production host, not in the checkout.
+    from dbstack.standalone import bundle
+
+    for entry, parts in ((bundle.ENTRY, bundle.DBSTACK_PARTS), (bundle.GENMIGRATE_ENTRY, bundle.GENMIGRATE_PARTS)):
+        missing = sorted(m for m in _closure(entry.partition(":")[0]) if not _covered(m, parts))
+        assert not missing, f"{entry}: add {missing} to the bundle's parts"
+
+
+def test_the_readme_map_matches_the_layers():
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## How the code is laid out"):]
+    section = section[: section.index("\n## ", 1)]
+    documented = {}
+    for layer, names in re.findall(r"^\| (\d+) \| ([^|]+) \|", section, re.M):
+        for n in re.findall(r"`([a-z0-9_]+)(?:\.py|/)`", names):
+            documented[f"dbstack.{n}"] = int(layer) - 1
+    expected = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer if pkg != "dbstack"}
+    assert documented == expected

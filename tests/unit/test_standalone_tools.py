@@ -54,9 +54,11 @@ def test_cache_root_order():
 def test_failed_statement_points_at_its_layer():
     mig = EmbeddedMigrations(ROOT / "deploy" / "migrations", ("bronze", "bronzehistory", "silver", "gold"), "t",
                              "deploy/migrations")
-    exc = MigrationError('sql/migrate: executing statement "ALTER …" from version "0005": pq: boom', "fix it")
+    exc = MigrationError('sql/migrate: executing statement "ALTER …" from version "0005": pq: boom', "fix it",
+                         version="0005")
     assert with_layer_hint(exc, mig).hint == "fix it; Check deploy/migrations/bronze/ for conflicts"
-    exc = MigrationError('sql/migrate: executing statement "x" from version "0003": pq: boom', "")
+    exc = MigrationError('sql/migrate: executing statement "x" from version "0003": pq: boom', "",
+                         version="0003")
     assert with_layer_hint(exc, mig).hint == "Check deploy/migrations/silver/ for conflicts"
 
 

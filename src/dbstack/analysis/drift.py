@@ -13,8 +13,7 @@ from ..errors import DbstackError, DriftDetected
 from ..files import atomic_write
 from ..inspect.catalog import read_catalog
 from ..inspect.diff import Change, diff, render_changes
-from ..inspect.scratch import MAINTENANCE_DB, scratch_database
-from ..inspect.scratch import _signals_held as signals_held
+from ..inspect.scratch import MAINTENANCE_DB, scratch_database, signals_held
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,20 +86,6 @@ def replay(scratch: "ConnSpec", layers: "Layers", *, revisions_schema: str | Non
     return len(report.applied)
 
 
-def _server_version(conn: "ConnSpec") -> int:
-    import psycopg
-
-    try:
-        with psycopg.connect(**conn.connect_kwargs(), autocommit=True) as pg:
-            return pg.info.server_version
-    except psycopg.OperationalError as exc:
-        from ..errors import DatabaseError
-
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DatabaseError(f"cannot connect to {conn.host}:{conn.port}/{conn.dbname} ({conn}): {first}",
-                            "check that the server is running and the target's credentials") from None
-
-
 def cache_key(layers: "Layers", server_version: int, revisions_schema: str | None,
               schemas: list[str] | None, owners: bool = False) -> str:
     """What the desired schema depends on: every file's name and bytes, the server version, the options."""
@@ -115,11 +100,21 @@ def cache_key(layers: "Layers", server_version: int, revisions_schema: str | Non
     return h.hexdigest()[:32]
 
 
+def cache_file(cache_dir: "Path", live: "ConnSpec", layers: "Layers", revisions_schema: str | None,
+               schemas: list[str] | None, owners: bool = False) -> "Path":
+    """Where the desired schema of layers replayed on live's server version is cached."""
+    from ..postgres import server_version
+
+    key = cache_key(layers, server_version(live), revisions_schema, schemas, owners)
+    return cache_dir / f"drift-{key}.json"
+
+
 CACHE_FORMAT = 2  # 2: the catalog holds security (RLS, policies, privileges), composite/range types, inheritance
 CACHE_KEEP = 20
 
 
-def _load_cached(path: "Path") -> tuple["Catalog", int] | None:
+def load_cached(path: "Path") -> tuple["Catalog", int] | None:
+    """(desired catalog, files replayed) from a cache file, or None when it is missing or unreadable."""
     import json
 
     from ..inspect.catalog import catalog_from_dict
@@ -131,7 +126,8 @@ def _load_cached(path: "Path") -> tuple["Catalog", int] | None:
         return None  # missing or unreadable: replay
 
 
-def _store_cached(path: "Path", cat: "Catalog", files: int) -> None:
+def store_cached(path: "Path", cat: "Catalog", files: int) -> None:
+    """Write a cache file (best effort) and keep only the newest CACHE_KEEP beside it."""
     import json
 
     try:
@@ -158,9 +154,8 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
     only = [live.search_path] if live.search_path else None
     cache_path = None
     if cache_dir is not None:
-        key = cache_key(layers, _server_version(live), revisions_schema, only, owners)
-        cache_path = cache_dir / f"drift-{key}.json"
-        hit = _load_cached(cache_path)
+        cache_path = cache_file(cache_dir, live, layers, revisions_schema, only, owners)
+        hit = load_cached(cache_path)
         if hit is not None:
             desired, files = hit
             actual = read_catalog(live, schemas=only, owners=owners)
@@ -183,7 +178,7 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
             raise
         actual = live_catalog.result()
     if cache_path is not None:
-        _store_cached(cache_path, desired, files)
+        store_cached(cache_path, desired, files)
     return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs), files=files,
                        changes=diff(desired, actual), schemas=tuple(only) if only else None,
                        desired=desired, actual=actual)

@@ -616,7 +616,13 @@ def display_path(path: Path, root: Path | None) -> str:
     return str(path)
 
 
-class _Linter:
+class Linter:
+    """Lints files of layers: integrity, which files, then their statements replayed one by one.
+
+    Used by :func:`lint_layers` and by migrate-diff (which lints its planned file
+    and reuses the replay as its verification: ``last_catalog``, ``stale``).
+    """
+
     def __init__(self, layers: "Layers", *, strict: bool, root: Path | None) -> None:
         self.layers = layers
         self.strict = strict
@@ -688,12 +694,13 @@ class _Linter:
         from ..inspect.diff import diff
         from .drift import replay
         from ..migrations import scanner
+        from ..postgres import session
 
         files = self.layers.files()
         base = len(files) - len(linted)
         if base:
             replay(scratch, self.layers, revisions_schema=revisions_schema, amount=base)
-        with psycopg.connect(**scratch.connect_kwargs(), autocommit=True) as pg:
+        with session(scratch) as pg:
             version = pg.info.server_version
             cur = self.last_catalog = replayed if replayed is not None else read_catalog_from(pg)
             volatile_cache: dict[str, bool] = {}
@@ -809,7 +816,7 @@ def lint_layers(layers: "Layers", server: "ConnSpec", *, latest: int | None = No
     """Lint the selected files of layers, replaying on a scratch database of server's server."""
     from ..inspect.scratch import scratch_database
 
-    linter = _Linter(layers, strict=strict, root=root)
+    linter = Linter(layers, strict=strict, root=root)
     linted: list = []
     if linter.integrity():
         linted = linter.select(latest, git_base)

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import MigrationError
+from ..errors import DiffUnverified, MigrationError
 from ..inspect.diff import Change, diff, render_changes
 
 if TYPE_CHECKING:
@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 
 LIVE = "database"
 MIGRATIONS = "migrations"
-
-
-class DiffUnverified(MigrationError):
-    """The planned file does not reproduce the live schema; nothing was written."""
 
 
 # --------------------------------------------------------------------------- db-drift --sql
@@ -114,21 +110,20 @@ def current_catalog(live: "ConnSpec", layers: "Layers", *, revisions_schema: str
                     cache_dir: Path | None, schemas: list[str] | None) -> tuple["Catalog", bool]:
     """The schema the migrations build: the drift cache, else a replay on a scratch database."""
     from ..inspect.catalog import read_catalog
-    from .drift import _load_cached, _server_version, _store_cached, cache_key, replay
+    from .drift import cache_file, load_cached, replay, store_cached
     from ..inspect.scratch import scratch_database
 
     cache_path = None
     if cache_dir is not None:
-        key = cache_key(layers, _server_version(live), revisions_schema, schemas)
-        cache_path = cache_dir / f"drift-{key}.json"
-        hit = _load_cached(cache_path)
+        cache_path = cache_file(cache_dir, live, layers, revisions_schema, schemas)
+        hit = load_cached(cache_path)
         if hit is not None:
             return hit[0], True
     with scratch_database(live, admin_db=admin_db) as scratch:
         files = replay(scratch, layers, revisions_schema=revisions_schema)
         cat = read_catalog(scratch, schemas=schemas)
     if cache_path is not None:
-        _store_cached(cache_path, cat, files)
+        store_cached(cache_path, cat, files)
     return cat, False
 
 
@@ -137,7 +132,7 @@ def _verify(live_catalog: "Catalog", layers: "Layers", layer: str | None, file_n
             root: Path | None, current: "Catalog | None" = None) -> tuple[list[Change], "LintReport"]:
     """Replay a copy of the directory plus the new file; (live vs result, lint findings of the new file)."""
     from ..migrations.layers import Layers
-    from .lint import LintReport, _Linter, display_path
+    from .lint import LintReport, Linter, display_path
     from ..inspect.catalog import read_catalog
     from ..inspect.scratch import scratch_database
 
@@ -154,7 +149,7 @@ def _verify(live_catalog: "Catalog", layers: "Layers", layer: str | None, file_n
         new_layer = copy.dirs[layers.dirs.index(target)]
         new_layer.refresh()
         new_layer.write_sum()
-        linter = _Linter(copy, strict=False, root=root)
+        linter = Linter(copy, strict=False, root=root)
         linter.integrity()
         linted = [f for f in copy.files() if f.path.resolve() == (new_dir / file_name).resolve()]
         with scratch_database(server, prefix="dbstack_diff", admin_db=admin_db) as scratch:

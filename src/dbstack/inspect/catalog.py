@@ -434,14 +434,10 @@ class Catalog(_Model):
 
 def read_catalog(conn: ConnSpec, *, schemas: list[str] | None = None, owners: bool = False) -> Catalog:
     """Read the schema of the database behind conn (all user schemas, or the given ones; owners if asked)."""
-    import psycopg
+    from ..postgres import session
 
-    try:
-        with psycopg.connect(**conn.connect_kwargs(), autocommit=True) as pg:
-            return read_catalog_from(pg, schemas=schemas, owners=owners)
-    except psycopg.OperationalError as exc:
-        raise DatabaseError(f"cannot connect to {conn.host}:{conn.port}/{conn.dbname} ({conn}): {_first_line(exc)}",
-                            "check that the server is running and the target's credentials (`inv db-up`, --target)") from None
+    with session(conn) as pg:
+        return read_catalog_from(pg, schemas=schemas, owners=owners)
 
 
 def _first_line(exc: BaseException) -> str:

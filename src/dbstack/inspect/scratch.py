@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import threading
 from typing import Iterator
 
-from ..errors import DatabaseError
+from ..postgres import MAINTENANCE_DB, create_database, drop_database, scratch_name, session
 from ..settings import ConnSpec
 
-MAINTENANCE_DB = "postgres"
+__all__ = ["MAINTENANCE_DB", "SCRATCH_PREFIXES", "Terminated", "drop_leftovers", "leftovers", "scratch_database",
+           "signals_held"]
 
 
 class Terminated(SystemExit):
@@ -28,43 +28,9 @@ class Terminated(SystemExit):
         super().__init__(128 + signal.SIGTERM)
 
 
-def _admin(server: ConnSpec, admin_db: str) -> dict:
-    return server.with_db(admin_db).connect_kwargs()
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def create_database(server: ConnSpec, name: str, *, admin_db: str = MAINTENANCE_DB) -> None:
-    import psycopg
-    from psycopg import sql
-
-    try:
-        with psycopg.connect(**_admin(server, admin_db), autocommit=True) as pg:
-            pg.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.errors.InsufficientPrivilege:
-        raise DatabaseError(f"cannot create a scratch database on {server.host}:{server.port}: "
-                            f"role {server.user!r} lacks CREATEDB",
-                            "grant CREATEDB to the role, or run against a dev server where it has it") from None
-    except psycopg.OperationalError as exc:
-        raise DatabaseError(f"cannot connect to {server.host}:{server.port}/{admin_db} "
-                            f"({server.with_db(admin_db)}): {_first_line(exc)}",
-                            "check that the server is running and the target's credentials") from None
-
-
-def drop_database(server: ConnSpec, name: str, *, admin_db: str = MAINTENANCE_DB) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(**_admin(server, admin_db), autocommit=True) as pg:
-        # FORCE ends sessions a failed run may have left connected (PostgreSQL 13+).
-        pg.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def scratch_name(prefix: str = "dbstack_scratch") -> str:
-    return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
 
 
 @contextlib.contextmanager
@@ -84,7 +50,8 @@ def _sigterm_raises() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block (main thread only): cleanup that must finish."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -110,7 +77,7 @@ def scratch_database(server: ConnSpec, prefix: str = "dbstack_scratch", *,
     name = scratch_name(prefix)
     with _sigterm_raises():
         created = False
-        held = _signals_held()
+        held = signals_held()
         held.__enter__()
         try:
             try:
@@ -123,7 +90,7 @@ def scratch_database(server: ConnSpec, prefix: str = "dbstack_scratch", *,
             yield server.with_db(name)
         finally:
             if created:
-                with _signals_held():
+                with signals_held():
                     try:
                         drop_database(server, name, admin_db=admin_db)
                     except Exception as exc:  # report, but do not hide the original error
@@ -144,10 +111,8 @@ def leftovers(server: ConnSpec, prefixes: tuple[str, ...] = SCRATCH_PREFIXES, *,
     """
     import re
 
-    import psycopg
-
     pattern = re.compile(r"^(%s)_(\d+)_[0-9a-f]{8}$" % "|".join(re.escape(p) for p in prefixes))
-    with psycopg.connect(**_admin(server, admin_db), autocommit=True) as pg:
+    with session(server.with_db(admin_db)) as pg:
         # A database someone is connected to is in use, whatever its name says.
         names = [r[0] for r in pg.execute(
             "SELECT d.datname FROM pg_catalog.pg_database d WHERE NOT EXISTS "

@@ -219,15 +219,14 @@ def write(cm: MigrationsConfigMap, path: Path) -> bool:
 def from_settings(settings, *, db: str | None = None, dir: str | os.PathLike | None = None,
                   name: str | None = None, dir_format: str | None = None) -> MigrationsConfigMap:
     """The ConfigMap for a configured database (all its layers) or one directory."""
+    from ..migrations.commands import choose_layers
     from .config import k8s_settings, load_environments
 
     ks = k8s_settings(settings)
     if name is None:
         name = load_environments(ks.environments_file).configmap_name
-    fmt = dir_format or (settings.db(db).format if not dir else "atlas")
-    dirs = settings.migration_dirs(db, dir)
-    layers = Layers.of(dirs, fmt)
-    return build(layers, name, sources=[ks.rel(Path(d)) for d in dirs])
+    layers = choose_layers(settings, db=db, dir=dir, dir_format=dir_format)
+    return build(layers, name, sources=[ks.rel(d.path) for d in layers.dirs])
 
 
 def default_output(settings) -> Path:

@@ -161,7 +161,7 @@ def migrate_cluster_steps(box: Toolbox, env: str, *, port: int | None = None, db
                 report = commands.migrate(s, db=dbname, target=CLUSTER_TARGET, opts=opts,
                                           env={**os.environ, t.password_env: password})
             except MigrationError as exc:
-                rep = getattr(exc, "report", None)
+                rep = exc.report
                 if rep is not None and not exc.output:
                     exc.output = rep.render_text()
                 raise

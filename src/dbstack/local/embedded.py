@@ -160,7 +160,7 @@ class EmbeddedBackend:
         return conn
 
     def _create_initial_database(self, sock: ConnSpec) -> None:
-        from .database import create_database
+        from ..postgres import create_database
 
         name = self.database
         if name and name != "postgres":

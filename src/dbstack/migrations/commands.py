@@ -5,6 +5,7 @@ layers, then call the engine. No printing here: callers render the report.
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
@@ -15,6 +16,15 @@ if TYPE_CHECKING:
     from .layers import Layers
 
 
+def choose_layers(settings: "Settings", *, db: str | None = None, dir: str | os.PathLike | None = None,
+                  dir_format: str | None = None) -> "Layers":
+    """The layers of --db/--dir/--dir-format: --dir wins over --db; a --dir is atlas unless --dir-format says."""
+    from .layers import Layers
+
+    fmt = dir_format or ("atlas" if dir else settings.db(db).format)
+    return Layers.of(settings.migration_dirs(db, dir), fmt)
+
+
 def resolve(settings: "Settings", *, db: str | None = None, target: str | None = None,
             dir: str | None = None, dir_format: str | None = None,
             env: Mapping[str, str] | None = None) -> tuple["ConnSpec", "Layers", str]:
@@ -23,14 +33,8 @@ def resolve(settings: "Settings", *, db: str | None = None, target: str | None =
     env replaces os.environ for the target's password/URL variables, so a caller
     holding a password in memory never has to put it in the process environment.
     """
-    from .layers import Layers
-
     configured = settings.databases.get(db or settings.database)
-    if dir:
-        fmt = dir_format or "atlas"
-    else:
-        fmt = dir_format or settings.db(db).format
-    layers = Layers.of(settings.migration_dirs(db, dir), fmt)
+    layers = choose_layers(settings, db=db, dir=dir, dir_format=dir_format)
     conn = settings.connection(target, db, env)
     return conn, layers, (configured.revisions_schema if configured else "")
 

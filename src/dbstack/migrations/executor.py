@@ -112,22 +112,11 @@ def statement_sums(texts: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------- connection
 
 def connect(spec: "ConnSpec", *, autocommit: bool = True) -> "psycopg.Connection":
-    """A connection, or DatabaseError naming the (masked) server and what to check."""
-    import psycopg
+    """A connection named "dbstack" in pg_stat_activity, or DatabaseError naming the (masked) server and what to check."""
+    from ..postgres import connect as connect_to
 
-    kw = spec.connect_kwargs()
-    kw.setdefault("application_name", "dbstack")
-    try:
-        return psycopg.connect(**kw, autocommit=autocommit)
-    except psycopg.OperationalError as exc:
-        reason = _first_line(str(exc)) or type(exc).__name__
-        hint = "check that the server is running and reachable, and the user, password and database name"
-        if "does not exist" in reason and "database" in reason:
-            hint = "create the database first (e.g. `inv db-up` / `inv reset-db` for the local one) or pick another with --db"
-        elif "password" in reason:
-            hint = "check the password (it comes from settings or the environment, never the command line)"
-        raise DatabaseError(f"cannot connect to {spec.host}:{spec.port}/{spec.dbname} ({spec}): {reason}",
-                            hint) from None
+    kw = {} if "application_name" in spec.connect_kwargs() else {"application_name": "dbstack"}
+    return connect_to(spec, autocommit=autocommit, **kw)
 
 
 def _first_line(s: str) -> str:
@@ -545,9 +534,7 @@ class Runner:
         for label, value in zip(("detail", "server hint"), extra):
             if value:
                 msg += f"\n  {label}: {value}"
-        err = StatementFailed(msg, hint)
-        err.version = p.version  # type: ignore[attr-defined]
-        return err
+        return StatementFailed(msg, hint, version=p.version)
 
     def _lost(self, p: Planned, exc: BaseException) -> MigrationError:
         return MigrationError(
@@ -663,7 +650,7 @@ class Runner:
             self._abort()
             raise MigrationError(f"applying version {batch[0].version} failed: {pq_text(first_exc)}",
                                  "a statement in the file ended the surrounding transaction itself; "
-                                 "check the file for COMMIT or ROLLBACK") from None
+                                 "check the file for COMMIT or ROLLBACK", version=batch[0].version) from None
         done = self._completed(batch) if batch[0].mode == "file" else {}
         for p in batch:
             if p.version in done:
@@ -916,7 +903,7 @@ def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operato
             except MigrationError as exc:
                 report.error = exc.message
                 report.elapsed_ns = time.perf_counter_ns() - t0
-                exc.report = report  # type: ignore[attr-defined]
+                exc.report = report
                 exc.output = report.render_text()
                 raise
             report.elapsed_ns = time.perf_counter_ns() - t0
@@ -924,10 +911,10 @@ def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operato
         except DbstackError as exc:
             # Every failure after the run started is also in the report (`--json` prints it
             # with Error set); exc.output stays the caller's choice.
-            if getattr(exc, "report", None) is None:
+            if exc.report is None:
                 report.error = exc.message
                 report.elapsed_ns = time.perf_counter_ns() - t0
-                exc.report = report  # type: ignore[attr-defined]
+                exc.report = report
             raise
         except psycopg.OperationalError as exc:
             if conn.closed or conn.broken:

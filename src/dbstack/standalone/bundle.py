@@ -33,7 +33,8 @@ from ..files import atomic_write
 ROOT_DISTRIBUTIONS = ("psycopg", "psycopg-binary", "PyYAML", "hvac")
 # dbstack's own modules the tool needs (relative to the package directory).
 DBSTACK_PARTS = ("__init__.py", "errors.py", "cli.py", "settings.py", "quoting.py", "childenv.py", "files.py",
-                 "migrations", "standalone")
+                 "compose.py", "postgres.py", "migrations", "standalone")
+# tests/unit/test_layout.py checks that these cover every module the entry points can import.
 ENTRY = "dbstack.standalone.migrate_cli:main"
 # genmigrate.pyz: the same, plus the schema model and diff it plans with; no
 # embedded migrations (it works on the project's schema and migration directories).

@@ -146,16 +146,9 @@ def standalone_hint(hint: str, *, embedded: bool = False) -> str:
     return hint
 
 
-_VERSION = re.compile(r'from version "([^"]+)": |applying version (\S+) failed')
-
-
-def with_layer_hint(exc: DbstackError, mig) -> DbstackError:
+def with_layer_hint(exc: MigrationError, mig) -> MigrationError:
     """Seed 004: a failure in one layer points at that layer's directory."""
-    m = None
-    for m in _VERSION.finditer(exc.message):
-        pass  # the last match: a statement's own text may contain the phrase
-    version = (m.group(1) or m.group(2)) if m else None
-    layer = mig.layer_of(version) if version else None
+    layer = mig.layer_of(exc.version) if exc.version else None
     if layer:
         extra = f"Check {mig.layer_label(layer)} for conflicts"
         exc.hint = f"{exc.hint}; {extra}" if exc.hint else extra

@@ -70,7 +70,6 @@ def db_inspect_sql(c, db=None, target=None, schema=None, output=None, owners=Fal
 def db_erd(c, db=None, target=None, schema=None, output=None, format="mmd", layout="auto"):
     """Draw the schema as an entity-relationship diagram (Mermaid, or an offline HTML page)."""
     from ..errors import UsageError
-    from ..files import atomic_write
     from ..inspect.catalog import inspect_target
     from ..inspect.erd import diagram, render_html, render_mermaid
 

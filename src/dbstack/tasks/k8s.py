@@ -140,8 +140,10 @@ def cnpg_prod(c, dry_run=False):
     deploy(_box(c), "prod", dry_run=dry_run)
 
 
-@task(positional=["env"], help={"env": ENV_HELP + " (default dev)", "dry_run": DRY_HELP, "db": DB_HELP})
-def kind_cnpg_setup(c, env=None, dry_run=False, db=None):
+@task(optional_positional=["env"],
+      help={"env": ENV_HELP + " (default dev); also as the word after the task name", "dry_run": DRY_HELP,
+            "db": DB_HELP})
+def kind_cnpg_setup(c, env="dev", dry_run=False, db=None):
     """Kind cluster, both operators and one environment with its migrations applied (idempotent)."""
     from ..errors import UsageError
     from ..k8s.config import load_environments
@@ -149,56 +151,12 @@ def kind_cnpg_setup(c, env=None, dry_run=False, db=None):
 
     box = _box(c)
     envs = load_environments(box.ks.environments_file)
-    if (env or "dev") not in envs.envs:  # ENV is positional here, not --env
+    if env not in envs.envs:  # ENV is positional here, not --env
         known = ", ".join(envs.envs) or "none"
         raise UsageError(f"unknown environment {env!r} (known: {known})",
                          f"name one of them: `inv kind-cnpg-setup ENV` with ENV one of {known} "
                          f"(environments are defined in {envs.path})")
-    setup(box, env or "dev", dry_run=dry_run, db=db)
-
-
-def _optional_positional(t, name: str, default: str) -> None:
-    """Let `inv kind-cnpg-setup [ENV]` omit ENV (invoke requires every positional argument).
-
-    invoke fills a positional while its value is None and, when parsing ends,
-    fails for any still None. This argument reports None while tokens are
-    being read (so `staging` fills it) and its default to that final check.
-    """
-    import sys
-
-    from invoke.parser import Argument
-
-    class OptionalPositional(Argument):
-        @property
-        def value(self):
-            if self._value is not None:
-                return self._value
-            f = sys._getframe(1)
-            for _ in range(6):
-                if f is None:
-                    break
-                if f.f_code.co_name == "complete_context":
-                    return default
-                f = f.f_back
-            return None
-
-        @value.setter
-        def value(self, arg):
-            self.set_value(arg, cast=True)
-
-    original = t.get_arguments
-
-    def get_arguments(*a, **kw):
-        args = original(*a, **kw)
-        for arg in args:
-            if arg.name == name:
-                arg.__class__ = OptionalPositional
-        return args
-
-    t.get_arguments = get_arguments
-
-
-_optional_positional(kind_cnpg_setup, "env", "dev")
+    setup(box, env, dry_run=dry_run, db=db)
 
 
 @task(help={"env": ENV_HELP + " (default dev)", "dry_run": DRY_HELP})
@@ -245,15 +203,13 @@ def migrate_cluster(c, env="dev", port=None, db=None, dry_run=False):
     _run(migrate_cluster_steps(box, env, port=int(port) if port else None, db=db), dry_run, box)
 
 
-@task(positional=["env"], help={"env": ENV_HELP + " (default dev)", "port": PORT_HELP,
-                                "command": "run this SQL (psql --command) instead of an interactive session",
-                                "dry_run": DRY_HELP})
-def cnpg_psql(c, env=None, port=None, command=None, dry_run=False):
+@task(optional_positional=["env"],
+      help={"env": ENV_HELP + " (default dev); also as the word after the task name", "port": PORT_HELP,
+            "command": "run this SQL (psql --command) instead of an interactive session",
+            "dry_run": DRY_HELP})
+def cnpg_psql(c, env="dev", port=None, command=None, dry_run=False):
     """Open psql on an environment's database through a port-forward (password never in argv)."""
     from ..k8s.forward import psql_steps
 
     box = _box(c)
-    _run(psql_steps(box, env or "dev", port=int(port) if port else None, command=command), dry_run, box)
-
-
-_optional_positional(cnpg_psql, "env", "dev")
+    _run(psql_steps(box, env, port=int(port) if port else None, command=command), dry_run, box)

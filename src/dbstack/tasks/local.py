@@ -78,7 +78,7 @@ def db_create(c, db=None, target=None):
 
 @task(help={"db": DB_HELP, "dir": DIR_HELP, "target": TARGET_HELP, "force": FORCE_HELP})
 def db_reset(c, db=None, dir=None, target=None, force=False):
-    """Rebuild the database from its migrations: built under a temporary name, then swapped in (dev)."""
+    """One database: rebuilt from its migrations under a temporary name, then swapped in (dev; server kept)."""
     from .. import workflows
 
     workflows.db_reset(settings(c), db=db, dir=dir, target=target, force=force, progress=_progress)
@@ -87,7 +87,7 @@ def db_reset(c, db=None, dir=None, target=None, force=False):
 @task(help={"backend": BACKEND_HELP, "db": DB_HELP,
             "force": "run even though the local target is not marked dev"})
 def reset_db(c, backend=None, db=None, force=False):
-    """Full local reset: this project's server and data recreated, database created and migrated."""
+    """Whole local server: this project's server and all its data recreated, then the database created and migrated."""
     from .. import workflows
 
     t = workflows.reset_db(settings(c), backend=backend, db=db, force=force, progress=_progress)
@@ -95,8 +95,10 @@ def reset_db(c, backend=None, db=None, force=False):
           f"ready after {t.readiness:.2f}s, migrations {t.migration:.1f}s)")
 
 
-@task(help={"fresh": "drop and recreate the database first (loses its data)", "db": DB_HELP, "dir": DIR_HELP,
-            "target": TARGET_HELP, "force": FORCE_HELP})
+@task(optional_positional=["fresh"],
+      help={"fresh": "drop and recreate the database first (loses its data); also as the word "
+                     "`fresh` after the task name, as in the seed's justfile",
+            "db": DB_HELP, "dir": DIR_HELP, "target": TARGET_HELP, "force": FORCE_HELP})
 def dev_migrate_refresh(c, fresh=False, db=None, dir=None, target=None, force=False):
     """Re-hash the migration directories and apply (dev only; --fresh drops the database first)."""
     from .. import workflows

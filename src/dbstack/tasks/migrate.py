@@ -69,7 +69,7 @@ def _apply(c, dry_run, db, target, dir, dir_format, baseline, allow_dirty, exec_
                                   out=progress)
     except DbstackError as exc:
         progress.close()
-        rep = getattr(exc, "report", None)
+        rep = exc.report
         if json:
             # One JSON document on stdout whatever failed, Error set (Atlas prints its
             # report for failures once the run started; we do it for every failure).

@@ -9,8 +9,6 @@ from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, layers, settings, task
 @task(help={"db": DB_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP})
 def migrate_hash(c, db=None, dir=None, dir_format=None):
     """Write atlas.sum for every migration directory (like `atlas migrate hash`)."""
-    import sys
-
     from ..migrations.directory import version_problems
     from ..workflows import remember_own_sums
 
