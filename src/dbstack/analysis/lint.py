@@ -471,26 +471,18 @@ def _concurrent_index(run: FileRun) -> list[Diag]:
     concurrent = 0
     for step in run.steps:
         line, p = step.stmt.line, step.parsed
-        if p.create_index:
-            for c in step.of("missing", "index"):
+        for wanted, kind, code, verb in ((p.create_index, "missing", "PG101", "Creating"),
+                                         (p.drop_index, "extra", "PG102", "Dropping")):
+            for c in step.of(kind, "index") if wanted else ():
                 key = _table_of(c)
                 if run.table_added(key):
                     continue
                 if p.concurrently:
                     concurrent += 1
                 else:
-                    out.append((line, "PG101", f"Creating index {_q(c.desired.name)} non-concurrently causes write "
-                                               f"locks on the {_q(key[1])} table"))
-        if p.drop_index:
-            for c in step.of("extra", "index"):
-                key = _table_of(c)
-                if run.table_added(key):
-                    continue
-                if p.concurrently:
-                    concurrent += 1
-                else:
-                    out.append((line, "PG102", f"Dropping index {_q(c.actual.name)} non-concurrently causes write "
-                                               f"locks on the {_q(key[1])} table"))
+                    index = c.desired if kind == "missing" else c.actual
+                    out.append((line, code, f"{verb} index {_q(index.name)} non-concurrently causes write "
+                                            f"locks on the {_q(key[1])} table"))
         if not p.using_index:
             for c in step.of("missing", "primary key"):
                 key = _table_of(c)
