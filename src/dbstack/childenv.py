@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus, unquote
 
 # What any well-behaved Unix tool needs: where to find programs, the user's

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import DbstackError
 from .settings import Settings

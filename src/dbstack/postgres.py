@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .errors import DatabaseError, UsageError
 from .settings import mask_secrets
@@ -41,7 +42,7 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def connect_error(spec: "ConnSpec", exc: BaseException) -> DatabaseError:
+def connect_error(spec: ConnSpec, exc: BaseException) -> DatabaseError:
     """The DatabaseError for a connection to spec that failed with exc (the one wording)."""
     reason = mask_secrets(_first_line(str(exc))) or type(exc).__name__
     low = reason.lower()
@@ -60,7 +61,7 @@ def connect_error(spec: "ConnSpec", exc: BaseException) -> DatabaseError:
     return DatabaseError(f"cannot connect to {spec.url(masked=True)}: {reason}", hint)
 
 
-def connect(spec: "ConnSpec", *, autocommit: bool = True, **kwargs: Any) -> "psycopg.Connection":
+def connect(spec: ConnSpec, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection:
     """An open psycopg connection to spec, or the DatabaseError of :func:`connect_error`."""
     import psycopg
 
@@ -71,7 +72,7 @@ def connect(spec: "ConnSpec", *, autocommit: bool = True, **kwargs: Any) -> "psy
 
 
 @contextmanager
-def session(spec: "ConnSpec", *, autocommit: bool = True) -> Iterator["psycopg.Connection"]:
+def session(spec: ConnSpec, *, autocommit: bool = True) -> Iterator[psycopg.Connection]:
     """:func:`connect`, closed on the way out (no commit: what is not committed is dropped)."""
     conn = connect(spec, autocommit=autocommit)
     try:
@@ -80,7 +81,7 @@ def session(spec: "ConnSpec", *, autocommit: bool = True) -> Iterator["psycopg.C
         conn.close()
 
 
-def server_version(spec: "ConnSpec") -> int:
+def server_version(spec: ConnSpec) -> int:
     """The server's version number (e.g. 170002), as libpq reports it."""
     with session(spec) as conn:
         return conn.info.server_version
@@ -131,11 +132,11 @@ def statement_error(action: str, name: str, exc: Exception) -> DatabaseError:
     return DatabaseError(f"cannot {action} database {name!r}: {msg}", hint)
 
 
-def _admin(server: "ConnSpec", admin_db: str | None) -> "ConnSpec":
+def _admin(server: ConnSpec, admin_db: str | None) -> ConnSpec:
     return server.with_db(admin_db) if admin_db else server
 
 
-def exists(admin: "ConnSpec", name: str) -> bool:
+def exists(admin: ConnSpec, name: str) -> bool:
     """Whether database name exists on admin's server."""
     with session(admin) as conn:
         return _exists(conn, name)
@@ -145,7 +146,7 @@ def _exists(conn: Any, name: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
-def create_database(server: "ConnSpec", name: str, *, admin_db: str | None = None) -> bool:
+def create_database(server: ConnSpec, name: str, *, admin_db: str | None = None) -> bool:
     """CREATE DATABASE name unless it exists; True when created.
 
     The statement runs over a connection to server's database, or to admin_db
@@ -175,7 +176,7 @@ def terminate_sessions(conn: Any, name: str) -> int:
     return len(rows)
 
 
-def drop_database(server: "ConnSpec", name: str, *, admin_db: str | None = None) -> bool:
+def drop_database(server: ConnSpec, name: str, *, admin_db: str | None = None) -> bool:
     """DROP DATABASE name (ending its sessions first) if it exists; True when dropped.
 
     Connects like :func:`create_database`; the database connected to cannot be the one dropped.

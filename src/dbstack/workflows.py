@@ -13,9 +13,9 @@ production (guarded):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .errors import ConfigError, LintFailed, Refused, UsageError
 from .files import atomic_write
@@ -164,8 +164,8 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
     """Rebuild the database from its migrations; the old one stays until the new one is complete."""
     from .errors import DbstackError
     from .local.swap import swap_in
-    from .postgres import check_name, create_database, drop_database, scratch_name
     from .migrations.engine import apply
+    from .postgres import check_name, create_database, drop_database, scratch_name
 
     t = settings.require_dev(target, force, "db-reset")
     name = check_name(settings.database_name(t.name, db))

@@ -7,11 +7,11 @@ import pytest
 
 from dbstack.compose import load_service
 from dbstack.errors import BackendError, DatabaseError, UsageError
-from dbstack.local.swap import swap_in
-from dbstack.postgres import check_name, create_database, drop_database, exists, scratch_name
 from dbstack.local.docker import data_mount
 from dbstack.local.pgctl import free_port, port_free
 from dbstack.local.readiness import _sqlstate, wait_ready
+from dbstack.local.swap import swap_in
+from dbstack.postgres import check_name, create_database, drop_database, exists, scratch_name
 from dbstack.settings import ConnSpec
 
 # Image configs as `docker image inspect` reports them (docker-library Dockerfiles).

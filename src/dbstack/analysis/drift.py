@@ -18,8 +18,8 @@ from ..inspect.scratch import MAINTENANCE_DB, scratch_database, signals_held
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..migrations.layers import Layers
     from ..inspect.catalog import Catalog
+    from ..migrations.layers import Layers
     from ..settings import ConnSpec, Settings
 
 
@@ -32,8 +32,8 @@ class DriftReport:
     schemas: tuple[str, ...] | None = None
     cached: bool = False               # the desired schema came from the replay cache
     # The two catalogs compared (for planning repair SQL; not part of the JSON report).
-    desired: "Catalog | None" = field(default=None, repr=False)
-    actual: "Catalog | None" = field(default=None, repr=False)
+    desired: Catalog | None = field(default=None, repr=False)
+    actual: Catalog | None = field(default=None, repr=False)
 
     @property
     def in_sync(self) -> bool:
@@ -72,7 +72,7 @@ class DriftReport:
                 output=self.render_text() if output is None else output)
 
 
-def replay(scratch: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = None,
+def replay(scratch: ConnSpec, layers: Layers, *, revisions_schema: str | None = None,
            amount: int | None = None) -> int:
     """Apply the layers (or their first `amount` files) to a scratch database; returns the files applied."""
     from ..migrations.engine import ApplyOptions, apply
@@ -86,7 +86,7 @@ def replay(scratch: "ConnSpec", layers: "Layers", *, revisions_schema: str | Non
     return len(report.applied)
 
 
-def cache_key(layers: "Layers", server_version: int, revisions_schema: str | None,
+def cache_key(layers: Layers, server_version: int, revisions_schema: str | None,
               schemas: list[str] | None, owners: bool = False) -> str:
     """What the desired schema depends on: every file's name and bytes, the server version, the options."""
     import hashlib
@@ -100,8 +100,8 @@ def cache_key(layers: "Layers", server_version: int, revisions_schema: str | Non
     return h.hexdigest()[:32]
 
 
-def cache_file(cache_dir: "Path", live: "ConnSpec", layers: "Layers", revisions_schema: str | None,
-               schemas: list[str] | None, owners: bool = False) -> "Path":
+def cache_file(cache_dir: Path, live: ConnSpec, layers: Layers, revisions_schema: str | None,
+               schemas: list[str] | None, owners: bool = False) -> Path:
     """Where the desired schema of layers replayed on live's server version is cached."""
     from ..postgres import server_version
 
@@ -113,7 +113,7 @@ CACHE_FORMAT = 2  # 2: the catalog holds security (RLS, policies, privileges), c
 CACHE_KEEP = 20
 
 
-def load_cached(path: "Path") -> tuple["Catalog", int] | None:
+def load_cached(path: Path) -> tuple[Catalog, int] | None:
     """(desired catalog, files replayed) from a cache file, or None when it is missing or unreadable."""
     import json
 
@@ -126,7 +126,7 @@ def load_cached(path: "Path") -> tuple["Catalog", int] | None:
         return None  # missing or unreadable: replay
 
 
-def store_cached(path: "Path", cat: "Catalog", files: int) -> None:
+def store_cached(path: Path, cat: Catalog, files: int) -> None:
     """Write a cache file (best effort) and keep only the newest CACHE_KEEP beside it."""
     import json
 
@@ -140,9 +140,9 @@ def store_cached(path: "Path", cat: "Catalog", files: int) -> None:
         pass  # a cache that cannot be written only costs time
 
 
-def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = None,
-          server: "ConnSpec | None" = None, admin_db: str = MAINTENANCE_DB,
-          cache_dir: "Path | None" = None, owners: bool = False) -> DriftReport:
+def drift(live: ConnSpec, layers: Layers, *, revisions_schema: str | None = None,
+          server: ConnSpec | None = None, admin_db: str = MAINTENANCE_DB,
+          cache_dir: Path | None = None, owners: bool = False) -> DriftReport:
     """Compare live with what layers build on a scratch database of server (default: live's server).
 
     With cache_dir, the desired schema of an identical directory on the same
@@ -184,7 +184,7 @@ def drift(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None = 
                        desired=desired, actual=actual)
 
 
-def check_drift(settings: "Settings", *, db: str | None = None, target: str | None = None,
+def check_drift(settings: Settings, *, db: str | None = None, target: str | None = None,
                 dir: str | None = None, dir_format: str | None = None, cache: bool = True,
                 owners: bool = False) -> DriftReport:
     """Drift of a configured database (or --dir) on a target.

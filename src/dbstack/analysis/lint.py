@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ChecksumError, DbstackError, ScanError, UsageError
 from ..migrations.directory import version_problems
@@ -32,10 +33,10 @@ from ..migrations.directory import version_problems
 if TYPE_CHECKING:
     from ..inspect.catalog import Catalog, Table
     from ..inspect.diff import Change
-    from ..settings import ConnSpec, Settings
     from ..migrations.directory import MigrationFile
     from ..migrations.layers import Layers
     from ..migrations.scanner import Statement
+    from ..settings import ConnSpec, Settings
 
 ANALYZERS = {
     "DS": "destructive", "MF": "data_depend", "BC": "incompatible", "CD": "condrop",
@@ -247,22 +248,22 @@ def parse(text: str) -> Parsed:
 
 @dataclass
 class StmtChange:
-    stmt: "Statement"
+    stmt: Statement
     parsed: Parsed
-    before: "Catalog"
-    after: "Catalog"
-    changes: list["Change"]
+    before: Catalog
+    after: Catalog
+    changes: list[Change]
 
-    def of(self, kind: str, object_type: str) -> list["Change"]:
+    def of(self, kind: str, object_type: str) -> list[Change]:
         return [c for c in self.changes if c.kind == kind and c.object_type == object_type]
 
 
 @dataclass
 class FileRun:
-    file: "MigrationFile"
+    file: MigrationFile
     label: str
     content: str
-    start: "Catalog"
+    start: Catalog
     steps: list[StmtChange]
     txmode: str
     server_version: int
@@ -291,14 +292,14 @@ def _q(name: str) -> str:
 Diag = tuple[int, str, str]  # (line, code, message)
 
 
-def _table_of(c: "Change") -> tuple[str, str]:
+def _table_of(c: Change) -> tuple[str, str]:
     if c.table is not None:
         return c.table
     schema, _, name = c.name.partition(".")
     return schema, name
 
 
-def _child_name(c: "Change") -> str:
+def _child_name(c: Change) -> str:
     """The column / constraint name of a change to a table's child (names may contain dots)."""
     if c.table is not None:
         prefix = f"{c.table[0]}.{c.table[1]}."
@@ -307,7 +308,7 @@ def _child_name(c: "Change") -> str:
     return c.name.rsplit(".", 1)[-1]
 
 
-def _not_null_checked(table: "Table | None", column: str) -> bool:
+def _not_null_checked(table: Table | None, column: str) -> bool:
     """A valid CHECK proves the column is never NULL (PostgreSQL then skips the SET NOT NULL scan)."""
     if table is None:
         return False
@@ -615,14 +616,14 @@ class Linter:
     and reuses the replay as its verification: ``last_catalog``, ``stale``).
     """
 
-    def __init__(self, layers: "Layers", *, strict: bool, root: Path | None) -> None:
+    def __init__(self, layers: Layers, *, strict: bool, root: Path | None) -> None:
         self.layers = layers
         self.strict = strict
         self.root = root
         self.findings: list[Finding] = []
         # After analyze(): the scratch database's catalog as last inspected, and whether statements
         # ran since (DML, GRANT ... are not followed by an inspection).
-        self.last_catalog: "Catalog | None" = None
+        self.last_catalog: Catalog | None = None
         self.stale = False
 
     def add(self, path: Path | str, line: int, code: str, message: str) -> None:
@@ -645,7 +646,7 @@ class Linter:
             ok = False
         return ok
 
-    def select(self, latest: int | None, git_base: str | None) -> list["MigrationFile"]:
+    def select(self, latest: int | None, git_base: str | None) -> list[MigrationFile]:
         files = self.layers.files()
         if latest is not None and git_base:
             raise UsageError("--latest and --git-base cannot be used together", "pass one of them")
@@ -673,8 +674,8 @@ class Linter:
         return files[-latest:] if latest < len(files) else files
 
     # -- replay and analysis -----------------------------------------------------------
-    def analyze(self, scratch: "ConnSpec", linted: list["MigrationFile"], *, revisions_schema: str | None,
-                replayed: "Catalog | None" = None) -> None:
+    def analyze(self, scratch: ConnSpec, linted: list[MigrationFile], *, revisions_schema: str | None,
+                replayed: Catalog | None = None) -> None:
         """Replay up to linted, then run and classify linted's statements one by one.
 
         replayed: the catalog the replay is known to give (migrate-diff has it cached): one
@@ -684,9 +685,9 @@ class Linter:
 
         from ..inspect.catalog import read_catalog_from
         from ..inspect.diff import diff
-        from .drift import replay
         from ..migrations import scanner
         from ..postgres import session
+        from .drift import replay
 
         files = self.layers.files()
         base = len(files) - len(linted)
@@ -802,7 +803,7 @@ def git_changed_files(base: str, dirs: Iterable[Path]) -> set[Path]:
     return {(Path(top) / n).resolve() for n in names}
 
 
-def lint_layers(layers: "Layers", server: "ConnSpec", *, latest: int | None = None, git_base: str | None = None,
+def lint_layers(layers: Layers, server: ConnSpec, *, latest: int | None = None, git_base: str | None = None,
                 strict: bool = False, revisions_schema: str | None = None, root: Path | None = None,
                 admin_db: str = "postgres") -> LintReport:
     """Lint the selected files of layers, replaying on a scratch database of server's server."""
@@ -818,7 +819,7 @@ def lint_layers(layers: "Layers", server: "ConnSpec", *, latest: int | None = No
     return LintReport(findings=linter.findings, files=[display_path(f.path, root) for f in linted], strict=strict)
 
 
-def run_lint(settings: "Settings", *, db: str | None = None, target: str | None = None, dir: str | None = None,
+def run_lint(settings: Settings, *, db: str | None = None, target: str | None = None, dir: str | None = None,
              latest: int | None = None, git_base: str | None = None, strict: bool = False,
              dir_format: str | None = None) -> LintReport:
     """Lint a configured database's migrations (or --dir) using a scratch database on the target's server."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,11 +27,11 @@ from ..errors import DiffUnverified, MigrationError
 from ..inspect.diff import Change, diff, render_changes
 
 if TYPE_CHECKING:
-    from ..migrations.layers import Layers
-    from .lint import LintReport
-    from ..settings import ConnSpec, Settings
     from ..inspect.catalog import Catalog
+    from ..migrations.layers import Layers
+    from ..settings import ConnSpec, Settings
     from .drift import DriftReport
+    from .lint import LintReport
 
 LIVE = "database"
 MIGRATIONS = "migrations"
@@ -39,7 +39,7 @@ MIGRATIONS = "migrations"
 
 # --------------------------------------------------------------------------- db-drift --sql
 
-def repair_sql(report: "DriftReport") -> tuple[list[str], list[str]]:
+def repair_sql(report: DriftReport) -> tuple[list[str], list[str]]:
     """(statements with their comment lines, changes the planner cannot write) that undo the drift."""
     from ..inspect.planner import plan_partial
 
@@ -49,7 +49,7 @@ def repair_sql(report: "DriftReport") -> tuple[list[str], list[str]]:
     return [f"-- {s.comment}\n{s.sql}" for s in steps], unsupported
 
 
-def render_repair(report: "DriftReport") -> str:
+def render_repair(report: DriftReport) -> str:
     statements, unsupported = repair_sql(report)
     if report.in_sync:
         return ""
@@ -73,7 +73,7 @@ class DiffResult:
     statements: int = 0
     unsupported: list[str] = field(default_factory=list)
     remaining: list[Change] = field(default_factory=list)  # live vs directory + new file, after verification
-    lint: "LintReport | None" = None
+    lint: LintReport | None = None
     cached: bool = False
     forced: bool = False
 
@@ -106,12 +106,12 @@ class DiffResult:
         return "\n".join(x for x in lines if x) + "\n"
 
 
-def current_catalog(live: "ConnSpec", layers: "Layers", *, revisions_schema: str | None, admin_db: str,
-                    cache_dir: Path | None, schemas: list[str] | None) -> tuple["Catalog", bool]:
+def current_catalog(live: ConnSpec, layers: Layers, *, revisions_schema: str | None, admin_db: str,
+                    cache_dir: Path | None, schemas: list[str] | None) -> tuple[Catalog, bool]:
     """The schema the migrations build: the drift cache, else a replay on a scratch database."""
     from ..inspect.catalog import read_catalog
-    from .drift import cache_file, load_cached, replay, store_cached
     from ..inspect.scratch import scratch_database
+    from .drift import cache_file, load_cached, replay, store_cached
 
     cache_path = None
     if cache_dir is not None:
@@ -127,14 +127,14 @@ def current_catalog(live: "ConnSpec", layers: "Layers", *, revisions_schema: str
     return cat, False
 
 
-def _verify(live_catalog: "Catalog", layers: "Layers", layer: str | None, file_name: str, content: bytes,
-            server: "ConnSpec", *, revisions_schema: str | None, admin_db: str, schemas: list[str] | None,
-            root: Path | None, current: "Catalog | None" = None) -> tuple[list[Change], "LintReport"]:
+def _verify(live_catalog: Catalog, layers: Layers, layer: str | None, file_name: str, content: bytes,
+            server: ConnSpec, *, revisions_schema: str | None, admin_db: str, schemas: list[str] | None,
+            root: Path | None, current: Catalog | None = None) -> tuple[list[Change], LintReport]:
     """Replay a copy of the directory plus the new file; (live vs result, lint findings of the new file)."""
-    from ..migrations.layers import Layers
-    from .lint import LintReport, Linter, display_path
     from ..inspect.catalog import read_catalog
     from ..inspect.scratch import scratch_database
+    from ..migrations.layers import Layers
+    from .lint import Linter, LintReport, display_path
 
     target = layers.layer(layer)
     with tempfile.TemporaryDirectory(prefix="dbstack-diff-") as tmp:
@@ -170,7 +170,7 @@ def _verify(live_catalog: "Catalog", layers: "Layers", layer: str | None, file_n
     return diff(live_catalog, result), LintReport(findings=findings, files=[real])
 
 
-def _require_applied(live: "ConnSpec", layers: "Layers", revisions_schema: str | None) -> None:
+def _require_applied(live: ConnSpec, layers: Layers, revisions_schema: str | None) -> None:
     """Refuse while files are pending: their objects would look like hand-made drops and be undone."""
     from ..migrations.engine import status
 
@@ -185,18 +185,18 @@ def _require_applied(live: "ConnSpec", layers: "Layers", revisions_schema: str |
             f"apply {them} first (`inv migrate`), then run migrate-diff again; nothing was written")
 
 
-def migrate_diff(settings: "Settings", name: str, *, db: str | None = None, target: str | None = None,
+def migrate_diff(settings: Settings, name: str, *, db: str | None = None, target: str | None = None,
                  layer: str | None = None, dir: str | None = None, force: bool = False, cache: bool = True,
                  now: datetime | None = None) -> DiffResult:
     """Write the live database's hand-made changes as the next migration (dev targets only)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from ..errors import UsageError
+    from ..inspect.catalog import read_catalog
+    from ..inspect.planner import plan_partial, render
+    from ..inspect.scratch import MAINTENANCE_DB
     from ..migrations.commands import resolve
     from ..migrations.layers import _NAME
-    from ..errors import UsageError
-    from ..inspect.planner import plan_partial, render
-    from ..inspect.catalog import read_catalog
-    from ..inspect.scratch import MAINTENANCE_DB
 
     if not _NAME.match(name or ""):
         raise UsageError(f"invalid migration name {name!r}",
@@ -229,7 +229,7 @@ def migrate_diff(settings: "Settings", name: str, *, db: str | None = None, targ
             "migrate-diff cannot write any of the changes:\n" + "\n".join(f"  - {u}" for u in result.unsupported),
             "write this migration by hand (`inv migrate-new NAME`, then `inv migrate-hash`)",
             output=result.render_text(settings.root))
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     version = layers.next_version(now)
     file_name = f"{version}_{name}.sql"
     header = (f"-- Generated by `inv migrate-diff {name}` from the changes made by hand in {live.url(masked=True)}.\n")

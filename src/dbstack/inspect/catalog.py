@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from ..quoting import quote_ident
 from ..errors import DatabaseError
+from ..quoting import quote_ident
 from ..settings import ConnSpec
 
 REVISIONS_TABLE = "atlas_schema_revisions"
@@ -1068,7 +1069,7 @@ def _build(cls: type, data: Any) -> Any:
     return cls(**{name: _value_of(tp, data[name]) for name, tp in _fields_of(cls) if name in data})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
     import typing
 
@@ -1076,7 +1077,7 @@ def _fields_of(cls: type) -> tuple[tuple[str, Any], ...]:
     return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shape(tp: Any) -> tuple[str, Any]:
     """How to rebuild a value of annotated type tp: ("plain"|"dataclass"|"tuple_of"|"tuple", detail)."""
     import types

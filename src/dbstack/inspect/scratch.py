@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..postgres import MAINTENANCE_DB, create_database, drop_database, scratch_name, session
 from ..settings import ConnSpec
@@ -39,7 +39,7 @@ def _sigterm_raises() -> Iterator[None]:
         yield
         return
 
-    def on_term(signum, frame):  # noqa: ARG001
+    def on_term(signum, frame):
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, on_term)

@@ -12,14 +12,14 @@ import base64
 import contextlib
 import os
 import subprocess
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import ConfigError, KubernetesError, UsageError
 from ..settings import deep_merge, from_mapping
 from .config import EnvNames, load_environments
+from .programs import display, last_lines
 from .steps import Step
 from .toolbox import Toolbox
-from .programs import display, last_lines
 
 CLUSTER_TARGET = "cluster"
 FORWARD_READY_TIMEOUT = 30.0

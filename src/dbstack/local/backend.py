@@ -14,9 +14,10 @@ instead of pulling it) rather than guessing.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ..errors import BackendError, ToolMissing, UsageError
 from ..settings import ConnSpec, Settings
@@ -117,8 +118,9 @@ class Probe:
 
     def registry_has_image(self) -> tuple[bool, str]:
         """Ask the registry, through the engine, whether it has the image (downloads nothing)."""
-        import docker
         import requests
+
+        import docker
 
         try:
             self.docker.client().images.get_registry_data(self.docker.image)

@@ -25,9 +25,9 @@ import socket
 import stat
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from ..childenv import server_env
 from ..errors import BackendError, ToolMissing

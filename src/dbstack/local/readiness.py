@@ -12,8 +12,8 @@ lines instead of running into the deadline.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import BackendError, DatabaseError
 from ..settings import ConnSpec

@@ -11,6 +11,7 @@ from ..errors import DatabaseError
 from ..postgres import check_name, drop_database, scratch_name, session, statement_error, terminate_sessions
 from ..settings import ConnSpec
 
+
 def swap_in(admin: ConnSpec, new: str, name: str) -> None:
     """Make database `new` become `name`; the old `name` (if any) is dropped afterwards.
 

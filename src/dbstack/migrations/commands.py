@@ -6,9 +6,10 @@ layers, then call the engine. No printing here: callers render the report.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..settings import ConnSpec, Settings
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
     from .layers import Layers
 
 
-def choose_layers(settings: "Settings", *, db: str | None = None, dir: str | os.PathLike | None = None,
-                  dir_format: str | None = None) -> "Layers":
+def choose_layers(settings: Settings, *, db: str | None = None, dir: str | os.PathLike | None = None,
+                  dir_format: str | None = None) -> Layers:
     """The layers of --db/--dir/--dir-format: --dir wins over --db; a --dir is atlas unless --dir-format says."""
     from .layers import Layers
 
@@ -25,9 +26,9 @@ def choose_layers(settings: "Settings", *, db: str | None = None, dir: str | os.
     return Layers.of(settings.migration_dirs(db, dir), fmt)
 
 
-def resolve(settings: "Settings", *, db: str | None = None, target: str | None = None,
+def resolve(settings: Settings, *, db: str | None = None, target: str | None = None,
             dir: str | None = None, dir_format: str | None = None,
-            env: Mapping[str, str] | None = None) -> tuple["ConnSpec", "Layers", str]:
+            env: Mapping[str, str] | None = None) -> tuple[ConnSpec, Layers, str]:
     """(connection, layers, configured revisions schema) for a database on a target.
 
     env replaces os.environ for the target's password/URL variables, so a caller
@@ -39,10 +40,10 @@ def resolve(settings: "Settings", *, db: str | None = None, target: str | None =
     return conn, layers, (configured.revisions_schema if configured else "")
 
 
-def migrate(settings: "Settings", *, db: str | None = None, target: str | None = None,
-            dir: str | None = None, opts: "ApplyOptions | None" = None,
+def migrate(settings: Settings, *, db: str | None = None, target: str | None = None,
+            dir: str | None = None, opts: ApplyOptions | None = None,
             out: Callable[[str], None] | None = None, dir_format: str | None = None,
-            env: Mapping[str, str] | None = None) -> "ApplyReport":
+            env: Mapping[str, str] | None = None) -> ApplyReport:
     """Apply pending migrations of a configured database (or --dir) on a target."""
     from .engine import ApplyOptions, apply
 
@@ -60,7 +61,7 @@ _DOWN = ("connection refused", "could not connect", "no such file or directory",
 
 
 @contextmanager
-def _local_server_hint(settings: "Settings", target: str | None) -> Iterator[None]:
+def _local_server_hint(settings: Settings, target: str | None) -> Iterator[None]:
     """The local target's server is down: say what db-inspect and db-create say (run `inv db-up`)."""
     from ..errors import DatabaseError
 
@@ -74,9 +75,9 @@ def _local_server_hint(settings: "Settings", target: str | None) -> Iterator[Non
         raise
 
 
-def migration_status(settings: "Settings", *, db: str | None = None, target: str | None = None,
+def migration_status(settings: Settings, *, db: str | None = None, target: str | None = None,
                      dir: str | None = None, dir_format: str | None = None,
-                     revisions_schema: str | None = None) -> "StatusReport":
+                     revisions_schema: str | None = None) -> StatusReport:
     """Atlas's `migrate status` for a configured database (or --dir) on a target."""
     from .engine import status
 

@@ -25,14 +25,14 @@ import hashlib
 import random
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DatabaseError, DbstackError, MigrationError, UsageError
 from .go_format import go_quote
-from .revisions import (TYPE_BASELINE, TYPE_EXECUTE, Revision, RevisionTable, check_clarity,
-                        resolve_schema)
+from .revisions import TYPE_BASELINE, TYPE_EXECUTE, Revision, RevisionTable, check_clarity, resolve_schema
 
 if TYPE_CHECKING:
     import psycopg
@@ -111,7 +111,7 @@ def statement_sums(texts: Sequence[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- connection
 
-def connect(spec: "ConnSpec", *, autocommit: bool = True) -> "psycopg.Connection":
+def connect(spec: ConnSpec, *, autocommit: bool = True) -> psycopg.Connection:
     """A connection named "dbstack" in pg_stat_activity, or DatabaseError naming the (masked) server and what to check."""
     from ..postgres import connect as connect_to
 
@@ -128,7 +128,7 @@ def _first_line(s: str) -> str:
 
 # --------------------------------------------------------------------------- lock
 
-def acquire_lock(conn: "psycopg.Connection", timeout: float, *, key: int = LOCK_KEY,
+def acquire_lock(conn: psycopg.Connection, timeout: float, *, key: int = LOCK_KEY,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic) -> None:
     """pg_try_advisory_lock with Atlas's backoff (25ms doubling, capped at 1s, jitter) until timeout."""
@@ -147,7 +147,7 @@ def acquire_lock(conn: "psycopg.Connection", timeout: float, *, key: int = LOCK_
         delay = min(delay * 2, 1.0)
 
 
-def release_lock(conn: "psycopg.Connection", key: int = LOCK_KEY) -> None:
+def release_lock(conn: psycopg.Connection, key: int = LOCK_KEY) -> None:
     import psycopg
 
     try:
@@ -175,7 +175,7 @@ ORDER BY n.nspname COLLATE "C"
 """
 
 
-def dirty_reason(conn: "psycopg.Connection", spec: "ConnSpec", rev_schema: str) -> str | None:
+def dirty_reason(conn: psycopg.Connection, spec: ConnSpec, rev_schema: str) -> str | None:
     """Atlas's CheckClean for PostgreSQL: None when clean, else its reason text."""
     from .revisions import TABLE
 
@@ -206,7 +206,7 @@ def dirty_reason(conn: "psycopg.Connection", spec: "ConnSpec", rev_schema: str) 
 class NonLinearError(MigrationError):
     """Files were added out of order (Atlas's HistoryNonLinearError)."""
 
-    def __init__(self, out_of_order: list["MigrationFile"], pending: list["MigrationFile"]) -> None:
+    def __init__(self, out_of_order: list[MigrationFile], pending: list[MigrationFile]) -> None:
         names = [f.name for f in out_of_order]
         what = f"file {names[0]} was" if len(names) == 1 else f"files {', '.join(names)} were"
         super().__init__(
@@ -217,15 +217,15 @@ class NonLinearError(MigrationError):
         self.pending = pending
 
 
-def _last_index(files: Sequence["MigrationFile"], pred: Callable[["MigrationFile"], bool]) -> int:
+def _last_index(files: Sequence[MigrationFile], pred: Callable[[MigrationFile], bool]) -> int:
     for i in range(len(files) - 1, -1, -1):
         if pred(files[i]):
             return i
     return -1
 
 
-def pending_after(files: Sequence["MigrationFile"], revs: Sequence[Revision],
-                  order: str = "linear") -> list["MigrationFile"]:
+def pending_after(files: Sequence[MigrationFile], revs: Sequence[Revision],
+                  order: str = "linear") -> list[MigrationFile]:
     """Atlas's Executor.Pending when revisions exist (versions compared as strings)."""
     if not files:
         return []
@@ -274,7 +274,7 @@ class ApplyOptions:
     amount: int | None = None           # apply at most N pending files
     interrupted: str = ""               # "" | rerun | skip: a txmode-none statement cut off by a kill
 
-    def checked(self) -> "ApplyOptions":
+    def checked(self) -> ApplyOptions:
         """The options validated (Atlas's texts), exec order normalised."""
         from dataclasses import replace
 
@@ -337,7 +337,7 @@ def parse_duration(value: object, what: str = "lock timeout") -> float:
 class Planned:
     """A pending file, scanned and ready to run."""
 
-    file: "MigrationFile"
+    file: MigrationFile
     hash: str
     statements: list  # scanner Statements
     mode: str         # file | all | none
@@ -367,7 +367,7 @@ class Planned:
         return any(_TX_CONTROL.match(s.text) for s in self.statements)
 
 
-def txmode_for(file: "MigrationFile", content: str, global_mode: str) -> str:
+def txmode_for(file: MigrationFile, content: str, global_mode: str) -> str:
     """The file's transaction mode: its `atlas:txmode` directive, else the global one."""
     from . import scanner
 
@@ -381,7 +381,7 @@ def txmode_for(file: "MigrationFile", content: str, global_mode: str) -> str:
     return m
 
 
-def plan_files(files: Sequence["MigrationFile"], hashes: dict, revs: dict[str, Revision],
+def plan_files(files: Sequence[MigrationFile], hashes: dict, revs: dict[str, Revision],
                tx_mode: str) -> list[Planned]:
     """Scan every pending file and settle its mode before anything runs."""
     from . import scanner
@@ -450,9 +450,9 @@ def _error_line(stmt, exc: BaseException) -> int:
 class Runner:
     """Runs planned files on one connection, filling the apply report."""
 
-    conn: "psycopg.Connection"
+    conn: psycopg.Connection
     table: RevisionTable
-    report: "ApplyReport"
+    report: ApplyReport
     operator: str
     tx_mode: str
     out: Callable[[str], None] | None = None
@@ -788,7 +788,7 @@ class Runner:
         rev.error = rev.error_stmt = ""
         self.table.write(self.conn, rev)
 
-    def _probe(self, stmt) -> "str | MigrationError":
+    def _probe(self, stmt) -> str | MigrationError:
         """rerun | skip | "" (unknown) | the error to report, for an interrupted statement."""
         m = _CIC.match(stmt.text)
         if m:
@@ -850,14 +850,14 @@ def _markers(cur) -> list[tuple[datetime, int]]:
 
 def _local(dt: datetime) -> datetime:
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.astimezone()
 
 
 # --------------------------------------------------------------------------- the whole run
 
-def run_apply(spec: "ConnSpec", layers: "Layers", opts: ApplyOptions, *, operator: str,
-              out: Callable[[str], None] | None = None) -> "ApplyReport":
+def run_apply(spec: ConnSpec, layers: Layers, opts: ApplyOptions, *, operator: str,
+              out: Callable[[str], None] | None = None) -> ApplyReport:
     """Atlas's `migrate apply` (see the module docstring for the order of work)."""
     import psycopg
 
@@ -947,7 +947,7 @@ def _pending(conn, spec, table: RevisionTable, files, revs: list[Revision], opts
                                      "pass the version of an existing migration file to --baseline")
             f = files[idx]
             base = Revision(version=f.version, description=f.description, type=TYPE_BASELINE,
-                            executed_at=datetime.now(timezone.utc), operator_version=operator)
+                            executed_at=datetime.now(UTC), operator_version=operator)
             if not opts.dry_run:
                 table.write(conn, base)
             revs = [base]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import MigrationDirError, UsageError
 from .directory import HashFile, MigrationDir, MigrationFile, check_versions
@@ -32,7 +32,7 @@ class Layers:
     dirs: list[MigrationDir]
 
     @classmethod
-    def of(cls, paths: Sequence[str | os.PathLike], format: str = "atlas") -> "Layers":
+    def of(cls, paths: Sequence[str | os.PathLike], format: str = "atlas") -> Layers:
         if not paths:
             raise UsageError("no migration directory given", "pass --dir PATH or --db NAME")
         return cls([MigrationDir(p, format) for p in paths])
@@ -90,7 +90,7 @@ class Layers:
         if sequential:
             width = max(len(v) for v in numeric)
             return str(max(int(v) for v in numeric) + 1).zfill(width)
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         v = now.strftime("%Y%m%d%H%M%S")
         stamps = [x for x in versions if _TIMESTAMP.match(x)]
         # A new file must sort after every existing one (else it is "out of

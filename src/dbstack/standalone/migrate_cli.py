@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..cli import guarded
 from ..errors import DbstackError, MigrationError, UsageError
@@ -60,8 +60,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, *, out=print, err=None) -> None:
-    from .config import load_database_config
     from .bundled_migrations import find_migrations
+    from .config import load_database_config
 
     err = err or (lambda line: print(line, file=sys.stderr))
     if args.command == "hash":

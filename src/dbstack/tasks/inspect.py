@@ -135,8 +135,8 @@ def migrate_lint(c, db=None, target=None, dir=None, dir_format=None, latest=None
     """Lint migrations like `atlas migrate lint` (destructive, data-dependent, locking ...), offline."""
     import json as jsonlib
 
-    from ..errors import LintFailed, UsageError
     from ..analysis.lint import run_lint
+    from ..errors import LintFailed, UsageError
 
     if latest is not None:
         try:

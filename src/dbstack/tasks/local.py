@@ -44,9 +44,8 @@ def db_down(c, backend=None, volumes=False):
             "follow": "keep printing new lines until Ctrl-C"})
 def db_logs(c, backend=None, tail=None, follow=False):
     """Show the local PostgreSQL's log."""
-    from ..local.backend import get_backend
-
     from ..errors import UsageError
+    from ..local.backend import get_backend
 
     # No int default: invoke would then parse the value itself and fail with a traceback.
     try:
