@@ -20,6 +20,7 @@ Corpora (generated): `ddl100` and `ddl1000` (realistic DDL, 3-5 statements per f
 
 The password exists only in this process and in PGPASSWORD of psql/sqitch children.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,29 +52,37 @@ CORPORA = {"ddl100": (100, "ddl"), "ddl1000": (1000, "ddl"), "one1000": (1000, "
 
 # --------------------------------------------------------------------------- corpora
 
+
 def ddl_file(i: int) -> str:
     t = f"entity_{i:04d}"
-    parts = [f"-- Entity {i}: table, index and comment.\n"
-             f"CREATE TABLE {t} (\n"
-             "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
-             "    tenant_id uuid NOT NULL,\n"
-             "    name varchar(200) NOT NULL,\n"
-             "    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),\n"
-             "    payload jsonb,\n"
-             + (f"    parent_id bigint REFERENCES entity_{i - 1:04d} (id) ON DELETE SET NULL,\n"
-                if i > 1 and i % 2 == 0 else "")
-             + "    created_at timestamptz NOT NULL DEFAULT now(),\n"
-             "    updated_at timestamptz NOT NULL DEFAULT now()\n"
-             ");\n",
-             f"CREATE INDEX {t}_tenant_created_idx ON {t} (tenant_id, created_at);\n",
-             f"COMMENT ON TABLE {t} IS 'Entity number {i}';\n"]
+    parts = [
+        f"-- Entity {i}: table, index and comment.\n"
+        f"CREATE TABLE {t} (\n"
+        "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "    tenant_id uuid NOT NULL,\n"
+        "    name varchar(200) NOT NULL,\n"
+        "    status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),\n"
+        "    payload jsonb,\n"
+        + (
+            f"    parent_id bigint REFERENCES entity_{i - 1:04d} (id) ON DELETE SET NULL,\n"
+            if i > 1 and i % 2 == 0
+            else ""
+        )
+        + "    created_at timestamptz NOT NULL DEFAULT now(),\n"
+        "    updated_at timestamptz NOT NULL DEFAULT now()\n"
+        ");\n",
+        f"CREATE INDEX {t}_tenant_created_idx ON {t} (tenant_id, created_at);\n",
+        f"COMMENT ON TABLE {t} IS 'Entity number {i}';\n",
+    ]
     if i > 1 and i % 3 == 0:
         parts.append(f"ALTER TABLE entity_{i - 1:04d} ADD COLUMN note_{i} text;\n")
     if i % 5 == 0:
         parts.append(f"CREATE VIEW {t}_active AS SELECT id, name FROM {t} WHERE status = 'active';\n")
     if i % 7 == 0:
-        parts.append(f"INSERT INTO {t} (tenant_id, name) VALUES "
-                     "('00000000-0000-4000-8000-000000000001', 'a'), ('00000000-0000-4000-8000-000000000002', 'b');\n")
+        parts.append(
+            f"INSERT INTO {t} (tenant_id, name) VALUES "
+            "('00000000-0000-4000-8000-000000000001', 'a'), ('00000000-0000-4000-8000-000000000002', 'b');\n"
+        )
     return "\n".join(parts)
 
 
@@ -99,8 +108,10 @@ def make_corpus(base: Path, name: str) -> dict:
     with script.open("w") as fh:
         fh.write("\\set ON_ERROR_STOP 1\nCREATE TABLE IF NOT EXISTS bench_versions (version text PRIMARY KEY);\n")
         for version, _ in files:
-            fh.write(f"BEGIN;\n\\i {atlas / (version + '_f.sql')}\n"
-                     f"INSERT INTO bench_versions VALUES ('{version}');\nCOMMIT;\n")
+            fh.write(
+                f"BEGIN;\n\\i {atlas / (version + '_f.sql')}\n"
+                f"INSERT INTO bench_versions VALUES ('{version}');\nCOMMIT;\n"
+            )
     # yoyo: plain .sql files, applied in file name order
     yoyo = root / "yoyo"
     yoyo.mkdir()
@@ -123,11 +134,21 @@ def make_corpus(base: Path, name: str) -> dict:
             (sq / "deploy" / f"c{version}.sql").write_text(f"BEGIN;\n{text}\nCOMMIT;\n")
             (sq / "revert" / f"c{version}.sql").write_text("SELECT 1;\n")
             (sq / "verify" / f"c{version}.sql").write_text("SELECT 1;\n")
-    return {"name": name, "n": n, "kind": kind, "atlas": atlas, "psql": script, "yoyo": yoyo, "pyway": pyway,
-            "sqitch": sq, "tables": n}
+    return {
+        "name": name,
+        "n": n,
+        "kind": kind,
+        "atlas": atlas,
+        "psql": script,
+        "yoyo": yoyo,
+        "pyway": pyway,
+        "sqitch": sq,
+        "tables": n,
+    }
 
 
 # --------------------------------------------------------------------------- runners
+
 
 def run_ours(spec: ConnSpec, corpus: dict) -> None:
     from dbstack.migrations.engine import apply
@@ -140,8 +161,13 @@ def run_ours(spec: ConnSpec, corpus: dict) -> None:
 def run_ours_cli(spec: ConnSpec, corpus: dict) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "INVOKE_"))}
     env["DATABASE_URL"] = spec.url(masked=False)
-    cp = subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "migrate", "--target", "cnpg",
-                         "--dir", str(corpus["atlas"])], cwd=ROOT, env=env, capture_output=True, text=True)
+    cp = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "inv"), "migrate", "--target", "cnpg", "--dir", str(corpus["atlas"])],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if cp.returncode != 0:
         raise RuntimeError(cp.stderr[-2000:])
 
@@ -153,9 +179,26 @@ def _pg_env(spec: ConnSpec) -> dict:
 
 
 def run_psql(spec: ConnSpec, corpus: dict) -> None:
-    cp = subprocess.run(["psql", "-X", "-q", "-h", spec.host, "-p", str(spec.port), "-U", spec.user,
-                         "-d", spec.dbname, "-f", str(corpus["psql"])], env=_pg_env(spec),
-                        capture_output=True, text=True)
+    cp = subprocess.run(
+        [
+            "psql",
+            "-X",
+            "-q",
+            "-h",
+            spec.host,
+            "-p",
+            str(spec.port),
+            "-U",
+            spec.user,
+            "-d",
+            spec.dbname,
+            "-f",
+            str(corpus["psql"]),
+        ],
+        env=_pg_env(spec),
+        capture_output=True,
+        text=True,
+    )
     if cp.returncode != 0:
         raise RuntimeError(cp.stderr[-2000:])
 
@@ -189,9 +232,15 @@ def run_pyway(spec: ConnSpec, corpus: dict) -> None:
     from pyway.migrate import Migrate
 
     logging.getLogger("pyway").setLevel(logging.WARNING)
-    cfg = ConfigFile(database_type="postgres", database_table="pyway_history", database_host=spec.host,
-                     database_port=str(spec.port), database_name=spec.dbname, database_username=spec.user,
-                     database_password=spec.password)
+    cfg = ConfigFile(
+        database_type="postgres",
+        database_table="pyway_history",
+        database_host=spec.host,
+        database_port=str(spec.port),
+        database_name=spec.dbname,
+        database_username=spec.user,
+        database_password=spec.password,
+    )
     cfg.database_migration_dir = str(corpus["pyway"])
     Migrate(cfg).run()
 
@@ -200,19 +249,28 @@ def run_sqitch(spec: ConnSpec, corpus: dict) -> None:
     env = _pg_env(spec)
     env.update({"SQITCH_FULLNAME": "Bench", "SQITCH_EMAIL": "bench@example.com"})
     target = f"db:pg://{spec.user}@{spec.host}:{spec.port}/{spec.dbname}"
-    cp = subprocess.run(["sqitch", "--quiet", "deploy", target], cwd=corpus["sqitch"], env=env,
-                        capture_output=True, text=True)
+    cp = subprocess.run(
+        ["sqitch", "--quiet", "deploy", target], cwd=corpus["sqitch"], env=env, capture_output=True, text=True
+    )
     if cp.returncode != 0:
         raise RuntimeError((cp.stdout + cp.stderr)[-2000:])
 
 
 CPU: dict = {}  # (corpus, tool) -> CPU seconds of this process (in-process tools: the tool's own work)
 
-RUNNERS = {"ours": run_ours, "ours-cli": run_ours_cli, "psql": run_psql, "psycopg": run_psycopg,
-           "yoyo": run_yoyo, "pyway": run_pyway, "sqitch": run_sqitch}
+RUNNERS = {
+    "ours": run_ours,
+    "ours-cli": run_ours_cli,
+    "psql": run_psql,
+    "psycopg": run_psycopg,
+    "yoyo": run_yoyo,
+    "pyway": run_pyway,
+    "sqitch": run_sqitch,
+}
 
 
 # --------------------------------------------------------------------------- harness
+
 
 def timed(server: ConnSpec, tool: str, corpus: dict) -> float:
     name = f"b_{uuid.uuid4().hex[:10]}"
@@ -229,8 +287,10 @@ def timed(server: ConnSpec, tool: str, corpus: dict) -> float:
         elapsed = time.perf_counter() - t0
         CPU.setdefault((corpus["name"], tool), []).append(time.process_time() - c0)
         with psycopg.connect(**spec.connect_kwargs(), autocommit=True) as c:
-            made = c.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
-                             "AND (tablename LIKE 'entity\\_%' OR tablename LIKE 't\\_%')").fetchone()[0]
+            made = c.execute(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+                "AND (tablename LIKE 'entity\\_%' OR tablename LIKE 't\\_%')"
+            ).fetchone()[0]
         if made != corpus["tables"]:
             raise RuntimeError(f"{tool} created {made} tables, expected {corpus['tables']}")
         return elapsed
@@ -258,8 +318,13 @@ def main(argv: list[str] | None = None) -> int:
     # Quiet, identical conditions for every tool: no autovacuum or checkpoints in the middle of a run.
     quiet = ("autovacuum=off", "max_wal_size=8GB", "checkpoint_timeout=1h")
     settings = quiet if args.durable else ("fsync=off", "synchronous_commit=off", "full_page_writes=off", *quiet)
-    ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18),
-                settings=(*settings, "max_connections=50"))
+    ctl = PgCtl(
+        base / "data",
+        port=free_port(),
+        user="postgres",
+        password=secrets.token_urlsafe(18),
+        settings=(*settings, "max_connections=50"),
+    )
     results: dict = {"settings": list(settings), "repeat": args.repeat, "corpora": {}}
     try:
         ctl.init()
@@ -293,11 +358,16 @@ def main(argv: list[str] | None = None) -> int:
                 floors = [this[k] for k in ("psql", "psycopg") if k in this]
                 if "ours" in this and floors:
                     ratios.append(this["ours"] / min(floors))
-            cpu = {t: statistics.median(CPU[(cname, t)]) for t in ("ours", "psycopg", "yoyo", "pyway")
-                   if (cname, t) in CPU}
-            results["corpora"][cname] = {"files": corpus["n"], "times": row, "round_ratios": ratios,
-                                         "median": {k: statistics.median(v) for k, v in row.items()},
-                                         "client_cpu": cpu}
+            cpu = {
+                t: statistics.median(CPU[(cname, t)]) for t in ("ours", "psycopg", "yoyo", "pyway") if (cname, t) in CPU
+            }
+            results["corpora"][cname] = {
+                "files": corpus["n"],
+                "times": row,
+                "round_ratios": ratios,
+                "median": {k: statistics.median(v) for k, v in row.items()},
+                "client_cpu": cpu,
+            }
     finally:
         ctl.remove()
         shutil.rmtree(base, ignore_errors=True)
@@ -309,8 +379,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(results: dict) -> str:
     settings = ", ".join(results["settings"]) or "defaults"
-    lines = [f"PostgreSQL {results.get('server', '?')}, server settings: {settings}; "
-             f"median of {results['repeat']} runs (sqitch/pyway: see --slow-repeat)", ""]
+    lines = [
+        f"PostgreSQL {results.get('server', '?')}, server settings: {settings}; "
+        f"median of {results['repeat']} runs (sqitch/pyway: see --slow-repeat)",
+        "",
+    ]
     for cname, r in results["corpora"].items():
         med = r["median"]
         floors = [med[k] for k in ("psql", "psycopg") if k in med]
@@ -323,12 +396,16 @@ def report(results: dict) -> str:
         if floor and "ours" in med:
             lines.append(f"  ours overhead vs floor: {(med['ours'] - floor) / r['files'] * 1000:+.3f} ms/file")
         if r.get("client_cpu"):
-            lines.append("  client CPU per file (in-process tools): " + ", ".join(
-                f"{t} {c / r['files'] * 1000:.3f}ms" for t, c in r["client_cpu"].items()))
+            lines.append(
+                "  client CPU per file (in-process tools): "
+                + ", ".join(f"{t} {c / r['files'] * 1000:.3f}ms" for t, c in r["client_cpu"].items())
+            )
         if r.get("round_ratios"):
             rr = r["round_ratios"]
-            lines.append(f"  ours / faster floor of the same round: median {statistics.median(rr):.2f}x "
-                         f"(rounds: {', '.join(f'{x:.2f}' for x in rr)})")
+            lines.append(
+                f"  ours / faster floor of the same round: median {statistics.median(rr):.2f}x "
+                f"(rounds: {', '.join(f'{x:.2f}' for x in rr)})"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ code `inv reset-db --backend embedded` runs):
 project publishes wheels for are read from the wheel file names on PyPI by
 `pip download --platform …` (see docs/benchmarks.md for the table).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,8 +91,9 @@ def main() -> None:
         if wheels is None:
             wheels = Path(tmp) / "wheels"
             for dist in CANDIDATES:
-                subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels), dist],
-                               check=False)
+                subprocess.run(
+                    [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels), dist], check=False
+                )
         found = install(wheels, Path(tmp) / "venv")
         rows = {name: pkg / "pginstall" / "bin" for name, pkg in found.items()}
         try:

@@ -18,6 +18,7 @@ other than their ends, tables outside their frame, overlapping labels, line name
     .venv/bin/python bench/erd_bench.py                    # 60 200 500, 3 repetitions
     .venv/bin/python bench/erd_bench.py --sizes 500 --repeat 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,10 @@ def chromium_render(url: str, repeat: int) -> float:
         for _ in range(repeat):
             b.send("Page.navigate", url=url)
             b.wait_event("Page.loadEventFired", timeout=300)
-            runs.append(b.js("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => "
-                             "r(performance.now()))))") / 1000)
+            runs.append(
+                b.js("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))")
+                / 1000
+            )
         return statistics.median(runs)
     finally:
         b.close()
@@ -81,8 +84,13 @@ def main() -> int:
 
     engines = available_engines()
     base = Path(tempfile.mkdtemp(prefix="dbstack-erd-bench-"))
-    ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18),
-                settings=("fsync=off", "synchronous_commit=off", "full_page_writes=off"))
+    ctl = PgCtl(
+        base / "data",
+        port=free_port(),
+        user="postgres",
+        password=secrets.token_urlsafe(18),
+        settings=("fsync=off", "synchronous_commit=off", "full_page_writes=off"),
+    )
     ctl.init()
     ctl.start()
     ctl.set_password()
@@ -107,19 +115,38 @@ def main() -> int:
                 html_s = timed(partial(render_html, cat, engine=engine), args.repeat)
                 page = base / f"erd-{n}-{engine}.html"
 
-                cli = partial(subprocess.run, [str(ROOT / ".venv" / "bin" / "inv"), "db-erd", "--format", "html",
-                                               "--layout", engine, "--output", str(page), "--target", "cnpg"],
-                              cwd=ROOT, env=env, check=True, capture_output=True)
+                cli = partial(
+                    subprocess.run,
+                    [
+                        str(ROOT / ".venv" / "bin" / "inv"),
+                        "db-erd",
+                        "--format",
+                        "html",
+                        "--layout",
+                        engine,
+                        "--output",
+                        str(page),
+                        "--target",
+                        "cnpg",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                )
                 cli_s = timed(cli, args.repeat)
                 q = check(d, layout(d, engine))
                 size = page.stat().st_size / 1e6
                 shot = ""
                 if has_chromium:
                     shot = f"  chromium {chromium_render(page.as_uri(), args.repeat):6.2f} s"
-                print(f"  {engine:9s} layout {lay_s:7.3f} s  html {html_s:7.3f} s  cli {cli_s:7.3f} s  "
-                      f"page {size:5.2f} MB{shot}  | crossings {q.line_table_crossings}, outside frame "
-                      f"{q.tables_outside_frame}, label overlaps {q.label_overlaps}, names placed "
-                      f"{q.labels_placed}/{q.labels_total}", flush=True)
+                print(
+                    f"  {engine:9s} layout {lay_s:7.3f} s  html {html_s:7.3f} s  cli {cli_s:7.3f} s  "
+                    f"page {size:5.2f} MB{shot}  | crossings {q.line_table_crossings}, outside frame "
+                    f"{q.tables_outside_frame}, label overlaps {q.label_overlaps}, names placed "
+                    f"{q.labels_placed}/{q.labels_total}",
+                    flush=True,
+                )
     finally:
         ctl.remove()
         shutil.rmtree(base, ignore_errors=True)

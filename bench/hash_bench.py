@@ -8,6 +8,7 @@ Start-up is compared with `python -c pass` and `python -c "import invoke"`.
 
     .venv/bin/python bench/hash_bench.py [--files 10000] [--runs 5]
 """
+
 from __future__ import annotations
 
 import argparse

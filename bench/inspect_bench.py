@@ -24,6 +24,7 @@ to a "live" database. Then, each repeated and reported as the median:
     .venv/bin/python bench/inspect_bench.py --dev-server   # server with fsync=off etc., like the test fixture
     .venv/bin/python bench/inspect_bench.py --steps drift-cached,diff-cached
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,16 +61,18 @@ from dbstack.settings import ConnSpec  # noqa: E402
 def table_sql(i: int) -> str:
     t = f"entity_{i:04d}"
     fk = f",\n    parent_id bigint REFERENCES entity_{i - 1:04d} (id) ON DELETE SET NULL" if i else ""
-    return (f"CREATE TABLE {t} (\n"
-            "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
-            "    code varchar(40) NOT NULL,\n"
-            "    name text NOT NULL DEFAULT '',\n"
-            "    amount numeric(12,2) CHECK (amount >= 0),\n"
-            f"    created_at timestamptz NOT NULL DEFAULT now(){fk}\n"
-            ");\n"
-            f"CREATE UNIQUE INDEX {t}_code_key ON {t} (code);\n"
-            f"CREATE INDEX {t}_created_at_idx ON {t} (created_at DESC);\n"
-            f"COMMENT ON TABLE {t} IS 'Entity {i}';\n")
+    return (
+        f"CREATE TABLE {t} (\n"
+        "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "    code varchar(40) NOT NULL,\n"
+        "    name text NOT NULL DEFAULT '',\n"
+        "    amount numeric(12,2) CHECK (amount >= 0),\n"
+        f"    created_at timestamptz NOT NULL DEFAULT now(){fk}\n"
+        ");\n"
+        f"CREATE UNIQUE INDEX {t}_code_key ON {t} (code);\n"
+        f"CREATE INDEX {t}_created_at_idx ON {t} (created_at DESC);\n"
+        f"COMMENT ON TABLE {t} IS 'Entity {i}';\n"
+    )
 
 
 def make_dir(path: Path, tables: int, per_file: int = 50) -> None:
@@ -93,11 +96,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tables", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--dev-server", action="store_true",
-                    help="start the server with fsync, synchronous_commit and full_page_writes off")
-    ap.add_argument("--steps", default="",
-                    help="comma-separated subset of: inspect, pg_dump, render, ddl-floor, replay, drift, drift-cli, "
-                         "drift-cached, diff-cached (default: all)")
+    ap.add_argument(
+        "--dev-server",
+        action="store_true",
+        help="start the server with fsync, synchronous_commit and full_page_writes off",
+    )
+    ap.add_argument(
+        "--steps",
+        default="",
+        help="comma-separated subset of: inspect, pg_dump, render, ddl-floor, replay, drift, drift-cli, "
+        "drift-cached, diff-cached (default: all)",
+    )
     args = ap.parse_args()
     wanted = set(filter(None, args.steps.split(","))) or None
 
@@ -126,8 +135,12 @@ def main() -> int:
         env_cli["DATABASE_URL"] = live.url(masked=False)
 
         def dump() -> None:
-            subprocess.run([pg_dump, "--schema-only", "-h", "127.0.0.1", "-p", str(ctl.port), "-U", "postgres",
-                            "-d", live_name], env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [pg_dump, "--schema-only", "-h", "127.0.0.1", "-p", str(ctl.port), "-U", "postgres", "-d", live_name],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
 
         def render() -> None:
             render_hcl(cat), render_sql(cat), render_mermaid(cat)
@@ -137,10 +150,28 @@ def main() -> int:
         def ddl_floor() -> None:
             with scratch_database(server) as scratch:
                 files = sorted(d.glob("*.sql"))
-                subprocess.run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
-                                str(ctl.port), "-U", "postgres", "-d", scratch.dbname,
-                                *[a for f in files for a in ("-f", str(f))]],
-                               env=env, check=True, stdout=subprocess.DEVNULL)
+                subprocess.run(
+                    [
+                        psql,
+                        "-X",
+                        "-q",
+                        "-1",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(ctl.port),
+                        "-U",
+                        "postgres",
+                        "-d",
+                        scratch.dbname,
+                        *[a for f in files for a in ("-f", str(f))],
+                    ],
+                    env=env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
 
         def replay() -> None:
             with scratch_database(server) as scratch:
@@ -150,8 +181,13 @@ def main() -> int:
             assert drift(live, layers).in_sync
 
         def drift_cli(*flags: str) -> None:
-            res = subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "db-drift", "--dir", str(d), "--target", "cnpg",
-                                  *flags], cwd=ROOT, env=env_cli, capture_output=True, text=True)
+            res = subprocess.run(
+                [str(ROOT / ".venv" / "bin" / "inv"), "db-drift", "--dir", str(d), "--target", "cnpg", *flags],
+                cwd=ROOT,
+                env=env_cli,
+                capture_output=True,
+                text=True,
+            )
             assert res.returncode == 0, res.stderr
 
         runs_made = iter(range(1_000_000))
@@ -159,18 +195,28 @@ def main() -> int:
         def diff_cached() -> None:
             copy = base / f"diff-{next(runs_made)}"
             shutil.copytree(d, copy)
-            res = subprocess.run([str(ROOT / ".venv" / "bin" / "inv"), "migrate-diff", "hand", "--dir", str(copy),
-                                  "--target", "cnpg"], cwd=ROOT,
-                                 env={**env_cli, "INVOKE_DBSTACK_TARGETS_CNPG_DEV": "1"},
-                                 capture_output=True, text=True)
+            res = subprocess.run(
+                [str(ROOT / ".venv" / "bin" / "inv"), "migrate-diff", "hand", "--dir", str(copy), "--target", "cnpg"],
+                cwd=ROOT,
+                env={**env_cli, "INVOKE_DBSTACK_TARGETS_CNPG_DEV": "1"},
+                capture_output=True,
+                text=True,
+            )
             assert res.returncode == 0 and "verified" in res.stdout, res.stdout + res.stderr
             assert len(list(copy.glob("*_hand.sql"))) == 1
 
         results = {}
-        for name, fn in (("inspect", lambda: read_catalog(live)), ("pg_dump", dump), ("render", render),
-                         ("ddl-floor", ddl_floor), ("replay", replay), ("drift", drift_lib),
-                         ("drift-cli", lambda: drift_cli("--no-cache")), ("drift-cached", drift_cli),
-                         ("diff-cached", diff_cached)):
+        for name, fn in (
+            ("inspect", lambda: read_catalog(live)),
+            ("pg_dump", dump),
+            ("render", render),
+            ("ddl-floor", ddl_floor),
+            ("replay", replay),
+            ("drift", drift_lib),
+            ("drift-cli", lambda: drift_cli("--no-cache")),
+            ("drift-cached", drift_cli),
+            ("diff-cached", diff_cached),
+        ):
             if wanted is not None and name not in wanted:
                 continue
             if name == "drift-cached":
@@ -179,22 +225,26 @@ def main() -> int:
                 if "drift-cached" not in results:
                     drift_cli()  # warm the cache
                 with psycopg.connect(**live.connect_kwargs(), autocommit=True) as pg:
-                    pg.execute("CREATE TABLE hand_made (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-                               "entity_id bigint NOT NULL REFERENCES entity_0000 (id), note text);"
-                               "CREATE INDEX hand_made_entity_id_idx ON hand_made (entity_id);"
-                               "ALTER TABLE entity_0500 ADD COLUMN status text NOT NULL DEFAULT 'new';"
-                               "GRANT SELECT ON entity_0001 TO PUBLIC")
+                    pg.execute(
+                        "CREATE TABLE hand_made (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                        "entity_id bigint NOT NULL REFERENCES entity_0000 (id), note text);"
+                        "CREATE INDEX hand_made_entity_id_idx ON hand_made (entity_id);"
+                        "ALTER TABLE entity_0500 ADD COLUMN status text NOT NULL DEFAULT 'new';"
+                        "GRANT SELECT ON entity_0001 TO PUBLIC"
+                    )
             results[name] = timed(fn, args.repeat)
             med, runs = results[name]
             print(f"{name:10s} median {med:6.3f} s   runs {', '.join(f'{r:.3f}' for r in runs)}", flush=True)
         if wanted is not None:
             return 0
         ins, dmp = results["inspect"][0], results["pg_dump"][0]
-        print(f"\n{args.tables} tables: inspect / pg_dump = {ins / dmp:.2f}; "
-              f"replay / ddl-floor = {results['replay'][0] / results['ddl-floor'][0]:.2f}; "
-              f"drift = {results['drift'][0]:.2f} s (replay {results['replay'][0]:.2f} s, "
-              f"drift / (replay + 2 x inspect) = {results['drift'][0] / (results['replay'][0] + 2 * ins):.2f}); "
-              f"drift-cli = {results['drift-cli'][0]:.2f} s; drift-cached = {results['drift-cached'][0]:.2f} s")
+        print(
+            f"\n{args.tables} tables: inspect / pg_dump = {ins / dmp:.2f}; "
+            f"replay / ddl-floor = {results['replay'][0] / results['ddl-floor'][0]:.2f}; "
+            f"drift = {results['drift'][0]:.2f} s (replay {results['replay'][0]:.2f} s, "
+            f"drift / (replay + 2 x inspect) = {results['drift'][0] / (results['replay'][0] + 2 * ins):.2f}); "
+            f"drift-cli = {results['drift-cli'][0]:.2f} s; drift-cached = {results['drift-cached'][0]:.2f} s"
+        )
     finally:
         ctl.remove()
         shutil.rmtree(base, ignore_errors=True)

@@ -19,6 +19,7 @@ free port, own data directory — the real project is never touched):
 The Docker runs use the offline stand-in image (tests/docker/standin.py builds
 it when missing) because no registry is reachable on the benchmark machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,23 +51,40 @@ def make_project(image: str, bin_dir: str) -> tuple[Path, str, int, dict]:
     port = free_port()
     compose = {
         "name": name,
-        "services": {"postgres": {
-            "image": "postgres:18",
-            "environment": {"POSTGRES_USER": "myuser", "POSTGRES_PASSWORD": "mypassword",
-                            "POSTGRES_DB": "mydatabase"},
-            "ports": [f"127.0.0.1:{port}:5432"],
-            "volumes": ["pgdata:/var/lib/postgresql"],
-            # The project's own compose settings, as a developer runs them.
-            "command": ["postgres", "-c", "shared_buffers=256MB", "-c", "work_mem=16MB",
-                        "-c", "maintenance_work_mem=128MB", "-c", "max_connections=200"],
-        }},
+        "services": {
+            "postgres": {
+                "image": "postgres:18",
+                "environment": {
+                    "POSTGRES_USER": "myuser",
+                    "POSTGRES_PASSWORD": "mypassword",
+                    "POSTGRES_DB": "mydatabase",
+                },
+                "ports": [f"127.0.0.1:{port}:5432"],
+                "volumes": ["pgdata:/var/lib/postgresql"],
+                # The project's own compose settings, as a developer runs them.
+                "command": [
+                    "postgres",
+                    "-c",
+                    "shared_buffers=256MB",
+                    "-c",
+                    "work_mem=16MB",
+                    "-c",
+                    "maintenance_work_mem=128MB",
+                    "-c",
+                    "max_connections=200",
+                ],
+            }
+        },
         "volumes": {"pgdata": {}},
     }
     (root / "docker-compose.yml").write_text(yaml.safe_dump(compose, sort_keys=False))
     (root / "tasks.py").write_text("from dbstack.tasks import ns  # noqa: F401\n")
     shutil.copytree(ROOT / "manifests" / "migrations" / "mydatabase", root / "manifests/migrations/mydatabase")
-    config = {"compose": {"image": image}, "embedded": {"bin_dir": bin_dir},
-              "databases": {"mydatabase": {"dirs": ["manifests/migrations/mydatabase"]}}}
+    config = {
+        "compose": {"image": image},
+        "embedded": {"bin_dir": bin_dir},
+        "databases": {"mydatabase": {"dirs": ["manifests/migrations/mydatabase"]}},
+    }
     (root / "invoke.yaml").write_text(yaml.safe_dump({"dbstack": config}))
     return root, name, port, config
 
@@ -111,8 +129,12 @@ def one_run(root: Path, config: dict, backend: str) -> dict:
     prober.join(5)
     accept = prober.first_ok
     return {
-        "total": t.total, "remove": t.remove, "server_start": t.server_start, "readiness": t.readiness,
-        "create": t.create, "migration": t.migration,
+        "total": t.total,
+        "remove": t.remove,
+        "server_start": t.server_start,
+        "readiness": t.readiness,
+        "create": t.create,
+        "migration": t.migration,
         "accepts_after": (accept - t0) if accept else float("nan"),
         "lag_ms": ((t.ready_at - accept) * 1000) if accept else float("nan"),
     }
@@ -166,8 +188,10 @@ def main() -> None:
         rows.append((backend, inv_times, runs))
 
     print(f"\n{args.runs} runs each; medians (max in brackets)\n")
-    print("| backend | `inv reset-db` wall | in-process total | remove | server start | readiness wait "
-          "| create db | migrate | server accepts after | our wait returns after accept | seed `sleep 3` |")
+    print(
+        "| backend | `inv reset-db` wall | in-process total | remove | server start | readiness wait "
+        "| create db | migrate | server accepts after | our wait returns after accept | seed `sleep 3` |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for backend, inv_times, runs in rows:
         col = {k: [r[k] for r in runs] for k in runs[0]}
@@ -175,13 +199,18 @@ def main() -> None:
         t_remove = med(col["remove"])
         # The seed slept 3 s after `docker compose up`: the server needed (accept - remove).
         need = accept - t_remove
-        seed = (f"waits {SEED_SLEEP - need:.2f} s too long" if need <= SEED_SLEEP
-                else f"too short by {need - SEED_SLEEP:.2f} s (db-create fails)")
-        print(f"| {backend} | {med(inv_times):.2f} s | {med(col['total']):.2f} s | {t_remove:.2f} s | "
-              f"{med(col['server_start']):.2f} s | {med(col['readiness']):.2f} s | "
-              f"{med(col['create']) * 1000:.0f} ms | "
-              f"{med(col['migration']) * 1000:.0f} ms | {accept:.2f} s | "
-              f"{med(col['lag_ms']):.1f} ms [{max(col['lag_ms']):.1f} ms] | {seed} |")
+        seed = (
+            f"waits {SEED_SLEEP - need:.2f} s too long"
+            if need <= SEED_SLEEP
+            else f"too short by {need - SEED_SLEEP:.2f} s (db-create fails)"
+        )
+        print(
+            f"| {backend} | {med(inv_times):.2f} s | {med(col['total']):.2f} s | {t_remove:.2f} s | "
+            f"{med(col['server_start']):.2f} s | {med(col['readiness']):.2f} s | "
+            f"{med(col['create']) * 1000:.0f} ms | "
+            f"{med(col['migration']) * 1000:.0f} ms | {accept:.2f} s | "
+            f"{med(col['lag_ms']):.1f} ms [{max(col['lag_ms']):.1f} ms] | {seed} |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Shared fixtures: paths, a throwaway PostgreSQL server, fresh databases."""
+
 from __future__ import annotations
 
 import secrets
@@ -25,8 +26,13 @@ def pg_server():
 
     base = Path(tempfile.mkdtemp(prefix="dbstack-test-"))
     base.chmod(0o755)  # as root the server runs as `postgres`, which must reach it
-    ctl = PgCtl(base / "data", port=free_port(), user="postgres", password=secrets.token_urlsafe(18),
-                settings=("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200"))
+    ctl = PgCtl(
+        base / "data",
+        port=free_port(),
+        user="postgres",
+        password=secrets.token_urlsafe(18),
+        settings=("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200"),
+    )
     ctl.init()
     ctl.start()
     ctl.set_password()

@@ -5,14 +5,33 @@ earlier tables of the same schema, silver and gold tables reference the layer
 below, a few tables reference themselves, and one pair per schema references
 each other (a cycle, which a layered layout has to break).
 """
+
 from __future__ import annotations
 
 import random
 
 SCHEMAS = ("bronze", "silver", "gold")
 _TYPES = ("text", "bigint", "integer", "numeric(12,2)", "timestamptz", "boolean", "varchar(80)", "date", "jsonb")
-_WORDS = ("customer", "order", "invoice", "payment", "product", "supplier", "shipment", "account", "ledger",
-          "address", "contract", "event", "session", "device", "region", "store", "price", "discount")
+_WORDS = (
+    "customer",
+    "order",
+    "invoice",
+    "payment",
+    "product",
+    "supplier",
+    "shipment",
+    "account",
+    "ledger",
+    "address",
+    "contract",
+    "event",
+    "session",
+    "device",
+    "region",
+    "store",
+    "price",
+    "discount",
+)
 
 
 def schema_sql(tables: int, seed: int = 16, schemas: tuple[str, ...] = SCHEMAS) -> str:

@@ -10,6 +10,7 @@ a set of served kinds, and logs come from a dict. Controllers are simulated
 by *reactors*: callables run on every read, which tests use to move a
 Cluster or AtlasMigration through its conditions.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,23 +19,39 @@ from collections.abc import Callable, Iterable, Iterator
 from dbstack.errors import KubernetesError
 
 BUILTIN_KINDS = {
-    ("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Pod"), ("v1", "Service"),
-    ("v1", "Node"), ("v1", "ServiceAccount"), ("apps/v1", "Deployment"),
+    ("v1", "Namespace"),
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("v1", "Node"),
+    ("v1", "ServiceAccount"),
+    ("apps/v1", "Deployment"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-    ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
     ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
     ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
 }
 OPERATOR_KINDS = {
-    ("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+    ("postgresql.cnpg.io/v1", "Cluster"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"),
     ("db.atlasgo.io/v1alpha1", "AtlasMigration"),
 }
 # Served only when the barman-cloud plugin / the Prometheus operator is installed.
 PROD_KINDS = {("barmancloud.cnpg.io/v1", "ObjectStore"), ("monitoring.coreos.com/v1", "PodMonitor")}
 ESO_KINDS = {("external-secrets.io/v1", "ExternalSecret")}
-CLUSTER_SCOPED = {"Namespace", "Node", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
-                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "Node",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+}
 
 Key = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 Reactor = Callable[["FakeClusterAPI"], None]
@@ -87,11 +104,18 @@ class FakeClusterAPI:
         label = f"{kind} {ns + '/' if ns and kind not in CLUSTER_SCOPED else ''}{md.get('name')}"
         self.calls.append(("apply", label, field_manager, force))
         if (av, kind) not in self.kinds:
-            raise KubernetesError(f"cannot apply {label}: no matches for kind {kind!r} in version {av!r}",
-                                  "install the operator that provides it")
-        if kind not in CLUSTER_SCOPED and ns and ("v1", "Namespace") in self.kinds \
-                and self.key("v1", "Namespace", ns, None) not in self.objects and kind != "Namespace":
-            raise KubernetesError(f"cannot apply {label}: namespaces \"{ns}\" not found", "apply the Namespace first")
+            raise KubernetesError(
+                f"cannot apply {label}: no matches for kind {kind!r} in version {av!r}",
+                "install the operator that provides it",
+            )
+        if (
+            kind not in CLUSTER_SCOPED
+            and ns
+            and ("v1", "Namespace") in self.kinds
+            and self.key("v1", "Namespace", ns, None) not in self.objects
+            and kind != "Namespace"
+        ):
+            raise KubernetesError(f'cannot apply {label}: namespaces "{ns}" not found', "apply the Namespace first")
         k = self.key(av, kind, md["name"], ns)
         prev = self.objects.get(k)
         new = copy.deepcopy(obj)
@@ -115,8 +139,9 @@ class FakeClusterAPI:
         obj = self.objects.get(self.key(api_version, kind, name, namespace))
         return copy.deepcopy(obj) if obj is not None else None
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None,
-             label_selector: str | None = None) -> list[dict]:
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict]:
         self.calls.append(("list", f"{kind} {namespace or ''} {label_selector or ''}".strip()))
         self._react()
         want = _parse_selector(label_selector)
@@ -129,8 +154,9 @@ class FakeClusterAPI:
                 out.append(copy.deepcopy(obj))
         return out
 
-    def logs(self, namespace: str, pod: str, *, container: str | None = None, tail: int | None = None,
-             follow: bool = False) -> Iterator[str]:
+    def logs(
+        self, namespace: str, pod: str, *, container: str | None = None, tail: int | None = None, follow: bool = False
+    ) -> Iterator[str]:
         self.calls.append(("logs", f"{namespace}/{pod}", container, tail, follow))
         lines = self.pod_logs.get((namespace, pod), [])
         return iter(lines[-tail:] if tail else lines)

@@ -13,6 +13,7 @@ The convention (also written at the end of the guide, under "How this guide is t
 
 A module of its own (not a conftest) so the unit tier can test the checker without a server.
 """
+
 from __future__ import annotations
 
 import re
@@ -83,7 +84,7 @@ def pattern(expected: str) -> re.Pattern[str]:
     """The expected line as a regular expression: literal text, placeholders as documented."""
     out, pos = [], 0
     for m in _PLACEHOLDER.finditer(expected):
-        out.append(re.escape(expected[pos:m.start()]))
+        out.append(re.escape(expected[pos : m.start()]))
         out.append(PLACEHOLDERS[m.group(0)])
         pos = m.end()
     out.append(re.escape(expected[pos:]))

@@ -9,6 +9,7 @@ named and skipped. Virtualenvs live in .venvs/<version> (git-ignored) and are re
 
 Exit status: non-zero when any interpreter's run fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,6 +35,7 @@ SMOKE = [
 ]
 TIERS = {"unit": ["tests/unit"], "smoke": ["tests/unit", *SMOKE]}
 
+
 def candidates() -> list[Path]:
     found = [Path("/usr/bin/python3")]
     pyenv = shutil.which("pyenv")
@@ -57,9 +59,17 @@ def candidates() -> list[Path]:
 def describe(python: Path) -> tuple[str, tuple[int, ...], str] | None:
     """(version, version tuple, base prefix) of an interpreter, or None when it cannot run."""
     try:
-        cp = subprocess.run([str(python), "-c", "import sys, platform; print(platform.python_version());"
-                             "print(platform.python_implementation()); print(sys.base_prefix)"],
-                            capture_output=True, text=True, timeout=30)
+        cp = subprocess.run(
+            [
+                str(python),
+                "-c",
+                "import sys, platform; print(platform.python_version());"
+                "print(platform.python_implementation()); print(sys.base_prefix)",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if cp.returncode != 0:
@@ -82,12 +92,15 @@ def run(python: Path, version: str, tier: str) -> bool:
     if not _has_server_binaries():
         extras += ",embedded"
     print(f"== {version}: installing dbstack[{extras}]", flush=True)
-    if subprocess.call([str(vpy), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "-e", f".[{extras}]"], cwd=ROOT) != 0:
+    if (
+        subprocess.call(
+            [str(vpy), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-e", f".[{extras}]"], cwd=ROOT
+        )
+        != 0
+    ):
         return False
     print(f"== {version}: pytest {' '.join(TIERS[tier])}", flush=True)
-    return subprocess.call([str(vpy), "-m", "pytest", "-q", "-p", "no:cacheprovider", *TIERS[tier]],
-                           cwd=ROOT) == 0
+    return subprocess.call([str(vpy), "-m", "pytest", "-q", "-p", "no:cacheprovider", *TIERS[tier]], cwd=ROOT) == 0
 
 
 def _has_server_binaries() -> bool:
@@ -123,8 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         seen = {v: p for v, p in seen.items() if v == args.only}
     results = {v: run(p, v, args.tier) for v, p in sorted(seen.items())}
-    print("== other Pythons: " + (", ".join(f"{v} {'passed' if ok else 'FAILED'}" for v, ok in results.items())
-                                  or "none found"))
+    print(
+        "== other Pythons: "
+        + (", ".join(f"{v} {'passed' if ok else 'FAILED'}" for v, ok in results.items()) or "none found")
+    )
     return 0 if all(results.values()) else 1
 
 

@@ -1,4 +1,5 @@
 """Paths every test may need (a module of its own: `conftest` names are ambiguous)."""
+
 import sys
 from pathlib import Path
 
@@ -21,8 +22,10 @@ def require_tool(name: str, package: str, version_args: tuple[str, ...] = ("--ve
     except (OSError, subprocess.SubprocessError):
         works = False
     if not works:
-        unavailable(f"{name} is not usable here (install {package})",
-                    f"{name} is required in CI and does not work here (scripts/setup --test installs {package})")
+        unavailable(
+            f"{name} is not usable here (install {package})",
+            f"{name} is required in CI and does not work here (scripts/setup --test installs {package})",
+        )
     return path
 
 

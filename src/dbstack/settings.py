@@ -5,6 +5,7 @@ them from ``invoke.yaml`` or an ``INVOKE_DBSTACK_…`` environment variable.
 Tasks hand ``c.config.dbstack`` to :func:`from_mapping`; code that runs
 without invoke (benchmarks, standalone tools) calls :func:`load`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -56,8 +57,12 @@ DEFAULTS: dict[str, Any] = {
         # The layered example database of the standalone tools (seed 004):
         # four layers, one global version order, one revisions table.
         "hotpot": {
-            "dirs": ["deploy/migrations/bronze", "deploy/migrations/bronzehistory",
-                     "deploy/migrations/silver", "deploy/migrations/gold"],
+            "dirs": [
+                "deploy/migrations/bronze",
+                "deploy/migrations/bronzehistory",
+                "deploy/migrations/silver",
+                "deploy/migrations/gold",
+            ],
             "format": "atlas",
             "revisions_schema": "",
         },
@@ -66,8 +71,13 @@ DEFAULTS: dict[str, Any] = {
         "local": {"kind": "local", "dev": True},
         # A port-forwarded CNPG cluster (`inv cnpg-port-forward`).
         "cluster": {
-            "kind": "server", "host": "localhost", "port": 5433, "user": "mydatabase",
-            "password_env": "PGPASSWORD", "sslmode": "disable", "dev": False,
+            "kind": "server",
+            "host": "localhost",
+            "port": 5433,
+            "user": "mydatabase",
+            "password_env": "PGPASSWORD",
+            "sslmode": "disable",
+            "dev": False,
         },
         # Any server reachable through the URL in $DATABASE_URL.
         "cnpg": {"kind": "url", "url_env": "DATABASE_URL", "dev": False},
@@ -103,8 +113,17 @@ _SECRET = "****"
 
 # --------------------------------------------------------------------------- URLs
 
-def build_url(*, user: str, password: str | None, host: str, port: int, dbname: str,
-              params: Mapping[str, str] | None = None, scheme: str = "postgres") -> str:
+
+def build_url(
+    *,
+    user: str,
+    password: str | None,
+    host: str,
+    port: int,
+    dbname: str,
+    params: Mapping[str, str] | None = None,
+    scheme: str = "postgres",
+) -> str:
     """A PostgreSQL URL with every component escaped."""
     auth = quote(user, safe="")
     if password:
@@ -164,8 +183,10 @@ def parse_bool(value: Any, where: str) -> bool:
             return True
         if v in _FALSE:
             return False
-    raise ConfigError(f"setting {where} must be a boolean (true/false, yes/no, on/off, 1/0), got {value!r}",
-                      "fix it in invoke.yaml or the INVOKE_DBSTACK_… environment variable")
+    raise ConfigError(
+        f"setting {where} must be a boolean (true/false, yes/no, on/off, 1/0), got {value!r}",
+        "fix it in invoke.yaml or the INVOKE_DBSTACK_… environment variable",
+    )
 
 
 @dataclass(frozen=True)
@@ -185,19 +206,21 @@ class ConnSpec:
         scheme = url.split("://", 1)[0] if "://" in url else ""
         if scheme not in ("postgres", "postgresql"):
             shown = scheme if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme or "") else "(none)"
-            raise ConfigError(f"unsupported database URL scheme {shown!r} in {masked}",
-                              "use a postgres:// or postgresql:// URL")
+            raise ConfigError(
+                f"unsupported database URL scheme {shown!r} in {masked}", "use a postgres:// or postgresql:// URL"
+            )
         try:
             parts = urlsplit(url)
             port = parts.port or 5432
             hostname = parts.hostname
             username, password = parts.username, parts.password
         except ValueError as exc:
-            what = ("port (or an unencoded @ : / ? # in the password)" if "port" in str(exc).lower()
-                    else "host or port")
-            raise ConfigError(f"invalid {what} in database URL {masked}",
-                              "fix the URL; percent-encode special characters (@ : / ? # [ ]) in the user "
-                              "and password, e.g. p%40ss for p@ss") from None
+            what = "port (or an unencoded @ : / ? # in the password)" if "port" in str(exc).lower() else "host or port"
+            raise ConfigError(
+                f"invalid {what} in database URL {masked}",
+                "fix the URL; percent-encode special characters (@ : / ? # [ ]) in the user "
+                "and password, e.g. p%40ss for p@ss",
+            ) from None
         return cls(
             host=unquote(hostname or "localhost"),
             port=port,
@@ -219,8 +242,14 @@ class ConnSpec:
         return None
 
     def url(self, *, masked: bool = True) -> str:
-        url = build_url(user=self.user, password=self.password, host=self.host, port=self.port,
-                        dbname=self.dbname, params=dict(self.params))
+        url = build_url(
+            user=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            params=dict(self.params),
+        )
         return mask_url(url) if masked else url
 
     def connect_kwargs(self) -> dict[str, Any]:
@@ -244,6 +273,7 @@ class ConnSpec:
 
 
 # --------------------------------------------------------------------------- settings
+
 
 @dataclass(frozen=True)
 class DatabaseSettings:
@@ -310,9 +340,10 @@ class Settings:
             return self.databases[name]
         except KeyError:
             known = ", ".join(sorted(self.databases)) or "none"
-            raise ConfigError(f"unknown database {name!r} (configured: {known})",
-                              "pass --db with a configured name, --dir PATH, "
-                              "or add it under dbstack.databases in invoke.yaml") from None
+            raise ConfigError(
+                f"unknown database {name!r} (configured: {known})",
+                "pass --db with a configured name, --dir PATH, or add it under dbstack.databases in invoke.yaml",
+            ) from None
 
     def migration_dirs(self, db: str | None = None, dir: str | os.PathLike | None = None) -> tuple[Path, ...]:
         """The directories (layers) to work on: --dir wins over --db."""
@@ -324,9 +355,11 @@ class Settings:
         """Refuse a destructive dev command on a target that is not marked dev, unless forced."""
         t = self.target_settings(target)
         if not t.dev and not force:
-            raise Refused(f"{action} is a development command and target {t.name!r} is not a dev target",
-                          f"run it against a dev target (e.g. --target local), or pass --force if you really "
-                          f"mean to run it on {t.name!r}")
+            raise Refused(
+                f"{action} is a development command and target {t.name!r} is not a dev target",
+                f"run it against a dev target (e.g. --target local), or pass --force if you really "
+                f"mean to run it on {t.name!r}",
+            )
         return t
 
     def target_settings(self, name: str | None = None) -> TargetSettings:
@@ -335,9 +368,10 @@ class Settings:
             return self.targets[name]
         except KeyError:
             known = ", ".join(sorted(self.targets))
-            raise ConfigError(f"unknown target {name!r} (configured: {known})",
-                              "pass --target with a configured name "
-                              "or add it under dbstack.targets in invoke.yaml") from None
+            raise ConfigError(
+                f"unknown target {name!r} (configured: {known})",
+                "pass --target with a configured name or add it under dbstack.targets in invoke.yaml",
+            ) from None
 
     def resolve(self, p: str | os.PathLike) -> Path:
         path = Path(p).expanduser()
@@ -351,11 +385,13 @@ class Settings:
         user = self.local.user or svc.environment.get("POSTGRES_USER", "postgres")
         password = self.local.password or svc.environment.get("POSTGRES_PASSWORD", "")
         port = self.local.port or svc.published_port(5432) or 5432
-        return ConnSpec(host=self.local.host, port=port, user=user, password=password or None,
-                        dbname=self.local.admin_db)
+        return ConnSpec(
+            host=self.local.host, port=port, user=user, password=password or None, dbname=self.local.admin_db
+        )
 
-    def database_name(self, target: str | None = None, db: str | None = None,
-                      env: Mapping[str, str] | None = None) -> str:
+    def database_name(
+        self, target: str | None = None, db: str | None = None, env: Mapping[str, str] | None = None
+    ) -> str:
         """The database a task acts on; every task resolves it here (as connection() does).
 
         local and server targets: --db, else dbstack.database. A url target: the
@@ -365,8 +401,9 @@ class Settings:
             return self.connection(target, db, env).dbname
         return db or self.database
 
-    def connection(self, target: str | None = None, db: str | None = None,
-                   env: Mapping[str, str] | None = None) -> ConnSpec:
+    def connection(
+        self, target: str | None = None, db: str | None = None, env: Mapping[str, str] | None = None
+    ) -> ConnSpec:
         """Connection for a target and database; passwords come from settings or env, never argv."""
         env = os.environ if env is None else env
         t = self.target_settings(target)
@@ -380,13 +417,16 @@ class Settings:
         if t.kind == "url":
             url = env.get(t.url_env, "")
             if not url:
-                raise ConfigError(f"target {t.name!r} reads its URL from ${t.url_env}, which is not set",
-                                  f"export {t.url_env}=postgres://USER:PASSWORD@HOST:PORT/DB")
+                raise ConfigError(
+                    f"target {t.name!r} reads its URL from ${t.url_env}, which is not set",
+                    f"export {t.url_env}=postgres://USER:PASSWORD@HOST:PORT/DB",
+                )
             return ConnSpec.from_url(url)
         raise ConfigError(f"target {t.name!r} has unknown kind {t.kind!r}", "use kind: local, server or url")
 
 
 # --------------------------------------------------------------------------- loading
+
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(dict(base))
@@ -403,8 +443,10 @@ def _get(m: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     if kind is float and isinstance(v, int) and not isinstance(v, bool):
         v = float(v)
     if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
-        raise ConfigError(f"setting {where}.{key} must be {kind.__name__}, got {v!r}",
-                          "fix it in invoke.yaml (or the INVOKE_DBSTACK_… variable)")
+        raise ConfigError(
+            f"setting {where}.{key} must be {kind.__name__}, got {v!r}",
+            "fix it in invoke.yaml (or the INVOKE_DBSTACK_… variable)",
+        )
     return v
 
 
@@ -424,8 +466,9 @@ def _dev_flag(name: str, t: Mapping[str, Any], env: Mapping[str, str] | None) ->
     return parse_bool(t.get("dev", False), f"dbstack.targets.{name}.dev")
 
 
-def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = None,
-                 env: Mapping[str, str] | None = None) -> Settings:
+def from_mapping(
+    mapping: Mapping[str, Any], root: str | os.PathLike | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
     """Settings from a dbstack config mapping (defaults merged underneath).
 
     env: the process environment when invoke built the mapping (tasks pass
@@ -441,8 +484,10 @@ def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = No
 
     backend = _get(m, "backend", str, w)
     if backend not in ("auto", "docker", "embedded"):
-        raise ConfigError(f"setting dbstack.backend must be auto, docker or embedded, got {backend!r}",
-                          "fix it in invoke.yaml or pass --backend")
+        raise ConfigError(
+            f"setting dbstack.backend must be auto, docker or embedded, got {backend!r}",
+            "fix it in invoke.yaml or pass --backend",
+        )
     dbs: dict[str, DatabaseSettings] = {}
     for name, d in _get(m, "databases", dict, w).items():
         if not isinstance(d, Mapping):
@@ -451,13 +496,18 @@ def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = No
         if isinstance(dirs, str):
             dirs = [dirs]
         if not dirs:
-            raise ConfigError(f"database {name!r} lists no migration directories",
-                              f"set dbstack.databases.{name}.dirs in invoke.yaml")
+            raise ConfigError(
+                f"database {name!r} lists no migration directories", f"set dbstack.databases.{name}.dirs in invoke.yaml"
+            )
         fmt = d.get("format", "atlas")
         if fmt not in ("atlas", "golang-migrate"):
             raise ConfigError(f"database {name!r}: unknown directory format {fmt!r}", "use atlas or golang-migrate")
-        dbs[name] = DatabaseSettings(name=name, dirs=tuple(res(x) for x in dirs), format=fmt,
-                                     revisions_schema=str(d.get("revisions_schema") or ""))
+        dbs[name] = DatabaseSettings(
+            name=name,
+            dirs=tuple(res(x) for x in dirs),
+            format=fmt,
+            revisions_schema=str(d.get("revisions_schema") or ""),
+        )
     targets: dict[str, TargetSettings] = {}
     for name, t in _get(m, "targets", dict, w).items():
         if not isinstance(t, Mapping):
@@ -466,10 +516,16 @@ def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = No
         if kind not in ("local", "server", "url"):
             raise ConfigError(f"target {name!r} has unknown kind {kind!r}", "use kind: local, server or url")
         targets[name] = TargetSettings(
-            name=name, kind=kind, dev=_dev_flag(name, t, env), host=str(t.get("host", "")),
-            port=int(t.get("port", 5432)), user=str(t.get("user", "")),
-            password_env=str(t.get("password_env", "")), url_env=str(t.get("url_env", "")),
-            sslmode=str(t.get("sslmode", "")))
+            name=name,
+            kind=kind,
+            dev=_dev_flag(name, t, env),
+            host=str(t.get("host", "")),
+            port=int(t.get("port", 5432)),
+            user=str(t.get("user", "")),
+            password_env=str(t.get("password_env", "")),
+            url_env=str(t.get("url_env", "")),
+            sslmode=str(t.get("sslmode", "")),
+        )
     c, e, loc = m["compose"], m["embedded"], m["local"]
     return Settings(
         root=root_path,
@@ -478,15 +534,21 @@ def from_mapping(mapping: Mapping[str, Any], root: str | os.PathLike | None = No
         backend=backend,
         lock_timeout=_get(m, "lock_timeout", float, w),
         ready_timeout=_get(m, "ready_timeout", float, w),
-        compose=ComposeSettings(file=res(_get(c, "file", str, w + ".compose")),
-                                service=_get(c, "service", str, w + ".compose"),
-                                image=_get(c, "image", str, w + ".compose")),
-        embedded=EmbeddedSettings(data_dir=res(_get(e, "data_dir", str, w + ".embedded")),
-                                  bin_dir=_get(e, "bin_dir", str, w + ".embedded")),
-        local=LocalSettings(host=_get(loc, "host", str, w + ".local"), port=_get(loc, "port", int, w + ".local"),
-                            user=_get(loc, "user", str, w + ".local"),
-                            password=_get(loc, "password", str, w + ".local"),
-                            admin_db=_get(loc, "admin_db", str, w + ".local")),
+        compose=ComposeSettings(
+            file=res(_get(c, "file", str, w + ".compose")),
+            service=_get(c, "service", str, w + ".compose"),
+            image=_get(c, "image", str, w + ".compose"),
+        ),
+        embedded=EmbeddedSettings(
+            data_dir=res(_get(e, "data_dir", str, w + ".embedded")), bin_dir=_get(e, "bin_dir", str, w + ".embedded")
+        ),
+        local=LocalSettings(
+            host=_get(loc, "host", str, w + ".local"),
+            port=_get(loc, "port", int, w + ".local"),
+            user=_get(loc, "user", str, w + ".local"),
+            password=_get(loc, "password", str, w + ".local"),
+            admin_db=_get(loc, "admin_db", str, w + ".local"),
+        ),
         databases=dbs,
         targets=targets,
         raw=m,

@@ -10,6 +10,7 @@ production (guarded):
     prod_migrate_preview lint → status → dry run; changes nothing
     prod_migrate         the same, then confirmation, then apply; lint errors stop it
 """
+
 from __future__ import annotations
 
 import time
@@ -27,6 +28,7 @@ Out = Callable[[str], None]
 
 # --------------------------------------------------------------------------- targets
 
+
 def local_target(settings: Settings) -> TargetSettings:
     """The target that means "this project's local server"."""
     current = settings.targets.get(settings.target)
@@ -38,8 +40,10 @@ def local_target(settings: Settings) -> TargetSettings:
     for t in settings.targets.values():
         if t.kind == "local":
             return t
-    raise ConfigError("no target of kind `local` is configured",
-                      "add `local: {kind: local, dev: true}` under dbstack.targets in invoke.yaml")
+    raise ConfigError(
+        "no target of kind `local` is configured",
+        "add `local: {kind: local, dev: true}` under dbstack.targets in invoke.yaml",
+    )
 
 
 def admin_connection(settings: Settings, target: str | None = None) -> ConnSpec:
@@ -64,8 +68,10 @@ def ensure_server(settings: Settings, target: str | None, out: Out, backend: str
 
 # --------------------------------------------------------------------------- databases
 
-def db_create(settings: Settings, *, db: str | None = None, target: str | None = None,
-              out: Out = print, start: bool = True) -> bool:
+
+def db_create(
+    settings: Settings, *, db: str | None = None, target: str | None = None, out: Out = print, start: bool = True
+) -> bool:
     """Create the database unless it exists (identifiers quoted); True when created."""
     from .postgres import check_name, create_database
 
@@ -74,8 +80,11 @@ def db_create(settings: Settings, *, db: str | None = None, target: str | None =
         ensure_server(settings, target, out)
     admin = admin_connection(settings, target)
     created = create_database(admin, name)
-    out(f"created database {name!r} on {admin.host}:{admin.port}" if created
-        else f"database {name!r} already exists on {admin.host}:{admin.port}")
+    out(
+        f"created database {name!r} on {admin.host}:{admin.port}"
+        if created
+        else f"database {name!r} already exists on {admin.host}:{admin.port}"
+    )
     return created
 
 
@@ -98,8 +107,9 @@ def _migrate(settings: Settings, *, db, target, dir, out: Out, progress: Out | N
     from .migrations import commands
 
     try:
-        report = commands.migrate(settings, db=db, target=target, dir=dir,
-                                  opts=opts or _apply_opts(settings, db, dir), out=progress)
+        report = commands.migrate(
+            settings, db=db, target=target, dir=dir, opts=opts or _apply_opts(settings, db, dir), out=progress
+        )
     except MigrationError as exc:
         rep = exc.report
         if rep is not None and not exc.output:
@@ -115,17 +125,24 @@ class ResetTimings:
 
     backend: str = ""
     remove: float = 0.0
-    server_start: float = 0.0   # container/server start, without the readiness wait
-    readiness: float = 0.0      # our readiness wait
+    server_start: float = 0.0  # container/server start, without the readiness wait
+    readiness: float = 0.0  # our readiness wait
     create: float = 0.0
     migration: float = 0.0
     total: float = 0.0
-    ready_at: float = 0.0       # time.monotonic() when the readiness wait returned
+    ready_at: float = 0.0  # time.monotonic() when the readiness wait returned
     applied: list[str] = field(default_factory=list)
 
 
-def reset_db(settings: Settings, *, backend: str | None = None, db: str | None = None,
-             force: bool = False, out: Out = print, progress: Out | None = None) -> ResetTimings:
+def reset_db(
+    settings: Settings,
+    *,
+    backend: str | None = None,
+    db: str | None = None,
+    force: bool = False,
+    out: Out = print,
+    progress: Out | None = None,
+) -> ResetTimings:
     """This project's server removed and recreated (data lost), then database created and migrated."""
     from .local.backend import get_backend
     from .postgres import check_name
@@ -158,9 +175,16 @@ def reset_db(settings: Settings, *, backend: str | None = None, db: str | None =
     return timings
 
 
-def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = None,
-             target: str | None = None, force: bool = False, out: Out = print,
-             progress: Out | None = None):
+def db_reset(
+    settings: Settings,
+    *,
+    db: str | None = None,
+    dir: str | None = None,
+    target: str | None = None,
+    force: bool = False,
+    out: Out = print,
+    progress: Out | None = None,
+):
     """Rebuild the database from its migrations; the old one stays until the new one is complete."""
     from .errors import DbstackError
     from .local.swap import swap_in
@@ -175,8 +199,10 @@ def db_reset(settings: Settings, *, db: str | None = None, dir: str | None = Non
     admin = admin_connection(settings, t.name)
     if name == admin.dbname:
         # The swap renames databases from a session on admin.dbname: it cannot rename its own.
-        raise UsageError(f"db-reset cannot replace {name!r}: it is the maintenance database this command "
-                         "connects through", "reset one of your own databases (--db NAME)")
+        raise UsageError(
+            f"db-reset cannot replace {name!r}: it is the maintenance database this command connects through",
+            "reset one of your own databases (--db NAME)",
+        )
     new = scratch_name(name, "new")
     drop_database(admin, new)  # left over by an interrupted db-reset
     create_database(admin, new)
@@ -274,9 +300,17 @@ def rehash(settings: Settings, *, db: str | None, dir: str | None, out: Out) -> 
     return changed
 
 
-def dev_migrate_refresh(settings: Settings, *, fresh: bool = False, db: str | None = None,
-                        dir: str | None = None, target: str | None = None, force: bool = False,
-                        out: Out = print, progress: Out | None = None):
+def dev_migrate_refresh(
+    settings: Settings,
+    *,
+    fresh: bool = False,
+    db: str | None = None,
+    dir: str | None = None,
+    target: str | None = None,
+    force: bool = False,
+    out: Out = print,
+    progress: Out | None = None,
+):
     """Re-hash and apply (`fresh`: drop and recreate the database first)."""
     from .postgres import check_name, create_database, drop_database
 
@@ -289,14 +323,17 @@ def dev_migrate_refresh(settings: Settings, *, fresh: bool = False, db: str | No
         if drop_database(admin, name):
             out(f"dropped database {name!r}")
     elif changed:
-        out(f"note: changed files ({', '.join(changed)}) are not re-run where they were already applied; "
-            "use --fresh to rebuild from scratch")
+        out(
+            f"note: changed files ({', '.join(changed)}) are not re-run where they were already applied; "
+            "use --fresh to rebuild from scratch"
+        )
     if create_database(admin, name):
         out(f"created database {name!r}")
     return _migrate(settings, db=db, target=t.name, dir=dir, out=out, progress=progress)
 
 
 # --------------------------------------------------------------------------- production
+
 
 @dataclass
 class Preview:
@@ -312,8 +349,15 @@ def _lint(settings: Settings, *, db, target, dir, latest: int):
     return run_lint(settings, db=db, target=target, dir=dir, latest=latest)
 
 
-def prod_migrate_preview(settings: Settings, *, db: str | None = None, dir: str | None = None,
-                         target: str | None = None, out: Out = print, stop_on_lint: bool = False) -> Preview:
+def prod_migrate_preview(
+    settings: Settings,
+    *,
+    db: str | None = None,
+    dir: str | None = None,
+    target: str | None = None,
+    out: Out = print,
+    stop_on_lint: bool = False,
+) -> Preview:
     """lint (the pending files) → status → dry run. Changes nothing; lint errors raise LintFailed."""
     from .migrations import commands
 
@@ -331,47 +375,79 @@ def prod_migrate_preview(settings: Settings, *, db: str | None = None, dir: str 
     failed = bool(lint is not None and lint.failed)
     n_errors = len(lint.errors) if lint is not None else 0
     if failed and stop_on_lint:
-        raise LintFailed(f"lint found {n_errors} error(s) in the pending migrations; nothing was applied",
-                         "fix the migration, or if the change is intended mark the statement with "
-                         "`-- atlas:nolint <check>` and run again")
+        raise LintFailed(
+            f"lint found {n_errors} error(s) in the pending migrations; nothing was applied",
+            "fix the migration, or if the change is intended mark the statement with "
+            "`-- atlas:nolint <check>` and run again",
+        )
     out("== status")
     out(status.render_text().rstrip("\n"))
     dry = None
     if pending:
         out("== dry run")
-        dry = _migrate(settings, db=db, target=target, dir=dir, out=out, progress=None,
-                       opts=_apply_opts(settings, db, dir, dry_run=True))
+        dry = _migrate(
+            settings,
+            db=db,
+            target=target,
+            dir=dir,
+            out=out,
+            progress=None,
+            opts=_apply_opts(settings, db, dir, dry_run=True),
+        )
     if failed:
-        raise LintFailed(f"lint found {n_errors} error(s) in the pending migrations",
-                         "fix them before `inv prod-migrate` (it refuses to apply while lint reports errors)")
+        raise LintFailed(
+            f"lint found {n_errors} error(s) in the pending migrations",
+            "fix them before `inv prod-migrate` (it refuses to apply while lint reports errors)",
+        )
     return Preview(pending=pending, lint=lint, status=status, dry_run=dry)
 
 
-def prod_migrate(settings: Settings, *, db: str | None = None, dir: str | None = None,
-                 target: str | None = None, yes: bool = False,
-                 confirm: Callable[[str], bool] | None = None, out: Out = print,
-                 progress: Out | None = None):
+def prod_migrate(
+    settings: Settings,
+    *,
+    db: str | None = None,
+    dir: str | None = None,
+    target: str | None = None,
+    yes: bool = False,
+    confirm: Callable[[str], bool] | None = None,
+    out: Out = print,
+    progress: Out | None = None,
+):
     """lint → status → dry run → confirmation → apply. Returns the ApplyReport, or None if nothing was pending."""
     preview = prod_migrate_preview(settings, db=db, dir=dir, target=target, out=out, stop_on_lint=True)
     if not preview.pending:
         out("nothing to apply: already at the latest version")
         return None
     conn = settings.connection(target, db)
-    question = (f"Apply {len(preview.pending)} migration(s) to {conn.url(masked=True)} "
-                f"(target {settings.target_settings(target).name})?")
+    question = (
+        f"Apply {len(preview.pending)} migration(s) to {conn.url(masked=True)} "
+        f"(target {settings.target_settings(target).name})?"
+    )
     if not yes:
         if confirm is None:
-            raise Refused("prod-migrate needs a confirmation and there is no terminal to ask; nothing was applied",
-                          "review `inv prod-migrate-preview`, then re-run with --yes")
+            raise Refused(
+                "prod-migrate needs a confirmation and there is no terminal to ask; nothing was applied",
+                "review `inv prod-migrate-preview`, then re-run with --yes",
+            )
         if not confirm(question):
             raise Refused("not confirmed; nothing was applied", "")
     out("== apply")
-    return _migrate(settings, db=db, target=target, dir=dir, out=out, progress=progress,
-                    opts=_apply_opts(settings, db, dir))
+    return _migrate(
+        settings, db=db, target=target, dir=dir, out=out, progress=progress, opts=_apply_opts(settings, db, dir)
+    )
 
 
 __all__ = [
-    "ResetTimings", "Preview", "local_target", "admin_connection", "ensure_server",
-    "db_create", "reset_db", "db_reset", "rehash", "dev_migrate_refresh", "prod_migrate_preview",
+    "ResetTimings",
+    "Preview",
+    "local_target",
+    "admin_connection",
+    "ensure_server",
+    "db_create",
+    "reset_db",
+    "db_reset",
+    "rehash",
+    "dev_migrate_refresh",
+    "prod_migrate_preview",
     "prod_migrate",
 ]

@@ -1,4 +1,5 @@
 """Helpers of the adversarial tier (no tests here)."""
+
 from __future__ import annotations
 
 import os
@@ -64,10 +65,24 @@ sys.exit(guarded(lambda: apply(spec, Layers.of(dirs),
 
 
 def start_migrator(spec, *dirs: Path, lock_timeout: float = 30.0) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, "-c", MIGRATOR, spec.host, str(spec.port), spec.user, spec.dbname,
-                          str(lock_timeout), *map(str, dirs)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=clean_env())
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            MIGRATOR,
+            spec.host,
+            str(spec.port),
+            spec.user,
+            spec.dbname,
+            str(lock_timeout),
+            *map(str, dirs),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
     p.stdin.write((spec.password or "") + "\n")
     p.stdin.flush()
     return p
@@ -85,6 +100,12 @@ def wait_for(pred, timeout: float = 30.0, what: str = "condition"):
 
 def active(spec, like: str) -> list[tuple[int, str]]:
     """(pid, wait_event_type) of sessions running a statement matching like."""
-    return [(r[0], r[1]) for r in query(
-        spec, "SELECT pid, coalesce(wait_event_type, '') FROM pg_stat_activity WHERE query LIKE %s "
-              "AND pid <> pg_backend_pid() AND state = 'active'", (like,))]
+    return [
+        (r[0], r[1])
+        for r in query(
+            spec,
+            "SELECT pid, coalesce(wait_event_type, '') FROM pg_stat_activity WHERE query LIKE %s "
+            "AND pid <> pg_backend_pid() AND state = 'active'",
+            (like,),
+        )
+    ]

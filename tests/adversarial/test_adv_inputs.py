@@ -3,6 +3,7 @@
 Each test failed before its fix; each runs on the real filesystem and, where a
 database is involved, a real PostgreSQL 15.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,6 +25,7 @@ def _rev_table(spec) -> bool:
 
 # --------------------------------------------------------------------------- NUL bytes
 
+
 @pytest.mark.postgres
 def test_nul_in_txmode_none_file_is_refused_before_anything_runs(fresh_db, tmp_path):
     query(fresh_db, "CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 5)")
@@ -33,14 +35,16 @@ def test_nul_in_txmode_none_file_is_refused_before_anything_runs(fresh_db, tmp_p
         apply(fresh_db, layers(d), ApplyOptions(allow_dirty=True))
     offset = body.index(b"\x00")
     assert f"1_del.sql contains a NUL byte at byte offset {offset}" in e.value.message
-    assert query(fresh_db, "SELECT count(*) FROM t") == [(5,)]    # libpq would have cut at the NUL: all rows gone
-    assert not _rev_table(fresh_db)                                  # refused before the database was touched
+    assert query(fresh_db, "SELECT count(*) FROM t") == [(5,)]  # libpq would have cut at the NUL: all rows gone
+    assert not _rev_table(fresh_db)  # refused before the database was touched
 
 
 @pytest.mark.postgres
 def test_nul_in_a_batch_file_is_refused_not_reported_ok(fresh_db, tmp_path):
-    d = make_dir(tmp_path / "m", {"1_a.sql": "CREATE TABLE a (id int);\n", "2_b.sql": b"\x00 junk;\n",
-                                  "3_c.sql": "CREATE TABLE c (id int);\n"})
+    d = make_dir(
+        tmp_path / "m",
+        {"1_a.sql": "CREATE TABLE a (id int);\n", "2_b.sql": b"\x00 junk;\n", "3_c.sql": "CREATE TABLE c (id int);\n"},
+    )
     with pytest.raises(MigrationDirError, match=r"2_b\.sql contains a NUL byte at byte offset 0"):
         apply(fresh_db, layers(d))
     assert query(fresh_db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
@@ -80,6 +84,7 @@ def test_nul_refused_by_lint_and_drift_and_standalone_validation(tmp_path):
 
 # --------------------------------------------------------------------------- special files
 
+
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge", "directory"])
 def test_only_regular_files_of_sane_size_are_read(tmp_path, kind):
     d = make_dir(tmp_path / "m", {"1_a.sql": "SELECT 1;\n"}, hash=False)
@@ -95,8 +100,10 @@ def test_only_regular_files_of_sane_size_are_read(tmp_path, kind):
         bad.mkdir()
     # In a child with a memory cap and a timeout: a regression must fail this test, not hang or
     # exhaust the machine (reading /dev/zero grows without end; opening a FIFO waits forever).
-    code = ("import sys\nfrom dbstack.cli import guarded\nfrom dbstack.migrations.directory import MigrationDir\n"
-            "sys.exit(guarded(lambda: MigrationDir(sys.argv[1]).write_sum()))")
+    code = (
+        "import sys\nfrom dbstack.cli import guarded\nfrom dbstack.migrations.directory import MigrationDir\n"
+        "sys.exit(guarded(lambda: MigrationDir(sys.argv[1]).write_sum()))"
+    )
 
     def cap():
         import resource
@@ -104,8 +111,14 @@ def test_only_regular_files_of_sane_size_are_read(tmp_path, kind):
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
     t0 = time.monotonic()
-    cp = subprocess.run([sys.executable, "-c", code, str(d)], capture_output=True, text=True, timeout=30,
-                        preexec_fn=cap, env=clean_env())
+    cp = subprocess.run(
+        [sys.executable, "-c", code, str(d)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=cap,
+        env=clean_env(),
+    )
     assert time.monotonic() - t0 < 20
     assert cp.returncode == 1
     assert cp.stderr.startswith("Error: ") and "2_b.sql" in cp.stderr and "unexpected" not in cp.stderr
@@ -123,6 +136,7 @@ def test_newline_in_a_file_name_is_refused_by_migrate_hash(tmp_path):
 
 # --------------------------------------------------------------------------- the lock race
 
+
 @pytest.mark.postgres
 def test_file_edited_while_waiting_for_the_lock_applies_the_validated_bytes(fresh_db, tmp_path):
     import psycopg
@@ -133,8 +147,13 @@ def test_file_edited_while_waiting_for_the_lock_applies_the_validated_bytes(fres
         holder.execute("SELECT pg_advisory_lock(2686470616)")
         p = start_migrator(fresh_db, d)
         # the migrator has validated atlas.sum and now polls for the lock
-        wait_for(lambda: query(fresh_db, "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' "
-                                         "AND pid <> pg_backend_pid()"), what="the migrator to wait for the lock")
+        wait_for(
+            lambda: query(
+                fresh_db,
+                "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_try_advisory_lock%' AND pid <> pg_backend_pid()",
+            ),
+            what="the migrator to wait for the lock",
+        )
         (d / "1_a.sql").write_text("CREATE TABLE evil (id int);\n")  # no re-hash: a tampered file
         holder.execute("SELECT pg_advisory_unlock(2686470616)")
         out, err = p.communicate(timeout=60)
@@ -142,16 +161,16 @@ def test_file_edited_while_waiting_for_the_lock_applies_the_validated_bytes(fres
         holder.close()
     assert p.returncode == 0, err
     tables = [r[0] for r in query(fresh_db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-    assert tables == ["a"]                                 # what was validated, not what is on disk now
+    assert tables == ["a"]  # what was validated, not what is on disk now
     (h,) = query(fresh_db, f"SELECT hash FROM {REV}")[0]
     assert h == MigrationDir(d).read_sum().entries[0].hash  # and the row's hash describes those bytes
 
 
 # --------------------------------------------------------------------------- options and URLs
 
+
 def test_db_logs_tail_not_a_number_is_one_error():
-    cp = subprocess.run([INV, "db-logs", "--tail", "abc"], cwd=ROOT, env=clean_env(), capture_output=True,
-                        text=True)
+    cp = subprocess.run([INV, "db-logs", "--tail", "abc"], cwd=ROOT, env=clean_env(), capture_output=True, text=True)
     assert cp.returncode == 1
     assert cp.stderr.startswith("Error: invalid --tail 'abc'")
     assert "Traceback" not in cp.stderr and "unexpected" not in cp.stderr
@@ -185,12 +204,22 @@ def test_git_base_cannot_inject_options(tmp_path):
 
 # --------------------------------------------------------------------------- booleans
 
-@pytest.mark.parametrize("value,refused", [("false", "not a dev target"), ("no", "not a dev target"),
-                                           ("off", "not a dev target"), ("0", "not a dev target"),
-                                           ("maybe", "must be a boolean"), ("", "must be a boolean")])
+
+@pytest.mark.parametrize(
+    "value,refused",
+    [
+        ("false", "not a dev target"),
+        ("no", "not a dev target"),
+        ("off", "not a dev target"),
+        ("0", "not a dev target"),
+        ("maybe", "must be a boolean"),
+        ("", "must be a boolean"),
+    ],
+)
 def test_dev_guard_parses_booleans_strictly(value, refused):
-    env = clean_env(INVOKE_DBSTACK_TARGETS_CNPG_DEV=value,
-                    DATABASE_URL="postgres://u:p@127.0.0.1:1/nowhere")  # never reached
+    env = clean_env(
+        INVOKE_DBSTACK_TARGETS_CNPG_DEV=value, DATABASE_URL="postgres://u:p@127.0.0.1:1/nowhere"
+    )  # never reached
     cp = subprocess.run([INV, "db-reset", "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert cp.returncode != 0
     assert refused in cp.stderr, cp.stderr
@@ -199,8 +228,20 @@ def test_dev_guard_parses_booleans_strictly(value, refused):
 def test_boolean_settings_strict_in_the_library():
     from dbstack.settings import from_mapping, parse_bool
 
-    for v, want in (("TRUE", True), ("Yes", True), ("on", True), ("1", True), (1, True), (True, True),
-                    ("False", False), ("NO", False), ("off", False), ("0", False), (0, False), (False, False)):
+    for v, want in (
+        ("TRUE", True),
+        ("Yes", True),
+        ("on", True),
+        ("1", True),
+        (1, True),
+        (True, True),
+        ("False", False),
+        ("NO", False),
+        ("off", False),
+        ("0", False),
+        (0, False),
+        (False, False),
+    ):
         assert parse_bool(v, "x") is want
     for v in ("y", "n", "2", 2, "", None, "truthy", [1]):
         with pytest.raises(ConfigError):

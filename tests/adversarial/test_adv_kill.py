@@ -4,6 +4,7 @@ The migrator runs in its own process and is SIGKILLed while the server is
 inside one of its statements; the next run must neither repeat a statement
 whose effect was committed nor fail forever on it.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,11 +41,16 @@ def _row(spec, version: str) -> dict:
 
 def test_killed_inside_an_insert_does_not_insert_twice(fresh_db, tmp_path):
     query(fresh_db, "CREATE TABLE t (n int)")
-    d = make_dir(tmp_path / "m", {"1_ins.sql": NONE + "INSERT INTO t VALUES (1);\n"
-                                               "INSERT INTO t SELECT 2 FROM pg_sleep(1.5);\n"
-                                               "INSERT INTO t VALUES (3);\n"})
+    d = make_dir(
+        tmp_path / "m",
+        {
+            "1_ins.sql": NONE + "INSERT INTO t VALUES (1);\n"
+            "INSERT INTO t SELECT 2 FROM pg_sleep(1.5);\n"
+            "INSERT INTO t VALUES (3);\n"
+        },
+    )
     p = start_migrator(fresh_db, d)
-    (pid, _), = wait_for(lambda: active(fresh_db, "%pg_sleep(1.5)%"), what="the slow INSERT")
+    ((pid, _),) = wait_for(lambda: active(fresh_db, "%pg_sleep(1.5)%"), what="the slow INSERT")
     _kill(p)  # the server finishes the statement on its own
     wait_for(lambda: not active(fresh_db, "%pg_sleep(1.5)%"), what="the backend to finish")
     apply(fresh_db, layers(d), ApplyOptions(allow_dirty=True))
@@ -63,7 +69,7 @@ def test_kill_survival_many_times(fresh_db, tmp_path):
         p = start_migrator(fresh_db, d)
         wait_for(lambda p=p: p.poll() is not None or active(fresh_db, "%pg_sleep(0.3)%"), what="a statement to run")
         if p.poll() is None:
-            _kill(p)   # the server is inside the INSERT
+            _kill(p)  # the server is inside the INSERT
             kills += 1
         wait_for(lambda: not active(fresh_db, "%pg_sleep(0.3)%"), what="the backend to finish")
     apply(fresh_db, layers(d), ApplyOptions(allow_dirty=True))
@@ -74,8 +80,10 @@ def test_kill_survival_many_times(fresh_db, tmp_path):
 
 def _cic_setup(fresh_db, tmp_path):
     query(fresh_db, "CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 1000)")
-    return make_dir(tmp_path / "m", {"1_idx.sql": NONE + "CREATE INDEX CONCURRENTLY t_n ON t (n);\n"
-                                                   "CREATE TABLE after_idx (id int);\n"})
+    return make_dir(
+        tmp_path / "m",
+        {"1_idx.sql": NONE + "CREATE INDEX CONCURRENTLY t_n ON t (n);\nCREATE TABLE after_idx (id int);\n"},
+    )
 
 
 def _cic_started_and_killed(fresh_db, d):
@@ -83,8 +91,10 @@ def _cic_started_and_killed(fresh_db, d):
     blocker = psycopg.connect(**fresh_db.connect_kwargs())
     blocker.execute("INSERT INTO t VALUES (0)")  # an open writer: CIC waits for it after creating the index entry
     p = start_migrator(fresh_db, d)
-    (pid, _), = wait_for(lambda: [a for a in active(fresh_db, "CREATE INDEX CONCURRENTLY%") if a[1] == "Lock"],
-                         what="CREATE INDEX CONCURRENTLY to wait")
+    ((pid, _),) = wait_for(
+        lambda: [a for a in active(fresh_db, "CREATE INDEX CONCURRENTLY%") if a[1] == "Lock"],
+        what="CREATE INDEX CONCURRENTLY to wait",
+    )
     _kill(p)
     return blocker, pid
 
@@ -129,8 +139,11 @@ def test_unknown_interrupted_statement_stops_with_what_to_check(fresh_db, tmp_pa
     apply(fresh_db, layers(make_dir(tmp_path / "empty", {})), ApplyOptions(allow_dirty=True))  # creates the table
     h = layers(d).validate()[str(d)].entries[0].hash
     sums = statement_sums(stmts)
-    query(fresh_db, f"INSERT INTO {REV} VALUES ('1', 'db', 2, 1, 3, now(), 0, %s, %s, %s, %s, 'dbstack test')",
-          (f"{IN_FLIGHT} 2 of 1_db.sql; it may have taken effect", stmts[1], h, f'["h1:{sums[0]}"]'))
+    query(
+        fresh_db,
+        f"INSERT INTO {REV} VALUES ('1', 'db', 2, 1, 3, now(), 0, %s, %s, %s, %s, 'dbstack test')",
+        (f"{IN_FLIGHT} 2 of 1_db.sql; it may have taken effect", stmts[1], h, f'["h1:{sums[0]}"]'),
+    )
     with pytest.raises(MigrationError) as e:
         apply(fresh_db, layers(d))
     assert "CREATE DATABASE some_db_of_this_migration" in e.value.message
@@ -150,8 +163,13 @@ def test_revisions_row_stays_atlas_shaped_while_a_statement_is_in_flight(fresh_d
 
     d = _cic_setup(fresh_db, tmp_path)
     blocker, _ = _cic_started_and_killed(fresh_db, d)
-    cols = [r[0] for r in query(fresh_db, "SELECT attname FROM pg_attribute WHERE attrelid = "
-                                          f"'{REV}'::regclass AND attnum > 0 ORDER BY attnum")]
+    cols = [
+        r[0]
+        for r in query(
+            fresh_db,
+            f"SELECT attname FROM pg_attribute WHERE attrelid = '{REV}'::regclass AND attnum > 0 ORDER BY attnum",
+        )
+    ]
     assert cols == [c[0] for c in COLUMNS]
     r = _row(fresh_db, "1")
     assert (r["applied"], r["total"], r["type"]) == (0, 2, 2)
@@ -163,8 +181,13 @@ def test_revisions_row_stays_atlas_shaped_while_a_statement_is_in_flight(fresh_d
 
 
 def test_own_commit_failure_hint_says_what_stayed(fresh_db, tmp_path):
-    d = make_dir(tmp_path / "m", {"1_own.sql": "BEGIN;\nCREATE TABLE kept (id int);\nCOMMIT;\n"
-                                               "BEGIN;\nCREATE TABLE lost (id int);\nSELECT 1/0;\nCOMMIT;\n"})
+    d = make_dir(
+        tmp_path / "m",
+        {
+            "1_own.sql": "BEGIN;\nCREATE TABLE kept (id int);\nCOMMIT;\n"
+            "BEGIN;\nCREATE TABLE lost (id int);\nSELECT 1/0;\nCOMMIT;\n"
+        },
+    )
     with pytest.raises(MigrationError) as e:
         apply(fresh_db, layers(d))
     assert "nothing of" not in e.value.hint

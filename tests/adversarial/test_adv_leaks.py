@@ -3,6 +3,7 @@
 Children are scanned through /proc/<pid>/environ and /proc/<pid>/cmdline for
 the password in raw, URL-encoded and base64 form.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,27 +19,34 @@ import pytest
 from adv_support import INV, ROOT, clean_env, make_dir
 
 PASSWORD = "Sup3r#s/cr?t@pw"
-FORMS = {"raw": PASSWORD, "url-encoded": quote(PASSWORD, safe=""),
-         "base64": base64.b64encode(PASSWORD.encode()).decode()}
+FORMS = {
+    "raw": PASSWORD,
+    "url-encoded": quote(PASSWORD, safe=""),
+    "base64": base64.b64encode(PASSWORD.encode()).decode(),
+}
 
 
 def _leaks(text: str) -> list[str]:
     return [k for k, v in FORMS.items() if v in text] + (["fragment"] if "cr?t" in text or "s/cr" in text else [])
 
 
-@pytest.mark.parametrize("url", [
-    f"postgres://u:{PASSWORD}@127.0.0.1:1/db",                      # raw # / ? @ in the password
-    "postgres://u:pa#ss@127.0.0.1:1/db".replace("pa#ss", PASSWORD.split("@")[0]),
-    f"mysql://u:{quote(PASSWORD, safe='')}@127.0.0.1:1/db",       # unknown scheme
-    f"postgres://u:{quote(PASSWORD, safe='')}@[::1/db",             # unparsable host
-    f"postgres://u:{quote(PASSWORD, safe='')}@127.0.0.1:1/db",      # valid: the connection fails
-    f"postgres://127.0.0.1:1/db?sslpassword={quote(PASSWORD, safe='')}&password={quote(PASSWORD, safe='')}",
-    f"host=127.0.0.1 port=1 password='{PASSWORD}'",                 # a key=value DSN where a URL belongs
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgres://u:{PASSWORD}@127.0.0.1:1/db",  # raw # / ? @ in the password
+        "postgres://u:pa#ss@127.0.0.1:1/db".replace("pa#ss", PASSWORD.split("@")[0]),
+        f"mysql://u:{quote(PASSWORD, safe='')}@127.0.0.1:1/db",  # unknown scheme
+        f"postgres://u:{quote(PASSWORD, safe='')}@[::1/db",  # unparsable host
+        f"postgres://u:{quote(PASSWORD, safe='')}@127.0.0.1:1/db",  # valid: the connection fails
+        f"postgres://127.0.0.1:1/db?sslpassword={quote(PASSWORD, safe='')}&password={quote(PASSWORD, safe='')}",
+        f"host=127.0.0.1 port=1 password='{PASSWORD}'",  # a key=value DSN where a URL belongs
+    ],
+)
 def test_error_messages_never_show_the_password(url):
     env = clean_env(DATABASE_URL=url)
-    cp = subprocess.run([INV, "migrate-status", "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True,
-                        text=True, timeout=120)
+    cp = subprocess.run(
+        [INV, "migrate-status", "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert cp.returncode != 0
     assert cp.stderr.startswith("Error: "), cp.stderr
     assert "unexpected" not in cp.stderr
@@ -48,10 +56,15 @@ def test_error_messages_never_show_the_password(url):
 def test_mask_secrets_forms():
     from dbstack.settings import mask_secrets
 
-    for text in (f"postgres://u:{PASSWORD}@h/db", f"x postgres://:{PASSWORD}@h/db y",
-                 f"host=h password={PASSWORD.replace(' ', '')} user=u", f"sslpassword={PASSWORD}",
-                 f"postgres://h/db?a=1&password={quote(PASSWORD, safe='')}", f"PGPASSWORD={PASSWORD}",
-                 f"weird+scheme://user:{PASSWORD}@host"):
+    for text in (
+        f"postgres://u:{PASSWORD}@h/db",
+        f"x postgres://:{PASSWORD}@h/db y",
+        f"host=h password={PASSWORD.replace(' ', '')} user=u",
+        f"sslpassword={PASSWORD}",
+        f"postgres://h/db?a=1&password={quote(PASSWORD, safe='')}",
+        f"PGPASSWORD={PASSWORD}",
+        f"weird+scheme://user:{PASSWORD}@host",
+    ):
         assert _leaks(mask_secrets(text)) == [], text
 
 
@@ -59,9 +72,11 @@ def _spy(bindir: Path, name: str, dump: Path, real: str | None) -> None:
     """An executable `name` that copies its own /proc environ and cmdline, then runs the real tool."""
     script = bindir / name
     tail = f'exec "{real}" "$@"' if real else "cat >/dev/null; exit 0"
-    script.write_text("#!/bin/sh\n"
-                      f'cat /proc/$$/environ > "{dump}/{name}-$$.environ"\n'
-                      f'cat /proc/$$/cmdline > "{dump}/{name}-$$.cmdline"\n' + tail + "\n")
+    script.write_text(
+        "#!/bin/sh\n"
+        f'cat /proc/$$/environ > "{dump}/{name}-$$.environ"\n'
+        f'cat /proc/$$/cmdline > "{dump}/{name}-$$.cmdline"\n' + tail + "\n"
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
 
 
@@ -72,7 +87,7 @@ def secret_env(monkeypatch, tmp_path):
     monkeypatch.setenv("INVOKE_DBSTACK_LOCAL_PASSWORD", PASSWORD)
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     monkeypatch.setenv("APP_SECRET_B64", FORMS["base64"])
-    monkeypatch.setenv("LC_SECRETISH", FORMS["url-encoded"])        # allow-listed name, secret value
+    monkeypatch.setenv("LC_SECRETISH", FORMS["url-encoded"])  # allow-listed name, secret value
     bindir, dump = tmp_path / "spybin", tmp_path / "dump"
     bindir.mkdir()
     dump.mkdir()
@@ -100,7 +115,7 @@ def test_git_children_of_lint_get_an_allow_listed_environment(secret_env, tmp_pa
     _spy(bindir, "git", dump, shutil.which("git", path=os.defpath + ":/usr/bin"))
     git_changed_files("HEAD", [d])
     found = _scan(dump)
-    assert len(found) >= 8                                 # 4 git runs: environ + cmdline each
+    assert len(found) >= 8  # 4 git runs: environ + cmdline each
     assert all(v == [] for v in found.values()), found
 
 

@@ -1,4 +1,5 @@
 """Every task resolves the database the same way, on every kind of target (issue 11, item 4)."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,17 +21,31 @@ def world(pg_server, tmp_path, monkeypatch):
     monkeypatch.setenv("ADV_PW", pg_server.password)
     monkeypatch.setenv("ADV_URL", pg_server.with_db(url_db).url(masked=False))
     (tmp_path / "docker-compose.yml").write_text("services:\n  postgres:\n    image: postgres:15\n")
-    s = from_mapping({
-        "local": {"host": pg_server.host, "port": pg_server.port, "user": pg_server.user,
-                  "password": pg_server.password},
-        "database": conf_db,
-        "databases": {conf_db: {"dirs": [str(d)]}},
-        "targets": {
-            "srv": {"kind": "server", "host": pg_server.host, "port": pg_server.port, "user": pg_server.user,
-                    "password_env": "ADV_PW", "dev": True},
-            "devurl": {"kind": "url", "url_env": "ADV_URL", "dev": True},
-            "loc": {"kind": "local", "dev": True},
-        }}, tmp_path)
+    s = from_mapping(
+        {
+            "local": {
+                "host": pg_server.host,
+                "port": pg_server.port,
+                "user": pg_server.user,
+                "password": pg_server.password,
+            },
+            "database": conf_db,
+            "databases": {conf_db: {"dirs": [str(d)]}},
+            "targets": {
+                "srv": {
+                    "kind": "server",
+                    "host": pg_server.host,
+                    "port": pg_server.port,
+                    "user": pg_server.user,
+                    "password_env": "ADV_PW",
+                    "dev": True,
+                },
+                "devurl": {"kind": "url", "url_env": "ADV_URL", "dev": True},
+                "loc": {"kind": "local", "dev": True},
+            },
+        },
+        tmp_path,
+    )
     yield s, conf_db, url_db
     for name in databases(pg_server, f"%{tag}%"):
         query(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -69,18 +84,20 @@ TASKS = ["db-create", "db-reset", "dev-migrate-refresh", "migrate", "migrate-sta
 @pytest.mark.parametrize("target", ["loc", "srv", "devurl"])
 def test_each_task_acts_on_the_resolved_database(world, pg_server, task, target):
     if target == "loc" and task in ("db-reset", "dev-migrate-refresh"):
-        pytest.skip("starts this project's local server (covered by tests/integration/test_local_workflows.py); "
-                    "its database name comes from the same Settings.database_name")
+        pytest.skip(
+            "starts this project's local server (covered by tests/integration/test_local_workflows.py); "
+            "its database name comes from the same Settings.database_name"
+        )
     s, conf_db, url_db = world
     want, other = (url_db, conf_db) if target == "devurl" else (conf_db, url_db)
     assert s.database_name(target) == want
     if task in ("migrate", "migrate-status", "db-drift"):
         query(pg_server, f'CREATE DATABASE "{want}"')
     if task == "db-reset":
-        query(pg_server, f'CREATE DATABASE "{want}"')      # the database being replaced
+        query(pg_server, f'CREATE DATABASE "{want}"')  # the database being replaced
         query(pg_server.with_db(want), "CREATE TABLE old_marker (id int)")
     rep = _run(task, s, target, None)
-    assert databases(pg_server, other) == []                # the other name is never touched
+    assert databases(pg_server, other) == []  # the other name is never touched
     if task == "db-create":
         assert databases(pg_server, want) == [want]
     elif task in ("db-reset", "dev-migrate-refresh", "migrate"):
@@ -88,7 +105,7 @@ def test_each_task_acts_on_the_resolved_database(world, pg_server, task, target)
     elif task == "migrate-status":
         assert rep.is_pending
     elif task == "db-drift":
-        assert rep.changes                                  # the empty database lacks table a
+        assert rep.changes  # the empty database lacks table a
     if task == "db-reset":
         assert not query(pg_server.with_db(want), "SELECT 1 FROM pg_tables WHERE tablename = 'old_marker'")
 

@@ -12,6 +12,7 @@ label holds a hash of this recipe, so a changed recipe rebuilds it.
 
     python tests/docker/standin.py          # build (or confirm) the image
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,11 +87,21 @@ def build(client=None, tag: str = TAG, log=print) -> str:
         rootfs = work / "rootfs.tar"
         hooks = [f"--customize-hook={h}" for h in _CUSTOMIZE]
         hooks.append(f"--customize-hook=copy-in {ENTRYPOINT} /usr/local/bin")
-        hooks.append('--customize-hook=mv "$1/usr/local/bin/standin-entrypoint.sh" '
-                     '"$1/usr/local/bin/docker-entrypoint.sh"')
-        cmd = ["mmdebstrap", "--variant=minbase", "--include=postgresql-15", "--quiet",
-               "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
-               "--dpkgopt=path-exclude=/usr/share/locale/*", *hooks, SUITE, str(rootfs)]
+        hooks.append(
+            '--customize-hook=mv "$1/usr/local/bin/standin-entrypoint.sh" "$1/usr/local/bin/docker-entrypoint.sh"'
+        )
+        cmd = [
+            "mmdebstrap",
+            "--variant=minbase",
+            "--include=postgresql-15",
+            "--quiet",
+            "--dpkgopt=path-exclude=/usr/share/man/*",
+            "--dpkgopt=path-exclude=/usr/share/doc/*",
+            "--dpkgopt=path-exclude=/usr/share/locale/*",
+            *hooks,
+            SUITE,
+            str(rootfs),
+        ]
         t0 = time.monotonic()
         log(f"building {tag} with mmdebstrap ({SUITE} + postgresql-15) ...")
         cp = subprocess.run(cmd, capture_output=True, text=True)

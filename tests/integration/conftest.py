@@ -5,6 +5,7 @@ file with a unique `name:` project, a free port, its own data directory), so
 the developer's real container, volume, data directory and port 5432 are
 never touched. Teardown removes only what the test's project created.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,7 +33,7 @@ class Project:
     """A temporary dbstack project: compose file, invoke.yaml, tasks.py, migrations."""
 
     root: Path
-    name: str          # compose project name (unique per test)
+    name: str  # compose project name (unique per test)
     port: int
     image: str
     config: dict = field(default_factory=dict)
@@ -69,13 +70,20 @@ class Project:
 
         return from_mapping(deep_merge(self.config, overrides), self.root)
 
-    def run(self, *args: str, env: dict | None = None, check: bool | None = None,
-            timeout: float = 240, stdin=subprocess.DEVNULL) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        *args: str,
+        env: dict | None = None,
+        check: bool | None = None,
+        timeout: float = 240,
+        stdin=subprocess.DEVNULL,
+    ) -> subprocess.CompletedProcess:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_DBSTACK_")}
         full_env.update(self.env)
         full_env.update(env or {})
-        cp = subprocess.run([INV, *args], cwd=self.root, env=full_env, capture_output=True, text=True,
-                            timeout=timeout, stdin=stdin)
+        cp = subprocess.run(
+            [INV, *args], cwd=self.root, env=full_env, capture_output=True, text=True, timeout=timeout, stdin=stdin
+        )
         if check:
             assert cp.returncode == 0, f"inv {' '.join(args)} failed ({cp.returncode}):\n{cp.stdout}\n{cp.stderr}"
         return cp
@@ -87,15 +95,19 @@ class Project:
 def _write_project(root: Path, name: str, port: int, image: str) -> None:
     compose = {
         "name": name,
-        "services": {"postgres": {
-            "image": image,
-            "environment": {"POSTGRES_USER": "myuser", "POSTGRES_PASSWORD": "mypassword",
-                            "POSTGRES_DB": "mydatabase"},
-            "ports": [f"127.0.0.1:{port}:5432"],
-            "volumes": ["pgdata:/var/lib/postgresql"],
-            "command": ["postgres", "-c", "shared_buffers=32MB", "-c", "max_connections=50",
-                        "-c", "fsync=off"],
-        }},
+        "services": {
+            "postgres": {
+                "image": image,
+                "environment": {
+                    "POSTGRES_USER": "myuser",
+                    "POSTGRES_PASSWORD": "mypassword",
+                    "POSTGRES_DB": "mydatabase",
+                },
+                "ports": [f"127.0.0.1:{port}:5432"],
+                "volumes": ["pgdata:/var/lib/postgresql"],
+                "command": ["postgres", "-c", "shared_buffers=32MB", "-c", "max_connections=50", "-c", "fsync=off"],
+            }
+        },
         "volumes": {"pgdata": {}},
     }
     (root / "docker-compose.yml").write_text(yaml.safe_dump(compose, sort_keys=False))
@@ -165,8 +177,10 @@ def docker_client():
         client = docker.from_env()
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means: no engine
-        unavailable(f"no usable Docker engine ({type(exc).__name__})",
-                    f"the Docker engine is required for this test and does not answer: {exc}")
+        unavailable(
+            f"no usable Docker engine ({type(exc).__name__})",
+            f"the Docker engine is required for this test and does not answer: {exc}",
+        )
     return client
 
 

@@ -6,6 +6,7 @@ stand-in image (tests/docker/standin.py). The stand-in declares
 VOLUME /var/lib/postgresql/data like images before PostgreSQL 18, while the
 compose file mounts /var/lib/postgresql: the backend must follow the image.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -35,7 +36,8 @@ def _labelled(client, name):
 
 
 def test_reset_db_from_nothing_gives_labelled_container_named_volume_and_migrated_database(
-        project, docker_client, query):
+    project, docker_client, query
+):
     cp = project.run("reset-db", "--backend", "docker", check=True)
     assert "reset-db done" in cp.stdout
 
@@ -52,7 +54,8 @@ def test_reset_db_from_nothing_gives_labelled_container_named_volume_and_migrate
     # Mounted where the image keeps its data, and nothing anonymous besides.
     mounts = ctr.attrs["Mounts"]
     assert [(m["Type"], m.get("Name"), m["Destination"]) for m in mounts] == [
-        ("volume", project.volume_name, "/var/lib/postgresql/data")]
+        ("volume", project.volume_name, "/var/lib/postgresql/data")
+    ]
 
     vol = docker_client.volumes.get(project.volume_name)
     assert vol.attrs["Labels"]["com.docker.compose.project"] == project.name
@@ -101,21 +104,35 @@ def test_db_down_then_db_up_keeps_the_data(project, docker_client, query):
     assert "recreating container" in cp.stdout
     moved = docker_client.containers.get(project.container_name)
     assert moved.attrs["HostConfig"]["PortBindings"]["5432/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
-    assert query(project.server(local={"port": port}).with_db("mydatabase"),
-                 "SELECT count(*) FROM users WHERE email = 'kept@example.com'")[0][0] == 1
+    assert (
+        query(
+            project.server(local={"port": port}).with_db("mydatabase"),
+            "SELECT count(*) FROM users WHERE email = 'kept@example.com'",
+        )[0][0]
+        == 1
+    )
 
 
 def test_db_down_volumes_removes_only_this_projects_container_and_volume(project, docker_client, standin_image):
     other = f"dbstackforeign-{uuid.uuid4().hex[:8]}"
-    foreign_labels = {"com.docker.compose.project": other, "com.docker.compose.service": "postgres",
-                      "com.docker.compose.oneoff": "False", "com.docker.compose.container-number": "1"}
-    foreign_vol = docker_client.volumes.create(name=f"{other}_pgdata",
-                                               labels={"com.docker.compose.project": other,
-                                                       "com.docker.compose.volume": "pgdata"})
+    foreign_labels = {
+        "com.docker.compose.project": other,
+        "com.docker.compose.service": "postgres",
+        "com.docker.compose.oneoff": "False",
+        "com.docker.compose.container-number": "1",
+    }
+    foreign_vol = docker_client.volumes.create(
+        name=f"{other}_pgdata", labels={"com.docker.compose.project": other, "com.docker.compose.volume": "pgdata"}
+    )
     plain_vol = docker_client.volumes.create(name=f"{other}-unlabelled")
-    foreign_ctr = docker_client.containers.run(standin_image, ["sleep", "300"], name=f"{other}-postgres-1",
-                                               labels=foreign_labels, detach=True,
-                                               volumes={foreign_vol.name: {"bind": "/data", "mode": "rw"}})
+    foreign_ctr = docker_client.containers.run(
+        standin_image,
+        ["sleep", "300"],
+        name=f"{other}-postgres-1",
+        labels=foreign_labels,
+        detach=True,
+        volumes={foreign_vol.name: {"bind": "/data", "mode": "rw"}},
+    )
     try:
         project.run("reset-db", "--backend", "docker", check=True)
         # The foreign container is stopped, so its volume is "unused": prune-style
@@ -140,8 +157,12 @@ def test_docker_compose_lists_the_container(project, docker_client, tmp_path):
     compose = yaml.safe_load(project.compose_file.read_text())
     listed = []
     if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        cp = subprocess.run(["docker", "compose", "-f", str(project.compose_file), "ps", "-q"],
-                            capture_output=True, text=True, cwd=project.root)
+        cp = subprocess.run(
+            ["docker", "compose", "-f", str(project.compose_file), "ps", "-q"],
+            capture_output=True,
+            text=True,
+            cwd=project.root,
+        )
         assert cp.returncode == 0, cp.stderr
         listed.append(("docker compose", cp.stdout))
     if shutil.which("docker-compose"):
@@ -149,8 +170,9 @@ def test_docker_compose_lists_the_container(project, docker_client, tmp_path):
         compose.pop("name")
         v1 = tmp_path / "docker-compose.yml"
         v1.write_text(yaml.safe_dump(compose))
-        cp = subprocess.run(["docker-compose", "-p", project.name, "-f", str(v1), "ps", "-q"],
-                            capture_output=True, text=True)
+        cp = subprocess.run(
+            ["docker-compose", "-p", project.name, "-f", str(v1), "ps", "-q"], capture_output=True, text=True
+        )
         assert cp.returncode == 0, cp.stderr
         listed.append(("docker-compose", cp.stdout))
     if not listed:
@@ -161,6 +183,7 @@ def test_docker_compose_lists_the_container(project, docker_client, tmp_path):
 
 # --------------------------------------------------------------------------- bad input
 
+
 def _error_lines(cp):
     return [line for line in cp.stderr.splitlines() if line.startswith("Error:")]
 
@@ -170,8 +193,10 @@ def test_missing_image_offline_is_one_clear_error_and_creates_nothing(project, d
     cp = project.run("reset-db", "--backend", "docker")
     assert cp.returncode == 1
     errors = _error_lines(cp)
-    assert len(errors) == 1 and "dbstack-test-missing/postgres:0 is not present locally and could not be pulled" \
-        in errors[0]
+    assert (
+        len(errors) == 1
+        and "dbstack-test-missing/postgres:0 is not present locally and could not be pulled" in errors[0]
+    )
     assert "hint:" in cp.stderr and "Traceback" not in cp.stderr
     assert _labelled(docker_client, project.name) == ([], [])
 
@@ -229,8 +254,7 @@ def test_a_server_that_exits_fails_fast_with_its_last_log_lines(project):
 
 
 def test_a_same_named_container_of_someone_else_is_left_alone(project, docker_client, standin_image):
-    intruder = docker_client.containers.run(standin_image, ["sleep", "300"], name=project.container_name,
-                                            detach=True)
+    intruder = docker_client.containers.run(standin_image, ["sleep", "300"], name=project.container_name, detach=True)
     try:
         cp = project.run("db-up", "--backend", "docker")
         assert cp.returncode == 1

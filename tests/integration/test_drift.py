@@ -1,4 +1,5 @@
 """Drift on a real PostgreSQL: in sync, each kind of drift by name, and the scratch database never stays."""
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,9 @@ def migrated(fresh_db, tmp_path):
 def _inv(args, conn, **kw):
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
     env["DATABASE_URL"] = conn.url(masked=False)
-    return subprocess.run([INV, *args, "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120, **kw)
+    return subprocess.run(
+        [INV, *args, "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, **kw
+    )
 
 
 def test_in_sync_exits_0(migrated, pg_server):
@@ -59,14 +61,19 @@ def test_in_sync_exits_0(migrated, pg_server):
     assert scratch_dbs(pg_server) == []
 
 
-@pytest.mark.parametrize("change,expected", [
-    ("ALTER TABLE users ADD COLUMN phone text", "extra    column public.users.phone"),
-    ("DROP INDEX projects_owner_id_idx", "missing  index public.projects.projects_owner_id_idx"),
-    ("ALTER TABLE repositories ALTER COLUMN provider SET DEFAULT 'gitlab'",
-     "changed  column public.repositories.provider: default: migrations \"'github'::character varying\", "
-     "database \"'gitlab'::character varying\""),
-    ("CREATE TABLE audit_log (id bigint)", "extra    table public.audit_log"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ("ALTER TABLE users ADD COLUMN phone text", "extra    column public.users.phone"),
+        ("DROP INDEX projects_owner_id_idx", "missing  index public.projects.projects_owner_id_idx"),
+        (
+            "ALTER TABLE repositories ALTER COLUMN provider SET DEFAULT 'gitlab'",
+            "changed  column public.repositories.provider: default: migrations \"'github'::character varying\", "
+            "database \"'gitlab'::character varying\"",
+        ),
+        ("CREATE TABLE audit_log (id bigint)", "extra    table public.audit_log"),
+    ],
+)
 def test_each_drift_is_reported_by_name(migrated, pg_server, change, expected):
     conn, d = migrated
     execute(conn, change)
@@ -139,8 +146,14 @@ def test_interrupted_drift_drops_the_scratch_database(migrated, pg_server, sig, 
     MigrationDir(d).write_sum()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
     env["DATABASE_URL"] = conn.url(masked=False)
-    proc = subprocess.Popen([INV, "db-drift", "--dir", str(d), "--no-cache", "--target", "cnpg"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [INV, "db-drift", "--dir", str(d), "--no-cache", "--target", "cnpg"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not _sleeping(pg_server) and time.monotonic() < deadline:
@@ -159,6 +172,7 @@ def test_interrupted_drift_drops_the_scratch_database(migrated, pg_server, sig, 
 
 def _sleeping(server) -> bool:
     with psycopg.connect(**server.connect_kwargs(), autocommit=True) as pg:
-        row = pg.execute("select count(*) from pg_stat_activity where datname like 'dbstack\\_%%' "
-                         "and wait_event = 'PgSleep'").fetchone()
+        row = pg.execute(
+            "select count(*) from pg_stat_activity where datname like 'dbstack\\_%%' and wait_event = 'PgSleep'"
+        ).fetchone()
     return bool(row[0])

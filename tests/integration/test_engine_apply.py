@@ -1,4 +1,5 @@
 """Apply on a real PostgreSQL: what Atlas would do and write (Atlas's revision.go, migrate.go, cmdlog.go)."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,14 +34,14 @@ def test_sample_project_applies_and_rows_are_what_atlas_writes(fresh_db):
     assert [r["version"] for r in got] == [f.version for f in files]
     for f, r in zip(files, got, strict=True):  # same length: asserted above
         n = len(scanner.scan(f.text()))
-        assert r["hash"] == sums[f.name]                      # the file's atlas.sum entry, no h1:
+        assert r["hash"] == sums[f.name]  # the file's atlas.sum entry, no h1:
         assert r["applied"] == r["total"] == n
         assert r["type"] == 2 and r["description"] == f.description
-        assert r["error"] == "" and r["error_stmt"] == ""     # '' not NULL, as ent writes them
+        assert r["error"] == "" and r["error_stmt"] == ""  # '' not NULL, as ent writes them
         assert r["ph_json_null"] is True and r["ph_sql_null"] is False  # JSON null (Atlas >= v0.31)
         assert r["operator_version"] == OPERATOR_VERSION and OPERATOR_VERSION.startswith("dbstack v")
         assert r["execution_time"] > 0
-    assert len({r["executed_at"] for r in got}) == len(got)   # each file has its own start
+    assert len({r["executed_at"] for r in got}) == len(got)  # each file has its own start
     assert status(fresh_db, ls).render_text().startswith("Migration Status: OK\n")
     again = apply(fresh_db, ls)
     assert again.render_text() == "No migration files to execute\n"
@@ -68,9 +69,20 @@ def test_revisions_table_equals_atlas_ddl(fresh_db, tmp_path):
         WHERE n.nspname = %s AND c.relname = 'atlas_schema_revisions' AND i.indisprimary"""
     ours = query(fresh_db, catalog, ("atlas_schema_revisions",))
     assert ours == query(fresh_db, catalog, ("atlas_ref",))
-    assert [r[1] for r in ours] == ["version", "description", "type", "applied", "total", "executed_at",
-                                    "execution_time", "error", "error_stmt", "hash", "partial_hashes",
-                                    "operator_version"]
+    assert [r[1] for r in ours] == [
+        "version",
+        "description",
+        "type",
+        "applied",
+        "total",
+        "executed_at",
+        "execution_time",
+        "error",
+        "error_stmt",
+        "hash",
+        "partial_hashes",
+        "operator_version",
+    ]
     assert query(fresh_db, pk, ("atlas_schema_revisions",)) == query(fresh_db, pk, ("atlas_ref",)) == [(["version"],)]
 
 
@@ -81,31 +93,38 @@ def test_checksum_tampering_is_refused_before_any_change(fresh_db, tmp_path):
         apply(fresh_db, layers(d))
     assert "\tL3: 2_two.sql was edited\n" in e.value.output
     assert e.value.output.startswith("You have a checksum error in your migration directory.\n")
-    assert schemas(fresh_db) == ["public"] and tables(fresh_db) == []   # not even the revisions schema
+    assert schemas(fresh_db) == ["public"] and tables(fresh_db) == []  # not even the revisions schema
     (d / "atlas.sum").unlink()
     with pytest.raises(ChecksumError, match="checksum file not found"):
         apply(fresh_db, layers(d), ApplyOptions(dry_run=True))
 
 
 def test_failing_file_in_file_mode_leaves_the_database_as_before_that_file(fresh_db, tmp_path):
-    d = make_dir(tmp_path / "m", {
-        "1_one.sql": "CREATE TABLE a (id int);\n",
-        "2_two.sql": "CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\n\nINSERT INTO missing VALUES (1);\n",
-        "3_three.sql": "CREATE TABLE c (id int);\n",
-    })
+    d = make_dir(
+        tmp_path / "m",
+        {
+            "1_one.sql": "CREATE TABLE a (id int);\n",
+            "2_two.sql": "CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\n\nINSERT INTO missing VALUES (1);\n",
+            "3_three.sql": "CREATE TABLE c (id int);\n",
+        },
+    )
     with pytest.raises(MigrationError) as e:
         apply(fresh_db, layers(d))
     msg = e.value.message
-    assert msg.startswith('sql/migrate: executing statement "INSERT INTO missing VALUES (1);" from version "2": '
-                          'pq: relation "missing" does not exist')
+    assert msg.startswith(
+        'sql/migrate: executing statement "INSERT INTO missing VALUES (1);" from version "2": '
+        'pq: relation "missing" does not exist'
+    )
     assert "SQLSTATE 42P01" in msg and "2_two.sql line 4" in msg
     assert "nothing of 2_two.sql stays" in e.value.hint
     out = e.value.output  # the apply report, as Atlas prints it before the error
-    assert "  -- migrating version 2\n    -> CREATE TABLE b (id int);\n    -> INSERT INTO b VALUES (1);\n" \
-           "    -> INSERT INTO missing VALUES (1);\n    pq: relation \"missing\" does not exist\n" in out
+    assert (
+        "  -- migrating version 2\n    -> CREATE TABLE b (id int);\n    -> INSERT INTO b VALUES (1);\n"
+        '    -> INSERT INTO missing VALUES (1);\n    pq: relation "missing" does not exist\n' in out
+    )
     assert out.endswith("  -- 1 migration ok, 1 with errors\n  -- 3 sql statements ok, 1 with errors\n")
     assert e.value.report.applied == ["1"]
-    assert tables(fresh_db) == ["a"]                       # b rolled back, c never ran
+    assert tables(fresh_db) == ["a"]  # b rolled back, c never ran
     assert [r["version"] for r in rows(fresh_db)] == ["1"]  # no row for the failed file (Atlas: rolled back)
     # fixed file: the run continues with it from statement 1
     (d / "2_two.sql").write_text("CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\n")
@@ -133,14 +152,17 @@ def test_a_syntax_error_anywhere_in_a_batch_still_applies_the_files_before_it(fr
     d = make_dir(tmp_path / "m", files)
     with pytest.raises(MigrationError) as e:
         apply(fresh_db, layers(d))
-    assert e.value.message.startswith('sql/migrate: executing statement "THIS IS A FAILING STATEMENT;" from '
-                                      'version "4": pq: syntax error at or near "THIS"')
+    assert e.value.message.startswith(
+        'sql/migrate: executing statement "THIS IS A FAILING STATEMENT;" from '
+        'version "4": pq: syntax error at or near "THIS"'
+    )
     assert tables(fresh_db) == ["t1", "t2", "t3"]
 
 
 def test_tx_mode_all_rolls_back_the_whole_run(fresh_db, tmp_path):
-    d = make_dir(tmp_path / "m",
-                 {**THREE, "4_four.sql": "CREATE TABLE broken (id bigint);\nTHIS IS A FAILING STATEMENT;\n"})
+    d = make_dir(
+        tmp_path / "m", {**THREE, "4_four.sql": "CREATE TABLE broken (id bigint);\nTHIS IS A FAILING STATEMENT;\n"}
+    )
     apply(fresh_db, layers(d), ApplyOptions(amount=1))
     with pytest.raises(MigrationError, match='from version "4"') as e:
         apply(fresh_db, layers(d), ApplyOptions(tx_mode="all"))
@@ -171,9 +193,11 @@ def test_dirty_database_needs_baseline_or_allow_dirty(fresh_db, tmp_path):
     query(fresh_db, "CREATE TABLE a (id int PRIMARY KEY)")
     with pytest.raises(MigrationError) as e:
         apply(fresh_db, layers(d))
-    assert e.value.message == ('sql/migrate: connected database is not clean: found schema "public". '
-                               "baseline version or allow-dirty is required")
-    assert [r["version"] for r in rows(fresh_db)] == []   # Atlas creates the table first, writes nothing
+    assert e.value.message == (
+        'sql/migrate: connected database is not clean: found schema "public". '
+        "baseline version or allow-dirty is required"
+    )
+    assert [r["version"] for r in rows(fresh_db)] == []  # Atlas creates the table first, writes nothing
     bound = fresh_db.__class__(**{**fresh_db.__dict__, "params": (("search_path", "public"),)})
     with pytest.raises(MigrationError, match="ambiguous revision table"):  # the first run made one elsewhere
         apply(bound, layers(d))
@@ -190,8 +214,14 @@ def test_baseline_on_a_dirty_database(fresh_db, tmp_path):
     assert rep.render_text().startswith("Migrating to version 3 from 1 (2 migrations in total):")
     got = rows(fresh_db)
     base = got[0]
-    assert (base["version"], base["description"], base["type"], base["applied"], base["total"], base["hash"]) \
-        == ("1", "one", 1, 0, 0, "")
+    assert (base["version"], base["description"], base["type"], base["applied"], base["total"], base["hash"]) == (
+        "1",
+        "one",
+        1,
+        0,
+        0,
+        "",
+    )
     assert [r["type"] for r in got] == [1, 2, 2] and tables(fresh_db) == ["a", "b", "c"]
     st = status(fresh_db, layers(d))
     assert st.status == "OK" and st.current == "3" and st.to_json()["Applied"][0]["Type"] == "baseline"
@@ -221,14 +251,17 @@ def test_out_of_order_files_in_each_exec_order(fresh_db, tmp_path, order):
     if order == "linear":
         with pytest.raises(MigrationError) as e:
             apply(fresh_db, layers(d))
-        assert e.value.message == ("migration file 1.5_late.sql was added out of order. "
-                                   "See: https://atlasgo.io/versioned/apply#non-linear-error")
+        assert e.value.message == (
+            "migration file 1.5_late.sql was added out of order. "
+            "See: https://atlasgo.io/versioned/apply#non-linear-error"
+        )
         assert tables(fresh_db) == ["a", "b", "c"]
         st = status(fresh_db, layers(d))
         assert st.render_text() == (
             "Migration Status: PENDING\n  -- Current Version: 3\n  -- Next Version:    UNKNOWN\n"
             "  -- Executed Files:  3\n  -- Pending Files:   2 (1 out of order)\n\n"
-            f"  ERROR: {e.value.message}\n")
+            f"  ERROR: {e.value.message}\n"
+        )
     elif order == "linear-skip":
         rep = apply(fresh_db, layers(d), ApplyOptions(exec_order=order))
         assert rep.applied == ["4"] and "late" not in tables(fresh_db)
@@ -266,16 +299,27 @@ def test_dry_run_of_a_partly_applied_database(fresh_db, tmp_path):
 
 
 def test_layers_apply_in_one_version_order_into_one_table(fresh_db, tmp_path):
-    bronze = make_dir(tmp_path / "bronze", {"001_raw.sql": "CREATE SCHEMA bronze;\nCREATE TABLE bronze.raw (x int);\n",
-                                            "003_more.sql": "CREATE TABLE bronze.more (x int);\n"})
-    silver = make_dir(tmp_path / "silver",
-                      {"002_clean.sql": "CREATE SCHEMA silver;\nCREATE TABLE silver.clean (x int);\n",
-                       "004_view.sql": "CREATE VIEW silver.v AS SELECT * FROM bronze.more;\n"})
+    bronze = make_dir(
+        tmp_path / "bronze",
+        {
+            "001_raw.sql": "CREATE SCHEMA bronze;\nCREATE TABLE bronze.raw (x int);\n",
+            "003_more.sql": "CREATE TABLE bronze.more (x int);\n",
+        },
+    )
+    silver = make_dir(
+        tmp_path / "silver",
+        {
+            "002_clean.sql": "CREATE SCHEMA silver;\nCREATE TABLE silver.clean (x int);\n",
+            "004_view.sql": "CREATE VIEW silver.v AS SELECT * FROM bronze.more;\n",
+        },
+    )
     ls = layers(bronze, silver)
     rep = apply(fresh_db, ls)
     assert rep.applied == ["001", "002", "003", "004"]
-    sums = {**{e.name: e.hash for e in MigrationDir(bronze).read_sum().entries},
-            **{e.name: e.hash for e in MigrationDir(silver).read_sum().entries}}
+    sums = {
+        **{e.name: e.hash for e in MigrationDir(bronze).read_sum().entries},
+        **{e.name: e.hash for e in MigrationDir(silver).read_sum().entries},
+    }
     names = {"001": "001_raw.sql", "002": "002_clean.sql", "003": "003_more.sql", "004": "004_view.sql"}
     assert {r["version"]: r["hash"] for r in rows(fresh_db)} == {v: sums[n] for v, n in names.items()}
     make_dir(tmp_path / "silver", {"003_clash.sql": "SELECT 1;\n"})
@@ -284,8 +328,11 @@ def test_layers_apply_in_one_version_order_into_one_table(fresh_db, tmp_path):
 
 
 def test_golang_migrate_directories(fresh_db, tmp_path):
-    d = make_dir(tmp_path / "gm", {"1_init.up.sql": "CREATE TABLE g (id int);\n",
-                                   "1_init.down.sql": "DROP TABLE g;\n"}, hash=False)
+    d = make_dir(
+        tmp_path / "gm",
+        {"1_init.up.sql": "CREATE TABLE g (id int);\n", "1_init.down.sql": "DROP TABLE g;\n"},
+        hash=False,
+    )
     MigrationDir(d, "golang-migrate").write_sum()
     rep = apply(fresh_db, layers(d, format="golang-migrate"))
     assert rep.applied == ["1"] and rows(fresh_db)[0]["description"] == "init"

@@ -1,5 +1,6 @@
 """Atlas drop-in details of `inv migrate` (issue 13): failures inside `--json`, resumed rows,
 one progress line per failing file, and a local server that is down."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.postgres
 
 
 def inv(spec, *args, timeout=120, **extra_env):
-    return subprocess.run([*INV, *args], cwd=ROOT, env=inv_env(spec, **extra_env), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [*INV, *args], cwd=ROOT, env=inv_env(spec, **extra_env), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _one_error_line(cp) -> str:
@@ -44,8 +46,10 @@ def test_json_holds_every_failure_with_error_set(fresh_db, tmp_path, case):
     elif case == "not-clean":
         query(fresh_db, "CREATE TABLE users (id int)")
         # sql/postgres/driver.go CheckClean, database-bound URL: a table in public is "found schema".
-        want = ('sql/migrate: connected database is not clean: found schema "public". '
-                "baseline version or allow-dirty is required")
+        want = (
+            'sql/migrate: connected database is not clean: found schema "public". '
+            "baseline version or allow-dirty is required"
+        )
     elif case == "checksum":
         want = "checksum mismatch"
     else:
@@ -65,15 +69,21 @@ def test_json_holds_every_failure_with_error_set(fresh_db, tmp_path, case):
         assert doc["Pending"] == [{"Name": "1_one.sql", "Version": "1", "Description": "one"}]
         # The text form is Atlas's template with no file run: intro, the error, the summary.
         text = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d), *args)
-        assert text.stdout.startswith(f"Migrating to version 1 (1 migrations in total):\n\n    {want}\n\n"
-                                      "  -------------------------\n  -- ")
+        assert text.stdout.startswith(
+            f"Migrating to version 1 (1 migrations in total):\n\n    {want}\n\n  -------------------------\n  -- "
+        )
     assert query(fresh_db, "SELECT count(*) FROM pg_tables WHERE tablename = 'a'") == [(0,)]
 
 
 def test_a_failing_file_gets_one_progress_line(fresh_db, tmp_path):
-    d = make_dir(tmp_path / "m", {"1_one.sql": "CREATE TABLE a (id int);\n",
-                                  "2_two.sql": "CREATE TABLE b (id int);\n",
-                                  "3_bad.sql": "CREATE TABLE c (id int);\nTHIS FAILS;\n"})
+    d = make_dir(
+        tmp_path / "m",
+        {
+            "1_one.sql": "CREATE TABLE a (id int);\n",
+            "2_two.sql": "CREATE TABLE b (id int);\n",
+            "3_bad.sql": "CREATE TABLE c (id int);\nTHIS FAILS;\n",
+        },
+    )
     cp = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d))
     assert cp.returncode == 1
     lines = [line for line in cp.stderr.splitlines() if line.startswith("migrating version")]
@@ -81,9 +91,7 @@ def test_a_failing_file_gets_one_progress_line(fresh_db, tmp_path):
     assert len(lines) == len(set(lines))
 
 
-NONE_FILE = ("-- atlas:txmode none\n\n"
-             "CREATE TABLE b (id int);\n"
-             "INSERT INTO missing VALUES (1);\n")
+NONE_FILE = "-- atlas:txmode none\n\nCREATE TABLE b (id int);\nINSERT INTO missing VALUES (1);\n"
 
 
 def test_resumed_row_describes_the_file_as_it_is_now(fresh_db, tmp_path):
@@ -94,8 +102,11 @@ def test_resumed_row_describes_the_file_as_it_is_now(fresh_db, tmp_path):
         apply(fresh_db, layers(d))
     first = rows(fresh_db)[1]
     assert (first["applied"], first["total"]) == (1, 2)
-    (d / "2_two.sql").write_text(NONE_FILE.replace("INSERT INTO missing VALUES (1);\n",
-                                                   "CREATE TABLE missing (id int);\nINSERT INTO missing VALUES (1);\n"))
+    (d / "2_two.sql").write_text(
+        NONE_FILE.replace(
+            "INSERT INTO missing VALUES (1);\n", "CREATE TABLE missing (id int);\nINSERT INTO missing VALUES (1);\n"
+        )
+    )
     rehash(d)
     apply(fresh_db, layers(d))
     r = rows(fresh_db)[1]
@@ -114,8 +125,16 @@ def test_migrate_against_a_local_server_that_is_down_says_db_up(fresh_db, tmp_pa
     d = make_dir(tmp_path / "m", {"1_one.sql": "CREATE TABLE a (id int);\n"})
     port = str(_free_port())
     for task in ("migrate", "migrate-status"):
-        cp = inv(fresh_db, task, "--target", "local", "--dir", str(d), INVOKE_DBSTACK_LOCAL_PORT=port,
-                 INVOKE_DBSTACK_LOCAL_HOST="127.0.0.1")
+        cp = inv(
+            fresh_db,
+            task,
+            "--target",
+            "local",
+            "--dir",
+            str(d),
+            INVOKE_DBSTACK_LOCAL_PORT=port,
+            INVOKE_DBSTACK_LOCAL_HOST="127.0.0.1",
+        )
         assert cp.returncode == 1
         _one_error_line(cp)
         assert "`inv db-up`" in cp.stderr, cp.stderr
@@ -131,8 +150,10 @@ def test_status_shows_atlas_text_for_directories_atlas_reads_and_apply_refuses_t
     st = inv(fresh_db, "migrate-status", "--target", "cnpg", "--dir", str(d))
     assert st.returncode == 2, st.stderr
     # internal/integration/testdata/postgres/cli-migrate-status.txtar, status_clean.txt
-    assert st.stdout == ("Migration Status: PENDING\n  -- Current Version: No migration applied yet\n"
-                         "  -- Next Version:    1\n  -- Executed Files:  0\n  -- Pending Files:   2\n")
+    assert st.stdout == (
+        "Migration Status: PENDING\n  -- Current Version: No migration applied yet\n"
+        "  -- Next Version:    1\n  -- Executed Files:  0\n  -- Pending Files:   2\n"
+    )
     run = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d))
     assert run.returncode == 1 and "duplicate migration version 1" in _one_error_line(run)
     assert query(fresh_db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]

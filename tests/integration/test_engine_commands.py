@@ -1,4 +1,5 @@
 """The settings-level commands (commands.migrate / commands.migration_status) other tools call."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,13 +14,24 @@ pytestmark = pytest.mark.postgres
 
 def settings_for(spec, tmp_path, dirs, revisions_schema=""):
     """Database `spec.dbname` with these layers, on a target whose password comes from the env."""
-    return from_mapping({
-        "database": spec.dbname,
-        "lock_timeout": 2,
-        "databases": {spec.dbname: {"dirs": [str(d) for d in dirs], "revisions_schema": revisions_schema}},
-        "targets": {"here": {"kind": "server", "host": spec.host, "port": spec.port, "user": spec.user,
-                             "password_env": "DBSTACK_TEST_PW", "dev": True}},
-    }, root=tmp_path)
+    return from_mapping(
+        {
+            "database": spec.dbname,
+            "lock_timeout": 2,
+            "databases": {spec.dbname: {"dirs": [str(d) for d in dirs], "revisions_schema": revisions_schema}},
+            "targets": {
+                "here": {
+                    "kind": "server",
+                    "host": spec.host,
+                    "port": spec.port,
+                    "user": spec.user,
+                    "password_env": "DBSTACK_TEST_PW",
+                    "dev": True,
+                }
+            },
+        },
+        root=tmp_path,
+    )
 
 
 def test_migrate_and_status_from_settings(fresh_db, tmp_path, monkeypatch):
@@ -32,7 +44,7 @@ def test_migrate_and_status_from_settings(fresh_db, tmp_path, monkeypatch):
     lines: list[str] = []
     rep = commands.migrate(s, target="here", out=lines.append)
     assert rep.applied == ["1", "2"] and lines == ["migrating versions 1..2 (1-2/2)"]
-    assert tables(fresh_db, "meta") == ["atlas_schema_revisions"]        # revisions_schema from settings
+    assert tables(fresh_db, "meta") == ["atlas_schema_revisions"]  # revisions_schema from settings
     assert [r["version"] for r in rows(fresh_db, '"meta"."atlas_schema_revisions"')] == ["1", "2"]
     assert commands.migration_status(s, target="here").status == "OK"
 
@@ -40,11 +52,22 @@ def test_migrate_and_status_from_settings(fresh_db, tmp_path, monkeypatch):
 def test_dir_overrides_the_configured_layers(fresh_db, tmp_path, monkeypatch):
     monkeypatch.setenv("DBSTACK_TEST_PW", fresh_db.password)
     only = make_dir(tmp_path / "other", {"7_x.sql": "CREATE TABLE x (id int);\n"})
-    s = from_mapping({"database": fresh_db.dbname,
-                      "databases": {fresh_db.dbname: {"dirs": [str(tmp_path / "missing")]}},
-                      "targets": {"here": {"kind": "server", "host": fresh_db.host, "port": fresh_db.port,
-                                           "user": fresh_db.user, "password_env": "DBSTACK_TEST_PW"}}},
-                     root=tmp_path)
+    s = from_mapping(
+        {
+            "database": fresh_db.dbname,
+            "databases": {fresh_db.dbname: {"dirs": [str(tmp_path / "missing")]}},
+            "targets": {
+                "here": {
+                    "kind": "server",
+                    "host": fresh_db.host,
+                    "port": fresh_db.port,
+                    "user": fresh_db.user,
+                    "password_env": "DBSTACK_TEST_PW",
+                }
+            },
+        },
+        root=tmp_path,
+    )
     rep = commands.migrate(s, target="here", dir=str(only), opts=ApplyOptions(dry_run=True))
     assert rep.pending == ["7"] and tables(fresh_db) == []
     assert commands.migrate(s, target="here", dir=str(only)).applied == ["7"]

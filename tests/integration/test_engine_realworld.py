@@ -6,6 +6,7 @@ atlas.sum hash and the scanner's statement count. Directories that cannot
 run here are listed with the reason. Directories whose atlas.sum is known not
 to match (MANIFEST.tsv) must be refused before the database is touched.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,21 +33,22 @@ CANNOT_RUN_HERE = {
     "AidarDzhumagulov__EventMap__backend-migrations": "needs the PostGIS extension",
     "mkrepo-dev__mkrepo__sql-migrations": "uses uuidv7(), new in PostgreSQL 18",
     "JohnYoungers__cockroach-demo__migrations__crlf-reconstructed": (
-        "CockroachDB demo: its only file uses a type and tables "
-        "created outside the directory"),
+        "CockroachDB demo: its only file uses a type and tables created outside the directory"
+    ),
     "HijiriSato88__lovender_backend__migrations": "MySQL",
     "AnuchitO__atlasgo-db-migration__poc-migrations": "MySQL",
     "ent__ent__examples-migration": "MySQL",
     "BioSystems-Indonesia__TAMALabs__migrations-854b3b4": (
-        "SQLite; also up and down files share versions, "
-        "which dbstack refuses (DESIGN: unique versions)"),
+        "SQLite; also up and down files share versions, which dbstack refuses (DESIGN: unique versions)"
+    ),
     "ariga__atlas__sql-migrate-testdata-migrate": (
-        "Atlas's own fixture: up and down files share versions, "
-        "which dbstack refuses (unique versions)"),
+        "Atlas's own fixture: up and down files share versions, which dbstack refuses (unique versions)"
+    ),
 }
 
-RUNNABLE = sorted(slug for slug, r in MANIFEST.items()
-                  if r["expected_result"] == "match" and slug not in CANNOT_RUN_HERE)
+RUNNABLE = sorted(
+    slug for slug, r in MANIFEST.items() if r["expected_result"] == "match" and slug not in CANNOT_RUN_HERE
+)
 MISMATCHING = sorted(slug for slug, r in MANIFEST.items() if r["expected_result"] != "match")
 
 
@@ -81,7 +83,7 @@ def test_hatchet_txmode_none_files_ran_outside_transactions(fresh_db):
     d = ATLAS_DIRS / "hatchet-dev__hatchet__sql-migrations"
     none = [f for f in layers(d).files() if scanner.txmode_of(f.text(), f.name) == "none"]
     assert len(none) >= 10 and all("CONCURRENTLY" in f.text() for f in none)
-    rep = apply(fresh_db, layers(d))   # CREATE INDEX CONCURRENTLY fails inside a transaction block
+    rep = apply(fresh_db, layers(d))  # CREATE INDEX CONCURRENTLY fails inside a transaction block
     assert len(rep.applied) == 82
     got = {r["version"]: r for r in rows(fresh_db)}
     assert all(got[f.version]["applied"] == got[f.version]["total"] > 0 for f in none)

@@ -1,4 +1,5 @@
 """The revisions table as Atlas uses it: rows Atlas wrote, schema resolution, the guard, the lock."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,8 @@ def atlas_row(conn, version, desc, typ, applied, total, hash_, ph, error="", err
     conn.execute(
         'INSERT INTO "atlas_schema_revisions"."atlas_schema_revisions" VALUES '
         "(%s, %s, %s, %s, %s, now(), 1000, %s, %s, %s, %s, 'Atlas CLI v0.38.0')",
-        (version, desc, typ, applied, total, error, error_stmt, hash_, ph))
+        (version, desc, typ, applied, total, error, error_stmt, hash_, ph),
+    )
 
 
 def with_atlas_table(spec):
@@ -44,11 +46,21 @@ def test_rows_written_by_atlas_are_read_correctly(fresh_db, tmp_path):
     query(fresh_db, "CREATE TABLE a (id int); CREATE TABLE b (id int); CREATE TABLE b2 (id int)")
     with with_atlas_table(fresh_db) as conn:
         # cloud reporting's identifier row (sorts first), an old full partial_hashes array, a JSON null
-        conn.execute('INSERT INTO "atlas_schema_revisions"."atlas_schema_revisions" VALUES '
-                     "('.atlas_cloud_identifier', '0f0c1f4e-3a64-4a8b-9d0b-0d1c8d6f1a11', 2, 0, 0, now(), 0, "
-                     "NULL, NULL, '', NULL, 'Atlas CLI v0.38.0')")
-        atlas_row(conn, "1", "one", 2, 1, 1, sums["1_one.sql"],
-                  json.dumps(["h1:" + statement_sums(["CREATE TABLE a (id int);"])[0]]))
+        conn.execute(
+            'INSERT INTO "atlas_schema_revisions"."atlas_schema_revisions" VALUES '
+            "('.atlas_cloud_identifier', '0f0c1f4e-3a64-4a8b-9d0b-0d1c8d6f1a11', 2, 0, 0, now(), 0, "
+            "NULL, NULL, '', NULL, 'Atlas CLI v0.38.0')"
+        )
+        atlas_row(
+            conn,
+            "1",
+            "one",
+            2,
+            1,
+            1,
+            sums["1_one.sql"],
+            json.dumps(["h1:" + statement_sums(["CREATE TABLE a (id int);"])[0]]),
+        )
         atlas_row(conn, "2", "two", 2, 2, 2, sums["2_two.sql"], "null")
     st = status(fresh_db, layers(d))
     assert [r.version for r in st.revisions] == ["1", "2"]  # the identifier row is not a revision
@@ -77,8 +89,18 @@ def test_resume_a_partial_row_atlas_left(fresh_db, tmp_path):
     first = statement_sums(["CREATE TABLE b (id int);"])[0]
     with with_atlas_table(fresh_db) as conn:
         atlas_row(conn, "1", "one", 2, 1, 1, "h", "null")
-        atlas_row(conn, "2", "two", 2, 1, 2, "h2", json.dumps(["h1:" + first]),
-                  error='pq: relation "b2" already exists', error_stmt="CREATE TABLE b2 (id int);")
+        atlas_row(
+            conn,
+            "2",
+            "two",
+            2,
+            1,
+            2,
+            "h2",
+            json.dumps(["h1:" + first]),
+            error='pq: relation "b2" already exists',
+            error_stmt="CREATE TABLE b2 (id int);",
+        )
     st = status(fresh_db, layers(d))
     assert (st.current, st.next, st.count, st.total) == ("2", "2", 1, 2)
     rep = apply(fresh_db, layers(d))
@@ -110,8 +132,10 @@ def test_ambiguity_guard(fresh_db, tmp_path):
     with pytest.raises(MigrationError) as e:
         apply(bound, layers(d))
     assert e.value.message == "ambiguous revision table"
-    assert e.value.output.startswith("We couldn't find a revision table in the connected schema but found one in \n"
-                                     "the schema 'atlas_schema_revisions' and cannot determine the desired behavior.\n")
+    assert e.value.output.startswith(
+        "We couldn't find a revision table in the connected schema but found one in \n"
+        "the schema 'atlas_schema_revisions' and cannot determine the desired behavior.\n"
+    )
     with pytest.raises(MigrationError, match="ambiguous revision table"):
         status(bound, layers(d))
     assert "atlas_schema_revisions" not in tables(fresh_db, "public")
@@ -121,8 +145,11 @@ def test_ambiguity_guard(fresh_db, tmp_path):
 def test_an_older_table_gets_the_missing_columns(fresh_db, tmp_path):
     d = make_dir(tmp_path / "m", FILES)
     query(fresh_db, 'CREATE SCHEMA "atlas_schema_revisions"')
-    old = RevisionTable().ddl().replace(
-        ', "partial_hashes" jsonb NULL, "operator_version" character varying NOT NULL', "")
+    old = (
+        RevisionTable()
+        .ddl()
+        .replace(', "partial_hashes" jsonb NULL, "operator_version" character varying NOT NULL', "")
+    )
     query(fresh_db, old)
     apply(fresh_db, layers(d))
     got = rows(fresh_db)
@@ -132,8 +159,10 @@ def test_an_older_table_gets_the_missing_columns(fresh_db, tmp_path):
 def test_status_does_not_create_anything(fresh_db, tmp_path):
     d = make_dir(tmp_path / "m", FILES)
     st = status(fresh_db, layers(d))
-    assert st.render_text() == ("Migration Status: PENDING\n  -- Current Version: No migration applied yet\n"
-                                "  -- Next Version:    1\n  -- Executed Files:  0\n  -- Pending Files:   3\n")
+    assert st.render_text() == (
+        "Migration Status: PENDING\n  -- Current Version: No migration applied yet\n"
+        "  -- Next Version:    1\n  -- Executed Files:  0\n  -- Pending Files:   3\n"
+    )
     assert schemas(fresh_db) == ["public"]
 
 

@@ -1,4 +1,5 @@
 """Helpers shared by the engine tests (no tests here)."""
+
 from __future__ import annotations
 
 import os
@@ -40,20 +41,29 @@ def query(conn_spec, sql: str, params=None) -> list[tuple]:
 
 def rows(conn_spec, table: str = REV) -> list[dict]:
     with psycopg.connect(**conn_spec.connect_kwargs(), autocommit=True) as c:
-        cur = c.execute(f"SELECT *, partial_hashes IS NULL AS ph_sql_null, "
-                        f"partial_hashes = 'null'::jsonb AS ph_json_null FROM {table} ORDER BY version")
+        cur = c.execute(
+            f"SELECT *, partial_hashes IS NULL AS ph_sql_null, "
+            f"partial_hashes = 'null'::jsonb AS ph_json_null FROM {table} ORDER BY version"
+        )
         names = [d.name for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def tables(conn_spec, schema: str = "public") -> list[str]:
-    return [r[0] for r in query(conn_spec, "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1",
-                                (schema,))]
+    return [
+        r[0] for r in query(conn_spec, "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (schema,))
+    ]
 
 
 def schemas(conn_spec) -> list[str]:
-    return [r[0] for r in query(conn_spec, "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
-                                           "AND nspname <> 'information_schema' ORDER BY 1")]
+    return [
+        r[0]
+        for r in query(
+            conn_spec,
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+            "AND nspname <> 'information_schema' ORDER BY 1",
+        )
+    ]
 
 
 def inv_env(conn_spec, **extra: str) -> dict:

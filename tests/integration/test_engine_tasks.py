@@ -1,5 +1,6 @@
 """`inv migrate`, `inv migrate-dry`, `inv migrate-status` as processes: output, exit codes,
 six concurrent runs, and a run killed with SIGKILL."""
+
 from __future__ import annotations
 
 import json
@@ -21,21 +22,26 @@ FILES = {
 
 
 def inv(spec, *args, timeout=120, **extra_env):
-    return subprocess.run([*INV, *args], cwd=ROOT, env=inv_env(spec, **extra_env), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [*INV, *args], cwd=ROOT, env=inv_env(spec, **extra_env), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_status_exit_codes_and_apply_output(fresh_db, tmp_path):
     d = make_dir(tmp_path / "m", FILES)
     st = inv(fresh_db, "migrate-status", "--target", "cnpg", "--dir", str(d))
     assert st.returncode == 2, st.stderr
-    assert st.stdout == ("Migration Status: PENDING\n  -- Current Version: No migration applied yet\n"
-                         "  -- Next Version:    1\n  -- Executed Files:  0\n  -- Pending Files:   2\n")
+    assert st.stdout == (
+        "Migration Status: PENDING\n  -- Current Version: No migration applied yet\n"
+        "  -- Next Version:    1\n  -- Executed Files:  0\n  -- Pending Files:   2\n"
+    )
     assert "2 migration files are pending" in st.stderr
     dry = inv(fresh_db, "migrate-dry", "--target", "cnpg", "--dir", str(d))
     assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.startswith("Migrating to version 2 (2 migrations in total):\n\n  -- migrating version 1\n"
-                                 "    -> CREATE TABLE a (id int);\n  -- ok (")
+    assert dry.stdout.startswith(
+        "Migrating to version 2 (2 migrations in total):\n\n  -- migrating version 1\n"
+        "    -> CREATE TABLE a (id int);\n  -- ok ("
+    )
     assert tables(fresh_db) == []
     run = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d))
     assert run.returncode == 0, run.stderr
@@ -55,8 +61,10 @@ def test_failed_statement_output_and_json(fresh_db, tmp_path):
     d = make_dir(tmp_path / "m", {**FILES, "3_bad.sql": "CREATE TABLE c (id int);\nTHIS IS A FAILING STATEMENT;\n"})
     run = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d))
     assert run.returncode == 1
-    assert run.stdout.endswith('    -> THIS IS A FAILING STATEMENT;\n    pq: syntax error at or near "THIS"\n\n'
-                               "  -------------------------\n" + run.stdout.split("-------------------------\n")[1])
+    assert run.stdout.endswith(
+        '    -> THIS IS A FAILING STATEMENT;\n    pq: syntax error at or near "THIS"\n\n'
+        "  -------------------------\n" + run.stdout.split("-------------------------\n")[1]
+    )
     assert "  -- 2 migrations ok, 1 with errors\n  -- 4 sql statements ok, 1 with errors\n" in run.stdout
     err = run.stderr.splitlines()
     line = next(ln for ln in err if ln.startswith("Error: "))
@@ -73,8 +81,11 @@ def test_failed_statement_output_and_json(fresh_db, tmp_path):
 def test_bad_arguments_get_atlas_texts(fresh_db, tmp_path):
     d = make_dir(tmp_path / "m", FILES)
     r = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d), "--amount", "x")
-    assert r.returncode == 1 and 'invalid amount argument "x" (invalid syntax). Omit the argument or pass a ' \
-                                  "valid integer instead" in r.stderr
+    assert (
+        r.returncode == 1
+        and 'invalid amount argument "x" (invalid syntax). Omit the argument or pass a valid integer instead'
+        in r.stderr
+    )
     r = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d), "--tx-mode", "invalid")
     assert r.returncode == 1 and 'unknown tx-mode "invalid"' in r.stderr
     r = inv(fresh_db, "migrate", "--target", "cnpg", "--dir", str(d), "--baseline", "1", "--allow-dirty")
@@ -89,13 +100,21 @@ def test_six_concurrent_migrate_processes_apply_every_version_once(fresh_db, tmp
     files = {f"{i:02d}_f.sql": f"CREATE TABLE t{i} (id int);\nSELECT pg_sleep(0.02);\n" for i in range(1, 21)}
     d = make_dir(tmp_path / "m", files)
     env = inv_env(fresh_db)
-    procs = [subprocess.Popen([*INV, "migrate", "--target", "cnpg", "--dir", str(d), "--json", "--lock-timeout", "60s"],
-                              cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    procs = [
+        subprocess.Popen(
+            [*INV, "migrate", "--target", "cnpg", "--dir", str(d), "--json", "--lock-timeout", "60s"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
     results = [p.communicate(timeout=180) + (p.returncode,) for p in procs]
     assert all(code == 0 for _, _, code in results), [err for _, err, _ in results]
     applied = [f["Version"] for out, _, _ in results for f in json.loads(out).get("Applied", [])]
-    assert sorted(applied) == [f"{i:02d}" for i in range(1, 21)]      # each version by exactly one process
+    assert sorted(applied) == [f"{i:02d}" for i in range(1, 21)]  # each version by exactly one process
     got = rows(fresh_db)
     assert [r["version"] for r in got] == [f"{i:02d}" for i in range(1, 21)]
     assert all(r["applied"] == r["total"] == 2 for r in got)
@@ -103,19 +122,31 @@ def test_six_concurrent_migrate_processes_apply_every_version_once(fresh_db, tmp
 
 
 def test_sigkill_mid_run_then_a_run_that_completes(fresh_db, tmp_path):
-    d = make_dir(tmp_path / "m", {
-        "1_one.sql": "CREATE TABLE a (id int);\n",
-        "2_slow.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(1.5);\n",
-        "3_three.sql": "-- atlas:txmode none\n\n"
-                       "CREATE TABLE c (id int);\nSELECT pg_sleep(1.5);\nCREATE TABLE c2 (id int);\n",
-        "4_four.sql": "CREATE TABLE d (id int);\n",
-    })
-    p = subprocess.Popen([*INV, "migrate", "--target", "cnpg", "--dir", str(d)], cwd=ROOT, env=inv_env(fresh_db),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    d = make_dir(
+        tmp_path / "m",
+        {
+            "1_one.sql": "CREATE TABLE a (id int);\n",
+            "2_slow.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(1.5);\n",
+            "3_three.sql": "-- atlas:txmode none\n\n"
+            "CREATE TABLE c (id int);\nSELECT pg_sleep(1.5);\nCREATE TABLE c2 (id int);\n",
+            "4_four.sql": "CREATE TABLE d (id int);\n",
+        },
+    )
+    p = subprocess.Popen(
+        [*INV, "migrate", "--target", "cnpg", "--dir", str(d)],
+        cwd=ROOT,
+        env=inv_env(fresh_db),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        busy = query(fresh_db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbstack' "
-                               "AND state = 'active' AND query LIKE '%pg_sleep%'")[0][0]
+        busy = query(
+            fresh_db,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbstack' "
+            "AND state = 'active' AND query LIKE '%pg_sleep%'",
+        )[0][0]
         if busy:
             break
         assert p.poll() is None, p.communicate()

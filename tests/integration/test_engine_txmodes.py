@@ -1,4 +1,5 @@
 """Transaction modes, the `atlas:txmode` directive, and resuming a txmode-none file (Atlas's sql/migrate/migrate.go)."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,18 +11,26 @@ from test_engine_support import layers, make_dir, rehash, rows, tables
 
 pytestmark = pytest.mark.postgres
 
-NONE_FILE = ("-- atlas:txmode none\n\n"
-             "CREATE TABLE b (id int);\n"
-             "CREATE INDEX CONCURRENTLY b_id ON b (id);\n"
-             "INSERT INTO missing VALUES (1);\n"
-             "CREATE TABLE b2 (id int);\n")
-STMTS = ["CREATE TABLE b (id int);", "CREATE INDEX CONCURRENTLY b_id ON b (id);",
-         "INSERT INTO missing VALUES (1);", "CREATE TABLE b2 (id int);"]
+NONE_FILE = (
+    "-- atlas:txmode none\n\n"
+    "CREATE TABLE b (id int);\n"
+    "CREATE INDEX CONCURRENTLY b_id ON b (id);\n"
+    "INSERT INTO missing VALUES (1);\n"
+    "CREATE TABLE b2 (id int);\n"
+)
+STMTS = [
+    "CREATE TABLE b (id int);",
+    "CREATE INDEX CONCURRENTLY b_id ON b (id);",
+    "INSERT INTO missing VALUES (1);",
+    "CREATE TABLE b2 (id int);",
+]
 
 
 def setup_dir(tmp_path, second=NONE_FILE):
-    return make_dir(tmp_path / "m", {"1_one.sql": "CREATE TABLE a (id int);\n", "2_two.sql": second,
-                                     "3_three.sql": "CREATE TABLE c (id int);\n"})
+    return make_dir(
+        tmp_path / "m",
+        {"1_one.sql": "CREATE TABLE a (id int);\n", "2_two.sql": second, "3_three.sql": "CREATE TABLE c (id int);\n"},
+    )
 
 
 def test_txmode_none_failure_records_progress_like_atlas(fresh_db, tmp_path):
@@ -30,7 +39,7 @@ def test_txmode_none_failure_records_progress_like_atlas(fresh_db, tmp_path):
         apply(fresh_db, layers(d))
     assert "2 of 4 statements of 2_two.sql are applied and recorded" in e.value.hint
     assert "2_two.sql line 5" in e.value.message
-    assert tables(fresh_db) == ["a", "b"]          # no transaction: what ran stays
+    assert tables(fresh_db) == ["a", "b"]  # no transaction: what ran stays
     r = rows(fresh_db)[1]
     sums = statement_sums(STMTS)
     assert (r["version"], r["applied"], r["total"], r["type"]) == ("2", 2, 4, 2)
@@ -46,7 +55,8 @@ def test_txmode_none_failure_records_progress_like_atlas(fresh_db, tmp_path):
         "\n"
         "Last migration attempt had errors:\n"
         "  -- SQL:   INSERT INTO missing VALUES (1);\n"
-        '  -- ERROR: pq: relation "missing" does not exist\n')
+        '  -- ERROR: pq: relation "missing" does not exist\n'
+    )
 
 
 def test_txmode_none_resume_after_fixing_the_failed_statement(fresh_db, tmp_path):
@@ -64,7 +74,7 @@ def test_txmode_none_resume_after_fixing_the_failed_statement(fresh_db, tmp_path
     r = rows(fresh_db)[1]
     assert (r["applied"], r["total"], r["error"], r["error_stmt"]) == (4, 4, "", "")
     assert r["ph_json_null"] is True
-    assert r["executed_at"] == first_start            # Atlas keeps the first write's time
+    assert r["executed_at"] == first_start  # Atlas keeps the first write's time
     assert tables(fresh_db) == ["a", "b", "b2", "c"]
     assert status(fresh_db, layers(d)).status == "OK"
 
@@ -73,8 +83,11 @@ def test_editing_an_applied_statement_is_refused(fresh_db, tmp_path):
     d = setup_dir(tmp_path)
     with pytest.raises(MigrationError):
         apply(fresh_db, layers(d))
-    (d / "2_two.sql").write_text(NONE_FILE.replace("CREATE TABLE b (id int);", "CREATE TABLE b (id bigint);")
-                                 .replace("INSERT INTO missing", "INSERT INTO b"))
+    (d / "2_two.sql").write_text(
+        NONE_FILE.replace("CREATE TABLE b (id int);", "CREATE TABLE b (id bigint);").replace(
+            "INSERT INTO missing", "INSERT INTO b"
+        )
+    )
     rehash(d)
     before = rows(fresh_db)
     with pytest.raises(MigrationError) as e:
@@ -103,8 +116,7 @@ def test_directive_conflicts_with_global_all_before_anything_runs(fresh_db, tmp_
     d = setup_dir(tmp_path)
     with pytest.raises(MigrationError) as e:
         apply(fresh_db, layers(d), ApplyOptions(tx_mode="all"))
-    assert e.value.message == ('cannot set txmode directive to "none" in "2_two.sql" when txmode "all" '
-                               "is set globally")
+    assert e.value.message == ('cannot set txmode directive to "none" in "2_two.sql" when txmode "all" is set globally')
     assert tables(fresh_db) == []
 
 
@@ -139,7 +151,10 @@ def test_files_with_their_own_begin_commit(fresh_db, tmp_path):
     rep = apply(fresh_db, layers(d))
     assert rep.applied == ["1", "2", "3"] and tables(fresh_db) == ["a", "b", "c"]
     assert [(r["applied"], r["total"], r["ph_json_null"]) for r in rows(fresh_db)] == [
-        (1, 1, True), (3, 3, True), (1, 1, True)]
+        (1, 1, True),
+        (3, 3, True),
+        (1, 1, True),
+    ]
 
 
 def test_a_file_that_commits_itself_then_fails_resumes_like_atlas(fresh_db, tmp_path):

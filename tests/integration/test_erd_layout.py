@@ -9,6 +9,7 @@ lies inside its schema's frame, no two labels (line names, frame titles,
 tables with their text) overlap, the frames read in layer order, and every
 table and foreign key of the database is drawn.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,9 @@ CHAR_W = 7.2  # the 12px monospace font of table text: 0.6 em per character (Dej
 def _inv(args, conn, cwd=ROOT):
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
     env["DATABASE_URL"] = conn.url(masked=False)
-    return subprocess.run([INV, *args, "--target", "cnpg"], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [INV, *args, "--target", "cnpg"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _svg(page: str) -> ET.Element:
@@ -72,18 +74,22 @@ def _path_points(d: str, step: float = 3.0) -> list[tuple[float, float]]:
         if cmd in ("L", "M"):
             for p in pairs:
                 n = max(1, int(math.dist(cur, p) / step))
-                out.extend((cur[0] + (p[0] - cur[0]) * j / n, cur[1] + (p[1] - cur[1]) * j / n)
-                           for j in range(1, n + 1))
+                out.extend(
+                    (cur[0] + (p[0] - cur[0]) * j / n, cur[1] + (p[1] - cur[1]) * j / n) for j in range(1, n + 1)
+                )
                 cur = p
         elif cmd == "C":
             for k in range(0, len(pairs) - 2, 3):
-                p0, p1, p2, p3 = cur, *pairs[k:k + 3]
+                p0, p1, p2, p3 = cur, *pairs[k : k + 3]
                 n = max(2, int((math.dist(p0, p1) + math.dist(p1, p2) + math.dist(p2, p3)) / step))
                 for j in range(1, n + 1):
                     t = j / n
                     u = 1 - t
-                    out.append(tuple(u ** 3 * p0[i] + 3 * u * u * t * p1[i] + 3 * u * t * t * p2[i] + t ** 3 * p3[i]
-                                     for i in (0, 1)))
+                    out.append(
+                        tuple(
+                            u**3 * p0[i] + 3 * u * u * t * p1[i] + 3 * u * t * t * p2[i] + t**3 * p3[i] for i in (0, 1)
+                        )
+                    )
                 cur = p3
 
     for tok in tokens:
@@ -123,9 +129,13 @@ def check_drawing(svg: ET.Element) -> dict:
             x, y = float(t.get("x")), float(t.get("y"))
             if x + len(text) * CHAR_W > box[0] + box[2] or not box[1] < y < box[1] + box[3]:
                 texts_outside.append((g.get("data-table"), text))
-    frames = {g.get("data-schema"): (_rect(g.find("s:rect[@class='bg']", NS)),
-                                     _rect(g.find("s:rect[@class='title-box']", NS)))
-              for g in svg.iterfind(".//s:g[@class='frame']", NS)}
+    frames = {
+        g.get("data-schema"): (
+            _rect(g.find("s:rect[@class='bg']", NS)),
+            _rect(g.find("s:rect[@class='title-box']", NS)),
+        )
+        for g in svg.iterfind(".//s:g[@class='frame']", NS)
+    }
     ids = list(boxes)
     inner = [(b[0] + 1, b[1] + 1, b[2] - 2, b[3] - 2) for b in boxes.values()]
     grid = _bucketed(inner)
@@ -134,39 +144,58 @@ def check_drawing(svg: ET.Element) -> dict:
         ends = {g.get("data-parent"), g.get("data-child")}
         path = g.find("s:path[@d]", NS)
         for x, y in _path_points(path.get("d")):
-            hit = next((ids[i] for i in grid.get((int(x // 250), int(y // 250)), ())
-                        if ids[i] not in ends and inner[i][0] < x < inner[i][0] + inner[i][2]
-                        and inner[i][1] < y < inner[i][1] + inner[i][3]), None)
+            hit = next(
+                (
+                    ids[i]
+                    for i in grid.get((int(x // 250), int(y // 250)), ())
+                    if ids[i] not in ends
+                    and inner[i][0] < x < inner[i][0] + inner[i][2]
+                    and inner[i][1] < y < inner[i][1] + inner[i][3]
+                ),
+                None,
+            )
             if hit:
                 crossings.append((g.get("data-fk"), hit))
                 break
         lbl = g.find("s:rect[@class='lbl']", NS)
         if lbl is not None:
             labels.append((f"line {g.get('data-fk')}", _rect(lbl)))
-    outside = [k for k, b in boxes.items()
-               if not (frames[schema_of[k]][0][0] <= b[0] and frames[schema_of[k]][0][1] <= b[1]
-                       and b[0] + b[2] <= frames[schema_of[k]][0][0] + frames[schema_of[k]][0][2]
-                       and b[1] + b[3] <= frames[schema_of[k]][0][1] + frames[schema_of[k]][0][3])]
+    outside = [
+        k
+        for k, b in boxes.items()
+        if not (
+            frames[schema_of[k]][0][0] <= b[0]
+            and frames[schema_of[k]][0][1] <= b[1]
+            and b[0] + b[2] <= frames[schema_of[k]][0][0] + frames[schema_of[k]][0][2]
+            and b[1] + b[3] <= frames[schema_of[k]][0][1] + frames[schema_of[k]][0][3]
+        )
+    ]
     labels += [(f"frame {s}", f[1]) for s, f in frames.items()]
     labels += [(f"table {k}", b) for k, b in boxes.items()]  # a table's text lies inside its box (checked above)
     lgrid = _bucketed([r for _, r in labels])
     overlaps = set()
     for cell in lgrid.values():
         for a_i, a in enumerate(cell):
-            for b in cell[a_i + 1:]:
+            for b in cell[a_i + 1 :]:
                 if _overlap(labels[a][1], labels[b][1]):
                     overlaps.add((labels[a][0], labels[b][0]))
-    return {"crossings": crossings, "outside_frame": outside, "label_overlaps": sorted(overlaps),
-            "text_outside_box": texts_outside, "frames": {s: f[0] for s, f in frames.items()},
-            "tables": len(boxes), "lines": len(list(svg.iterfind(".//s:g[@class='rel']", NS))),
-            "schemas": set(schema_of.values())}
+    return {
+        "crossings": crossings,
+        "outside_frame": outside,
+        "label_overlaps": sorted(overlaps),
+        "text_outside_box": texts_outside,
+        "frames": {s: f[0] for s, f in frames.items()},
+        "tables": len(boxes),
+        "lines": len(list(svg.iterfind(".//s:g[@class='rel']", NS))),
+        "schemas": set(schema_of.values()),
+    }
 
 
 def _reading_order_faults(frames: dict, order: list[str]) -> list[tuple[str, str]]:
     faults = []
     present = [s for s in order if s in frames]
     for i, a in enumerate(present):
-        for b in present[i + 1:]:
+        for b in present[i + 1 :]:
             fa, fb = frames[a], frames[b]
             if fb[0] < fa[0] - 50 or (abs(fb[0] - fa[0]) <= 50 and fb[1] < fa[1]):
                 faults.append((a, b))
@@ -194,12 +223,17 @@ def layered(pg_server):
 
 def _counts(conn, schemas) -> tuple[int, int]:
     with psycopg.connect(**conn.connect_kwargs()) as c:
-        tables = c.execute("SELECT count(*) FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace "
-                           "WHERE k.relkind = 'r' AND n.nspname = ANY(%s)", (list(schemas),)).fetchone()[0]
-        fks = c.execute("SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace "
-                        "JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace "
-                        "WHERE k.contype = 'f' AND n.nspname = ANY(%s) AND rn.nspname = ANY(%s)",
-                        (list(schemas), list(schemas))).fetchone()[0]
+        tables = c.execute(
+            "SELECT count(*) FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace "
+            "WHERE k.relkind = 'r' AND n.nspname = ANY(%s)",
+            (list(schemas),),
+        ).fetchone()[0]
+        fks = c.execute(
+            "SELECT count(*) FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace "
+            "JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+            "WHERE k.contype = 'f' AND n.nspname = ANY(%s) AND rn.nspname = ANY(%s)",
+            (list(schemas), list(schemas)),
+        ).fetchone()[0]
     return tables, fks
 
 

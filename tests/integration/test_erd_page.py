@@ -7,6 +7,7 @@ zooms and pans, and checks what the DOM shows after each step. Screenshots are
 written next to the page (kept under $DBSTACK_ERD_SCREENSHOTS when set, to look
 at them).
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,7 +30,6 @@ from testpaths import INV, ROOT, require_tool
 pytestmark = pytest.mark.postgres
 
 
-
 def _chromium() -> str:
     for name in ("chromium-browser", "google-chrome"):
         path = shutil.which(name)
@@ -46,12 +46,26 @@ class Browser:
 
         self.profile = Path(tempfile.mkdtemp(prefix="dbstack-chromium-"))
         self.proc = subprocess.Popen(
-            [_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-extensions", "--disable-background-networking", "--disable-sync",
-             "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",  # nothing leaves this machine
-             f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                _chromium(),
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-sync",
+                "--proxy-server=127.0.0.1:9",
+                "--proxy-bypass-list=<-loopback>",  # nothing leaves this machine
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-port=0",
+                "--remote-debugging-address=127.0.0.1",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port_file = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + 60
         while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
@@ -93,8 +107,15 @@ class Browser:
         return res["result"].get("value")
 
     def key(self, key: str, code: str | None = None, text: str | None = None, shift: bool = False):
-        vk = {"Enter": 13, "Escape": 27, "Tab": 9,
-              "ArrowDown": 40, "ArrowUp": 38, "ArrowLeft": 37, "ArrowRight": 39}.get(key)
+        vk = {
+            "Enter": 13,
+            "Escape": 27,
+            "Tab": 9,
+            "ArrowDown": 40,
+            "ArrowUp": 38,
+            "ArrowLeft": 37,
+            "ArrowRight": 39,
+        }.get(key)
         base = {"key": key, "code": code or key, "modifiers": 8 if shift else 0}
         if vk:
             base["windowsVirtualKeyCode"] = vk
@@ -130,8 +151,14 @@ def page_60(fresh_db, tmp_path):
     out = tmp_path / "erd.html"
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
     env["DATABASE_URL"] = fresh_db.url(masked=False)
-    res = subprocess.run([INV, "db-erd", "--format", "html", "--output", str(out), "--target", "cnpg"], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [INV, "db-erd", "--format", "html", "--output", str(out), "--target", "cnpg"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     with psycopg.connect(**fresh_db.connect_kwargs()) as c:
         # the relationships of bronze.invoice_002, read from the catalog, not from the page
@@ -176,7 +203,10 @@ def test_page_search_highlight_zoom_in_chromium(page_60, browser, tmp_path):
     assert b.js("document.activeElement.id") == "search"
     b.send("Input.insertText", text="invoice_00")
     assert b.js("[...document.querySelectorAll('#matches li')].map(li => li.textContent)") == [
-        "bronze.invoice_002", "silver.invoice_002", "gold.invoice_002"]
+        "bronze.invoice_002",
+        "silver.invoice_002",
+        "gold.invoice_002",
+    ]
     b.key("ArrowDown")
     b.key("Enter")
     # the chosen table is selected, focused and centred; its relationships are highlighted, the rest faded

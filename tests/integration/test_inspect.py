@@ -1,4 +1,5 @@
 """Inspection on a real PostgreSQL: the catalog, the SQL round trip, HCL stability, the ERD, the tasks."""
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,10 @@ def test_catalog_reads_every_object_kind(all_kinds):
     assert [s.name for s in cat.schemas] == ["billing", "public"]
     assert {"btree_gist", "citext", "pg_trgm"} <= {e.name for e in cat.extensions}
     assert all(e.name != "plpgsql" for e in cat.extensions)
-    assert [(e.name, e.labels) for e in cat.enums] == [("invoice_state", ("draft", "sent", "paid", "void")),
-                                                      ("mood", ("sad", "ok", "happy"))]
+    assert [(e.name, e.labels) for e in cat.enums] == [
+        ("invoice_state", ("draft", "sent", "paid", "void")),
+        ("mood", ("sad", "ok", "happy")),
+    ]
     assert {d.name for d in cat.domains} == {"positive_int", "us_postal_code"}
     # identity sequences are not listed; serial ones are, linked to their column
     seqs = {s.name: s for s in cat.sequences}
@@ -158,8 +161,9 @@ def test_schemas_filter(all_kinds):
 def _inv(args, conn, cwd=ROOT):
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
     env["DATABASE_URL"] = conn.url(masked=False)
-    return subprocess.run([INV, *args, "--target", "cnpg"], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [INV, *args, "--target", "cnpg"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_inspect_tasks(all_kinds, tmp_path):

@@ -8,6 +8,7 @@ with namespace atlas-operator's search domains and applies with our engine;
 kind and helm are the fake programs. Every test ends by reading the schema in
 that environment's database through a port published on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import base64
@@ -61,16 +62,26 @@ class Project:
             dst = self.bin / name
             dst.write_text(f"#!{sys.executable}\n" + (FAKEBIN / f"{name}.py").read_text())
             dst.chmod(0o755)
-        self.env = {"PATH": str(self.bin), "KUBECONFIG": str(tmp / "kubeconfig"), "HOME": str(tmp),
-                    "FAKE_TOOLS_LOG": str(tmp / "tools.log"), "FAKE_KIND_STATE": str(tmp / "kind-clusters")}
+        self.env = {
+            "PATH": str(self.bin),
+            "KUBECONFIG": str(tmp / "kubeconfig"),
+            "HOME": str(tmp),
+            "FAKE_TOOLS_LOG": str(tmp / "tools.log"),
+            "FAKE_KIND_STATE": str(tmp / "kind-clusters"),
+        }
         self.out: list[str] = []
 
     def settings(self):
         return from_mapping({"k8s": {"ready_timeout": 240, "operator_timeout": 30}}, self.root)
 
     def box(self) -> Toolbox:
-        return Toolbox(self.settings(), out=self.out.append, api_factory=lambda ctx: self.twin.api,
-                       environ=self.env, poll_interval=0.5)
+        return Toolbox(
+            self.settings(),
+            out=self.out.append,
+            api_factory=lambda ctx: self.twin.api,
+            environ=self.env,
+            poll_interval=0.5,
+        )
 
     def setup(self, env: str) -> None:
         deploymod.setup(self.box(), env)
@@ -103,18 +114,30 @@ class Project:
         sec = self.twin.api.get("v1", "Secret", n.credentials_secret, ns)
         user = base64.b64decode(sec["data"]["username"]).decode()
         password = base64.b64decode(sec["data"]["password"]).decode()
-        with psycopg.connect(host="127.0.0.1", port=self.twin.cnpg.primary_port(ns, cluster), user=user,
-                             password=password, dbname="mydatabase", sslmode="require", autocommit=True) as c:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=self.twin.cnpg.primary_port(ns, cluster),
+            user=user,
+            password=password,
+            dbname="mydatabase",
+            sslmode="require",
+            autocommit=True,
+        ) as c:
             cur = c.execute(sql, params)
             return cur.fetchall() if cur.description else None
 
     def versions(self, env: str) -> list[str]:
-        return [r[0] for r in self.query(
-            env, "SELECT version FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY version")]
+        return [
+            r[0]
+            for r in self.query(
+                env, "SELECT version FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY version"
+            )
+        ]
 
     def migration(self, env: str) -> dict:
-        return self.twin.api.get("db.atlasgo.io/v1alpha1", "AtlasMigration", f"{env}-mydatabase-migration",
-                                 f"mydatabase-{env}")
+        return self.twin.api.get(
+            "db.atlasgo.io/v1alpha1", "AtlasMigration", f"{env}-mydatabase-migration", f"mydatabase-{env}"
+        )
 
 
 @pytest.fixture
@@ -155,8 +178,10 @@ def test_dev_setup_applies_the_schema_a_rerun_changes_nothing_a_new_migration_is
     executed = project.query("dev", "SELECT version, executed_at FROM atlas_schema_revisions.atlas_schema_revisions")
     n_attempts = len(attempts)
     project.setup("dev")
-    assert project.query("dev", "SELECT version, executed_at FROM atlas_schema_revisions.atlas_schema_revisions") \
+    assert (
+        project.query("dev", "SELECT version, executed_at FROM atlas_schema_revisions.atlas_schema_revisions")
         == executed
+    )
     assert len(project.twin.atlas.attempts) == n_attempts
     assert len(project.twin.cnpg.containers("mydatabase-dev", "dev-mydatabase-db")) == 1
 
@@ -188,11 +213,18 @@ def test_staging_from_a_fresh_clone_and_an_instances_change_waits_for_the_real_r
 
 
 def test_prod_with_a_fake_external_secrets_store(tmp_path, make_twin):
-    twin = make_twin(eso=True, provider={"mydatabase-db-credentials": {
-        "username": "mydatabase", "password": PROD_PASSWORD}})
-    twin.api.put({"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
-                  "metadata": {"name": "gcp-secret-manager"}, "spec": {},
-                  "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Valid"}]}})
+    twin = make_twin(
+        eso=True, provider={"mydatabase-db-credentials": {"username": "mydatabase", "password": PROD_PASSWORD}}
+    )
+    twin.api.put(
+        {
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ClusterSecretStore",
+            "metadata": {"name": "gcp-secret-manager"},
+            "spec": {},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Valid"}]},
+        }
+    )
     p = Project(tmp_path, twin)
     p.values(lambda d: d["environments"]["prod"].update(instances=2))  # two cores: keep the roll short
     # prod refuses a new Kind cluster (it has no external-secrets): create it and "install" ESO first
@@ -203,9 +235,11 @@ def test_prod_with_a_fake_external_secrets_store(tmp_path, make_twin):
     assert base64.b64decode(sec["data"]["password"]).decode() == PROD_PASSWORD
     assert PROD_PASSWORD not in p.text()
     applied = twin.api.applied()
-    for obj in ("ObjectStore mydatabase-prod/prod-mydatabase-backup",
-                "ScheduledBackup mydatabase-prod/prod-mydatabase-db-backup",
-                "PodMonitor mydatabase-prod/prod-mydatabase-db"):
+    for obj in (
+        "ObjectStore mydatabase-prod/prod-mydatabase-backup",
+        "ScheduledBackup mydatabase-prod/prod-mydatabase-db-backup",
+        "PodMonitor mydatabase-prod/prod-mydatabase-db",
+    ):
         assert obj in applied
 
 
@@ -227,6 +261,7 @@ def _corrupt_sum(monkeypatch):
             if o["kind"] == "ConfigMap":
                 o["data"]["atlas.sum"] = o["data"]["atlas.sum"].replace("h1:", "h1:AAAA", 1)
         return objs
+
     monkeypatch.setattr(deploymod.Deployment, "build_in", build_in)
 
 
@@ -242,8 +277,9 @@ def test_a_bad_atlas_sum_fails_with_the_operators_message_only_after_it_persists
     import re
 
     text = project.text()
-    assert (text.index("Cluster dev-mydatabase-db: phase 'Cluster in healthy state'")
-            < text.index("    AtlasMigration dev-mydatabase-migration:"))
+    assert text.index("Cluster dev-mydatabase-db: phase 'Cluster in healthy state'") < text.index(
+        "    AtlasMigration dev-mydatabase-migration:"
+    )
     baseline = int(re.search(r"attempt (\d+); 0 failed since the database was ready", text)[1])
     assert int(re.search(r"failed (\d+) times", msg)[1]) >= baseline + 2
     assert project.query("dev", "SELECT to_regclass('atlas_schema_revisions.atlas_schema_revisions')")[0][0] is None
@@ -258,6 +294,7 @@ def _short_host(monkeypatch, host_of):
             if o["kind"] == "AtlasMigration":
                 o["spec"]["credentials"]["host"] = host_of(o["spec"]["credentials"]["host"])
         return objs
+
     monkeypatch.setattr(deploymod.Deployment, "build_in", build_in)
     monkeypatch.setattr(deploymod, "check_references", lambda *a, **kw: [])
 

@@ -1,4 +1,5 @@
 """migrate-lint on a real PostgreSQL: one corpus migration per code, nolint, integrity checks, the task."""
+
 from __future__ import annotations
 
 import json
@@ -59,9 +60,29 @@ def insert_line(path: Path, before_line: int, text: str) -> None:
 
 def test_corpus_covers_every_code():
     codes = {code for _, _, code in EXPECTED.values()}
-    assert {"DS101", "DS102", "DS103", "MF101", "MF102", "MF103", "MF104", "BC101", "BC102", "CD101",
-            "PG101", "PG102", "PG103", "PG104", "PG105", "PG301", "PG302", "PG303", "PG304", "PG305",
-            "PG306"} <= codes
+    assert {
+        "DS101",
+        "DS102",
+        "DS103",
+        "MF101",
+        "MF102",
+        "MF103",
+        "MF104",
+        "BC101",
+        "BC102",
+        "CD101",
+        "PG101",
+        "PG102",
+        "PG103",
+        "PG104",
+        "PG105",
+        "PG301",
+        "PG302",
+        "PG303",
+        "PG304",
+        "PG305",
+        "PG306",
+    } <= codes
 
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
@@ -87,15 +108,18 @@ def test_each_finding_is_silenced_by_its_nolint(pg_server, tmp_path, case):
     assert found(lint(pg_server, d)) == []
 
 
-@pytest.mark.parametrize("directive,silenced", [
-    ("-- atlas:nolint destructive", True),      # analyzer name
-    ("-- atlas:nolint", True),                  # bare: everything on the statement
-    ("--atlas:nolint DS102", True),
-    ("-- atlas:nolint DS103 data_depend", False),
-    ("FILE:-- atlas:nolint DS102", True),       # file directive with a code: every statement
-    ("FILE:-- atlas:nolint", True),             # bare file directive: the file is skipped
-    ("FILE:-- atlas:nolint incompatible", False),
-])
+@pytest.mark.parametrize(
+    "directive,silenced",
+    [
+        ("-- atlas:nolint destructive", True),  # analyzer name
+        ("-- atlas:nolint", True),  # bare: everything on the statement
+        ("--atlas:nolint DS102", True),
+        ("-- atlas:nolint DS103 data_depend", False),
+        ("FILE:-- atlas:nolint DS102", True),  # file directive with a code: every statement
+        ("FILE:-- atlas:nolint", True),  # bare file directive: the file is skipped
+        ("FILE:-- atlas:nolint incompatible", False),
+    ],
+)
 def test_nolint_forms(pg_server, tmp_path, directive, silenced):
     d = copy_case("DS102", tmp_path)
     name, line, _ = EXPECTED["DS102"]
@@ -156,8 +180,9 @@ def test_hidden_files_are_a_finding_named_as_such(pg_server, tmp_path):
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, check=True, capture_output=True
+    )
 
 
 def test_git_base_lints_new_files_and_flags_out_of_order_ones(pg_server, tmp_path):
@@ -192,15 +217,17 @@ def test_git_base_lints_new_files_and_flags_out_of_order_ones(pg_server, tmp_pat
 def _inv(args, conn):
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
     env["DATABASE_URL"] = conn.url(masked=False)
-    return subprocess.run([INV, "migrate-lint", *args, "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [INV, "migrate-lint", *args, "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_task_exit_codes_and_output(fresh_db, pg_server):
     res = _inv(["--dir", str(CORPUS / "DS102")], fresh_db)
     assert res.returncode == 1
-    assert res.stdout.startswith("tests/data/lint/DS102/20240102000001_drop_tags.sql:2: DS102 error: "
-                                 "Dropping table \"tags\" (fix: ")
+    assert res.stdout.startswith(
+        'tests/data/lint/DS102/20240102000001_drop_tags.sql:2: DS102 error: Dropping table "tags" (fix: '
+    )
     assert "migrate-lint: 1 error" in res.stderr
     res = _inv(["--dir", str(CORPUS / "PG101")], fresh_db)
     assert res.returncode == 0 and "PG101 warning" in res.stdout

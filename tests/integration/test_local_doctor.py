@@ -1,4 +1,5 @@
 """`inv doctor`: one line per check, exit 1 only when the default workflow cannot work."""
+
 from __future__ import annotations
 
 import socket
@@ -20,8 +21,19 @@ def test_doctor_passes_with_one_working_backend_and_lists_every_check(make_proje
     p = make_project()
     cp = p.run("doctor", env=DEAD_DOCKER)
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    for name in ("settings", "compose file", "docker engine", "postgresql binaries", "local server backend",
-                 "local port", "kubectl", "kind", "helm", "atlas", "migrations mydatabase"):
+    for name in (
+        "settings",
+        "compose file",
+        "docker engine",
+        "postgresql binaries",
+        "local server backend",
+        "local port",
+        "kubectl",
+        "kind",
+        "helm",
+        "atlas",
+        "migrations mydatabase",
+    ):
         _line(cp.stdout, name)
     assert _line(cp.stdout, "docker engine").startswith("[warn]")
     assert _line(cp.stdout, "local server backend").startswith("[ ok ]")

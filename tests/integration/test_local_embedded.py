@@ -1,4 +1,5 @@
 """The embedded backend (initdb/pg_ctl in the project's data directory), through `inv`."""
+
 from __future__ import annotations
 
 import socket
@@ -92,6 +93,7 @@ def test_reset_db_without_a_docker_engine_uses_the_embedded_backend(project, que
 
 # --------------------------------------------------------------------------- bad input
 
+
 def test_port_taken_is_one_clear_error(project):
     with socket.socket() as s:
         s.bind(("127.0.0.1", project.port))
@@ -113,8 +115,9 @@ def test_wrong_password_is_one_clear_error_and_keeps_the_data(project, query):
     assert len(query(project.server().with_db("mydatabase"), REVISIONS)) == len(MIGRATED)
 
 
-@pytest.mark.skipif(any(wheel_bindir(m) for m, _ in WHEELS),
-                    reason="a server wheel is installed here, so binaries are always found")
+@pytest.mark.skipif(
+    any(wheel_bindir(m) for m, _ in WHEELS), reason="a server wheel is installed here, so binaries are always found"
+)
 def test_missing_binaries_name_every_place_searched(project, tmp_path):
     cp = project.run("db-up", "--backend", "embedded", env={"PATH": str(tmp_path)})
     assert cp.returncode == 1
@@ -129,8 +132,17 @@ def test_missing_binaries_name_every_place_searched(project, tmp_path):
 
 
 def test_database_names_with_quotes_and_spaces_are_quoted(project, pg_server, query):
-    project.write_config(targets={"scratch": {"kind": "server", "host": pg_server.host, "port": pg_server.port,
-                                              "user": pg_server.user, "password_env": "SCRATCH_PW"}})
+    project.write_config(
+        targets={
+            "scratch": {
+                "kind": "server",
+                "host": pg_server.host,
+                "port": pg_server.port,
+                "user": pg_server.user,
+                "password_env": "SCRATCH_PW",
+            }
+        }
+    )
     env = {"SCRATCH_PW": pg_server.password}
     name = 'odd "name" with spaces'
     try:

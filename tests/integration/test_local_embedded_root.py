@@ -1,5 +1,6 @@
 """The embedded backend run as root: devcontainers and CI are root, with checkouts the `postgres`
 account cannot reach; and root must never follow a path another user planted."""
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,10 @@ from dbstack.errors import BackendError
 from dbstack.local.embedded import PRIVATE_ROOT, data_location
 from dbstack.local.pgctl import PgCtl, free_port, server_env
 
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.skipif(os.geteuid() != 0, reason="root-only behaviour (CI runs as root)")]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(os.geteuid() != 0, reason="root-only behaviour (CI runs as root)"),
+]
 
 MIGRATED = ["20240204000001", "20240204000002", "20240205000001", "20240205000002", "20240206000001"]
 REVISIONS = "SELECT version FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY version"
@@ -153,16 +156,18 @@ def test_private_root_must_be_closed_to_other_users(tmp_path, monkeypatch):
 
 def _forms(secret: str) -> list[bytes]:
     raw = secret.encode()
-    return [raw, urllib.parse.quote(secret, safe="").encode(), base64.b64encode(raw),
-            base64.urlsafe_b64encode(raw)]
+    return [raw, urllib.parse.quote(secret, safe="").encode(), base64.b64encode(raw), base64.urlsafe_b64encode(raw)]
 
 
 def test_the_server_and_its_tools_never_see_our_secrets(make_project, query, monkeypatch):
     secret = "S3cr#t/" + secrets.token_hex(6)
     quoted = urllib.parse.quote(secret, safe="")
-    env = {"DATABASE_URL": f"postgresql://app:{quoted}@127.0.0.1:1/db",
-           "INVOKE_DBSTACK_LOCAL_PASSWORD": secret, "AWS_SECRET_ACCESS_KEY": secret,
-           "PGPASSWORD": secret}
+    env = {
+        "DATABASE_URL": f"postgresql://app:{quoted}@127.0.0.1:1/db",
+        "INVOKE_DBSTACK_LOCAL_PASSWORD": secret,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "PGPASSWORD": secret,
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     allowed = server_env()

@@ -1,4 +1,5 @@
 """Pieces of the local backends: data mount choice, compose reading, readiness, database helpers."""
+
 from __future__ import annotations
 
 import time
@@ -67,7 +68,7 @@ def test_database_names_are_checked_and_helper_names_fit():
 
 
 def test_not_ready_states_are_recognised_from_the_server_text():
-    assert _sqlstate(Exception('connection failed: FATAL:  the database system is starting up')) == "57P03"
+    assert _sqlstate(Exception("connection failed: FATAL:  the database system is starting up")) == "57P03"
     assert _sqlstate(Exception('FATAL:  database "x" does not exist')) == "3D000"
     assert _sqlstate(Exception('FATAL:  password authentication failed for user "u"')) == "28P01"
     assert _sqlstate(Exception("connection refused")) is None
@@ -81,8 +82,7 @@ def test_readiness_returns_once_the_server_answers(pg_server):
 
 @pytest.mark.postgres
 def test_readiness_gives_up_at_once_on_a_wrong_password(pg_server):
-    bad = ConnSpec(host=pg_server.host, port=pg_server.port, user=pg_server.user, password="wrong",
-                   dbname="postgres")
+    bad = ConnSpec(host=pg_server.host, port=pg_server.port, user=pg_server.user, password="wrong", dbname="postgres")
     with pytest.raises(DatabaseError, match="rejected the password"):
         wait_ready(bad, timeout=30)
 

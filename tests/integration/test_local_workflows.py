@@ -4,6 +4,7 @@ They run against the session's PostgreSQL through `server` targets: `dev`
 (marked dev) and `prod` (not), both on the same throwaway server, with the
 password in an environment variable like a real deployment.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -49,11 +50,19 @@ class Wf:
 def wf(make_project, pg_server, monkeypatch, query):
     name = f"wf_{uuid.uuid4().hex[:10]}"
     p = make_project()
-    target = {"kind": "server", "host": pg_server.host, "port": pg_server.port, "user": pg_server.user,
-              "password_env": PW_ENV}
-    p.write_config(database=name, target="dev",
-                   databases={name: {"dirs": ["manifests/migrations/mydatabase"]}},
-                   targets={"dev": {**target, "dev": True}, "prod": {**target, "dev": False}})
+    target = {
+        "kind": "server",
+        "host": pg_server.host,
+        "port": pg_server.port,
+        "user": pg_server.user,
+        "password_env": PW_ENV,
+    }
+    p.write_config(
+        database=name,
+        target="dev",
+        databases={name: {"dirs": ["manifests/migrations/mydatabase"]}},
+        targets={"dev": {**target, "dev": True}, "prod": {**target, "dev": False}},
+    )
     monkeypatch.setenv(PW_ENV, pg_server.password)
     yield Wf(p, pg_server, name)
     for (db,) in query(pg_server, "SELECT datname FROM pg_database WHERE datname LIKE %s", (name + "%",)):
@@ -61,11 +70,11 @@ def wf(make_project, pg_server, monkeypatch, query):
 
 
 def _databases(query, server, name):
-    return sorted(r[0] for r in query(server, "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                                      (name + "%",)))
+    return sorted(r[0] for r in query(server, "SELECT datname FROM pg_database WHERE datname LIKE %s", (name + "%",)))
 
 
 # --------------------------------------------------------------------------- db-create
+
 
 def test_db_create_is_idempotent(wf, query):
     assert workflows.db_create(wf.settings(), out=quiet) is True
@@ -77,8 +86,17 @@ def test_db_create_surfaces_real_errors(wf, query):
     role = f"{wf.name}_nocreate"
     query(wf.server, f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'pw-{role}'")
     try:
-        wf.project.write_config(targets={"weak": {"kind": "server", "host": wf.server.host, "port": wf.server.port,
-                                                  "user": role, "password_env": "WEAK_PW"}})
+        wf.project.write_config(
+            targets={
+                "weak": {
+                    "kind": "server",
+                    "host": wf.server.host,
+                    "port": wf.server.port,
+                    "user": role,
+                    "password_env": "WEAK_PW",
+                }
+            }
+        )
         cp = wf.project.run("db-create", "--target", "weak", env={"WEAK_PW": "pw-" + role})
         assert cp.returncode == 1
         assert f"cannot create database '{wf.name}': permission denied to create database" in cp.stderr
@@ -88,6 +106,7 @@ def test_db_create_surfaces_real_errors(wf, query):
 
 
 # --------------------------------------------------------------------------- db-reset
+
 
 def test_db_reset_builds_the_new_database_then_swaps_it_in(wf, query):
     workflows.db_reset(wf.settings(), out=quiet)
@@ -140,6 +159,7 @@ def test_reset_db_refuses_when_the_local_target_is_not_marked_dev(wf):
 
 # --------------------------------------------------------------------------- dev-migrate-refresh
 
+
 def test_dev_migrate_refresh_rehashes_and_applies_and_fresh_starts_over(wf, query):
     workflows.db_reset(wf.settings(), out=quiet)
     query(wf.db, "INSERT INTO users (email, display_name) VALUES ('kept@example.com', 'Kept')")
@@ -147,6 +167,7 @@ def test_dev_migrate_refresh_rehashes_and_applies_and_fresh_starts_over(wf, quer
     (wf.project.migrations / "20240301000001_phone.sql").write_text("ALTER TABLE users ADD COLUMN phone text;\n")
     with pytest.raises(Exception, match="checksum"):
         from dbstack.migrations import commands
+
         commands.migrate(wf.settings())
     lines: list[str] = []
     workflows.dev_migrate_refresh(wf.settings(), out=lines.append)
@@ -161,6 +182,7 @@ def test_dev_migrate_refresh_rehashes_and_applies_and_fresh_starts_over(wf, quer
 
 
 # --------------------------------------------------------------------------- production
+
 
 def test_prod_migrate_preview_shows_lint_status_and_dry_run_and_changes_nothing(wf, query):
     workflows.db_create(wf.settings(), out=quiet)
@@ -209,8 +231,9 @@ def test_prod_migrate_stops_on_a_destructive_lint_finding_before_applying(wf, qu
 
 
 def test_a_target_that_cannot_be_reached_is_one_clear_error(wf):
-    wf.project.write_config(targets={"gone": {"kind": "server", "host": "127.0.0.1", "port": 1, "user": "x",
-                                              "dev": True}})
+    wf.project.write_config(
+        targets={"gone": {"kind": "server", "host": "127.0.0.1", "port": 1, "user": "x", "dev": True}}
+    )
     with pytest.raises(DatabaseError) as exc:
         workflows.db_create(wf.settings(), target="gone", out=quiet)
     assert "cannot connect to postgres://x@127.0.0.1:1/postgres" in exc.value.message

@@ -5,6 +5,7 @@ Cluster, AtlasMigration and ExternalSecret strictly against the CRDs in
 ../shared/crds (additionalProperties: false injected, as kubectl's strict
 field validation rejects unknown fields); every reference resolved.
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,20 +40,34 @@ CRD_FILES = {
 EXPECTED_KINDS = {
     "dev": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster"],
     "staging": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster"],
-    "prod": ["Namespace", "ConfigMap", "AtlasMigration", "Cluster", "ExternalSecret", "ObjectStore",
-             "ScheduledBackup", "PodMonitor"],
+    "prod": [
+        "Namespace",
+        "ConfigMap",
+        "AtlasMigration",
+        "Cluster",
+        "ExternalSecret",
+        "ObjectStore",
+        "ScheduledBackup",
+        "PodMonitor",
+    ],
 }
 # No CRD for these in ../shared/crds: their shape is checked by test_prod_is_production_grade and
 # their references by dbstack.k8s.references.
-NO_CRD = {("barmancloud.cnpg.io/v1", "ObjectStore"), ("postgresql.cnpg.io/v1", "ScheduledBackup"),
-          ("monitoring.coreos.com/v1", "PodMonitor")}
+NO_CRD = {
+    ("barmancloud.cnpg.io/v1", "ObjectStore"),
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+}
 
 
 def strictify(node):
     """additionalProperties: false wherever the schema lists properties and allows no extras."""
     if isinstance(node, dict):
-        if "properties" in node and "additionalProperties" not in node \
-                and not node.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            "properties" in node
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
             node["additionalProperties"] = False
         for v in node.values():
             strictify(v)
@@ -131,7 +146,11 @@ def test_names_namespace_and_credentials_per_environment(builds, env):
     c = am["spec"]["credentials"]
     # namespace-qualified: the operator connects from namespace atlas-operator
     assert (c["host"], c["port"], c["database"], c["parameters"]) == (
-        f"{env}-mydatabase-db-rw.mydatabase-{env}.svc", 5432, "mydatabase", {"sslmode": "require"})
+        f"{env}-mydatabase-db-rw.mydatabase-{env}.svc",
+        5432,
+        "mydatabase",
+        {"sslmode": "require"},
+    )
     assert "urlFrom" not in am["spec"]
     if env in ("dev", "staging"):
         # CNPG generates <cluster>-app (a random password that never leaves the cluster)
@@ -140,8 +159,11 @@ def test_names_namespace_and_credentials_per_environment(builds, env):
         assert c["passwordFrom"]["secretKeyRef"] == {"name": f"{env}-mydatabase-db-app", "key": "password"}
     else:
         assert initdb["secret"]["name"] == f"{env}-mydatabase-db-credentials"
-        assert (c["userFrom"]["secretKeyRef"]["name"] == c["passwordFrom"]["secretKeyRef"]["name"]
-                == initdb["secret"]["name"])
+        assert (
+            c["userFrom"]["secretKeyRef"]["name"]
+            == c["passwordFrom"]["secretKeyRef"]["name"]
+            == initdb["secret"]["name"]
+        )
     if env == "prod":
         es = by_kind["ExternalSecret"]
         assert es["apiVersion"] == "external-secrets.io/v1"
@@ -153,12 +175,20 @@ def test_prod_is_production_grade(builds):
     """Backups with a schedule, required anti-affinity, synchronous replication, a PodMonitor, Guaranteed QoS."""
     by_kind = {o["kind"]: o for o in builds["prod"]}
     spec = by_kind["Cluster"]["spec"]
-    assert spec["affinity"] == {"enablePodAntiAffinity": True, "podAntiAffinityType": "required",
-                                "topologyKey": "kubernetes.io/hostname"}
+    assert spec["affinity"] == {
+        "enablePodAntiAffinity": True,
+        "podAntiAffinityType": "required",
+        "topologyKey": "kubernetes.io/hostname",
+    }
     assert spec["postgresql"]["synchronous"] == {"method": "any", "number": 1, "dataDurability": "required"}
     assert spec["resources"]["requests"] == spec["resources"]["limits"]
-    assert spec["plugins"] == [{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": True,
-                                "parameters": {"barmanObjectName": "prod-mydatabase-backup"}}]
+    assert spec["plugins"] == [
+        {
+            "name": "barman-cloud.cloudnative-pg.io",
+            "isWALArchiver": True,
+            "parameters": {"barmanObjectName": "prod-mydatabase-backup"},
+        }
+    ]
     store = by_kind["ObjectStore"]
     assert store["metadata"]["name"] == "prod-mydatabase-backup" and store["spec"]["retentionPolicy"] == "30d"
     assert store["spec"]["configuration"]["destinationPath"].startswith("s3://")
@@ -181,8 +211,12 @@ def test_the_in_tree_backup_method_validates_against_the_crd(tmp_path):
     data["environments"]["prod"]["backup"].update(method="barman-object-store", endpoint_url="https://s3.example.com")
     envs = parse_environments(data, tmp_path / "environments.yaml")
     root = tmp_path / "cnpg"
-    render.render(k8s_settings(from_mapping({}, ROOT)), envs,
-                  (ROOT / "manifests/cnpg/base/migrations-configmap.yaml").read_text(), root=root).write()
+    render.render(
+        k8s_settings(from_mapping({}, ROOT)),
+        envs,
+        (ROOT / "manifests/cnpg/base/migrations-configmap.yaml").read_text(),
+        root=root,
+    ).write()
     objs = kustomize(Runner(out=lambda s: None), root / "overlays" / "prod")
     cluster = next(o for o in objs if o["kind"] == "Cluster")
     assert cluster["spec"]["backup"]["barmanObjectStore"]["endpointURL"] == "https://s3.example.com"
@@ -219,8 +253,11 @@ def test_names_containing_app_or_rw_keep_every_reference(tmp_path, name):
     data["name"] = name
     envs = parse_environments(data, tmp_path / "environments.yaml")
     root = tmp_path / "cnpg"
-    cmap = (ROOT / "manifests/cnpg/base/migrations-configmap.yaml").read_text().replace(
-        "name: mydatabase-migrations", f"name: {name}-migrations")
+    cmap = (
+        (ROOT / "manifests/cnpg/base/migrations-configmap.yaml")
+        .read_text()
+        .replace("name: mydatabase-migrations", f"name: {name}-migrations")
+    )
     render.render(k8s_settings(from_mapping({}, ROOT)), envs, cmap, root=root).write()
     runner = Runner(out=lambda s: None)
     for env in EXPECTED_KINDS:

@@ -1,4 +1,5 @@
 """The k8s tasks through `inv`: exit codes and one-message errors, no tracebacks."""
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 Secret (FakeClusterAPI), a port-forward started and stopped by us (a fake kubectl on
 PATH that forwards to the test server, since no Kubernetes can run here), and the
 engine applying our migrations through target `cluster`."""
+
 from __future__ import annotations
 
 import base64
@@ -48,19 +49,38 @@ def setup(tmp_path, fresh_db, monkeypatch):
         (binp / name).chmod(0o755)
     (tmp_path / "kind-clusters").write_text("dbstack\n")
     kc = tmp_path / "kubeconfig"
-    kc.write_text(yaml.safe_dump({"clusters": [{"name": "kind-dbstack", "cluster": {"server": "https://127.0.0.1:40123"}}],
-                                  "contexts": [{"name": "kind-dbstack", "context": {"cluster": "kind-dbstack"}}]}))
+    kc.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [{"name": "kind-dbstack", "cluster": {"server": "https://127.0.0.1:40123"}}],
+                "contexts": [{"name": "kind-dbstack", "context": {"cluster": "kind-dbstack"}}],
+            }
+        )
+    )
     log = tmp_path / "tools.log"
-    env = {"PATH": str(binp), "KUBECONFIG": str(kc), "HOME": str(tmp_path), "FAKE_TOOLS_LOG": str(log),
-           "FAKE_KIND_STATE": str(tmp_path / "kind-clusters"),
-           "FAKE_FORWARD_TARGET": f"127.0.0.1:{fresh_db.port}"}
+    env = {
+        "PATH": str(binp),
+        "KUBECONFIG": str(kc),
+        "HOME": str(tmp_path),
+        "FAKE_TOOLS_LOG": str(log),
+        "FAKE_KIND_STATE": str(tmp_path / "kind-clusters"),
+        "FAKE_FORWARD_TARGET": f"127.0.0.1:{fresh_db.port}",
+    }
     api = FakeClusterAPI()
     b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
-    api.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
-             "metadata": {"name": "staging-mydatabase-db-app", "namespace": "mydatabase-staging"},
-             "data": {"username": b64(fresh_db.user), "password": b64(fresh_db.password)}})
-    settings = from_mapping({"database": fresh_db.dbname, "databases": {
-        fresh_db.dbname: {"dirs": ["manifests/migrations/mydatabase"]}}}, root)
+    api.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/basic-auth",
+            "metadata": {"name": "staging-mydatabase-db-app", "namespace": "mydatabase-staging"},
+            "data": {"username": b64(fresh_db.user), "password": b64(fresh_db.password)},
+        }
+    )
+    settings = from_mapping(
+        {"database": fresh_db.dbname, "databases": {fresh_db.dbname: {"dirs": ["manifests/migrations/mydatabase"]}}},
+        root,
+    )
     out: list[str] = []
     box = Toolbox(settings, out=out.append, api_factory=lambda ctx: api, environ=env)
     return box, out, log, env, fresh_db
@@ -72,8 +92,10 @@ def test_migrate_cluster_applies_through_the_forward_and_stops_it(setup):
     before = os.environ.get("PGPASSWORD")
     run_steps(forward.migrate_cluster_steps(box, "staging", port=port), dry_run=False, out=box.out)
     with psycopg.connect(**db.connect_kwargs()) as conn:
-        versions = [r[0] for r in conn.execute("SELECT version FROM atlas_schema_revisions.atlas_schema_revisions "
-                                               "ORDER BY version")]
+        versions = [
+            r[0]
+            for r in conn.execute("SELECT version FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY version")
+        ]
     assert versions == ["20240204000001", "20240204000002", "20240205000001", "20240205000002", "20240206000001"]
     text = "\n".join(out)
     assert "Migrating to version 20240206000001 (5 migrations in total)" in text
@@ -81,8 +103,20 @@ def test_migrate_cluster_applies_through_the_forward_and_stops_it(setup):
     assert db.password not in text
     calls = [json.loads(x) for x in log.read_text().splitlines()]
     pf = [c for c in calls if c[0] == "kubectl"]
-    assert pf == [["kubectl", "--context", "kind-dbstack", "--namespace", "mydatabase-staging", "port-forward",
-                   "service/staging-mydatabase-db-rw", f"{port}:5432", "--address", "127.0.0.1"]]
+    assert pf == [
+        [
+            "kubectl",
+            "--context",
+            "kind-dbstack",
+            "--namespace",
+            "mydatabase-staging",
+            "port-forward",
+            "service/staging-mydatabase-db-rw",
+            f"{port}:5432",
+            "--address",
+            "127.0.0.1",
+        ]
+    ]
     assert db.password not in log.read_text()
     assert port_free(port)  # our forward is gone
     assert os.environ.get("PGPASSWORD") == before
@@ -94,8 +128,9 @@ def test_a_forward_that_cannot_start_is_one_message_and_nothing_is_applied(setup
     with pytest.raises(KubernetesError, match="kubectl port-forward exited with 1: error: unable to forward port"):
         run_steps(forward.migrate_cluster_steps(box, "staging", port=free_port()), dry_run=False, out=box.out)
     with psycopg.connect(**db.connect_kwargs()) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_namespace "
-                            "WHERE nspname = 'atlas_schema_revisions'").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'atlas_schema_revisions'"
+        ).fetchone() == (0,)
 
 
 def test_a_busy_port_is_refused(setup):
@@ -106,8 +141,9 @@ def test_a_busy_port_is_refused(setup):
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         with pytest.raises(KubernetesError, match=r"port \d+ on 127.0.0.1 is already in use"):
-            run_steps(forward.migrate_cluster_steps(box, "staging", port=s.getsockname()[1]), dry_run=False,
-                      out=box.out)
+            run_steps(
+                forward.migrate_cluster_steps(box, "staging", port=s.getsockname()[1]), dry_run=False, out=box.out
+            )
     assert not [c for c in log.read_text().splitlines() if "port-forward" in c]
 
 
@@ -124,9 +160,13 @@ def test_cnpg_psql_hands_the_password_to_psql_only_in_its_environment(setup, cap
     env["PATH"] += os.pathsep + os.path.dirname(psql)  # Debian's psql wrapper finds the real client
     port = free_port()
     before = os.environ.get("PGPASSWORD")
-    run_steps(forward.psql_steps(box, "staging", port=port,
-                                 command="SELECT current_user || '@' || current_database() AS who"),
-              dry_run=False, out=box.out)
+    run_steps(
+        forward.psql_steps(
+            box, "staging", port=port, command="SELECT current_user || '@' || current_database() AS who"
+        ),
+        dry_run=False,
+        out=box.out,
+    )
     printed = capfd.readouterr().out
     assert f"{db.user}@{db.dbname}" in printed
     text = "\n".join(out)
@@ -142,5 +182,8 @@ def test_cnpg_psql_reports_a_failing_command(setup, tmp_path):
     (tmp_path / "bin" / "psql").symlink_to(psql)
     env["PATH"] += os.pathsep + os.path.dirname(psql)
     with pytest.raises(KubernetesError, match="psql exited with 1"):
-        run_steps(forward.psql_steps(box, "staging", port=free_port(), command="SELECT * FROM no_such_table"),
-                  dry_run=False, out=box.out)
+        run_steps(
+            forward.psql_steps(box, "staging", port=free_port(), command="SELECT * FROM no_such_table"),
+            dry_run=False,
+            out=box.out,
+        )

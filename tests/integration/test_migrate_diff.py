@@ -5,6 +5,7 @@ writes one file whose replay (directory + file, on a new database) gives
 exactly the live catalog; the repair SQL of db-drift --sql, applied to the live
 database, makes it match the original directory again.
 """
+
 from __future__ import annotations
 
 import os
@@ -81,73 +82,113 @@ def other_db(pg_server):
 def settings_for(monkeypatch, conn):
     monkeypatch.setenv("DATABASE_URL", conn.url(masked=False))
     return settings_mod.from_mapping(
-        {"target": "cnpg", "targets": {"cnpg": {"kind": "url", "url_env": "DATABASE_URL", "dev": True}}}, ROOT)
+        {"target": "cnpg", "targets": {"cnpg": {"kind": "url", "url_env": "DATABASE_URL", "dev": True}}}, ROOT
+    )
 
 
 HAND_CHANGES = [
-    ("table_fk_index",
-     "CREATE TABLE labels (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-     "project_id uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE, name text NOT NULL);"
-     "CREATE INDEX labels_project_id_idx ON labels (project_id)",
-     ["extra    table public.labels"]),
-    ("column_default", "ALTER TABLE users ADD COLUMN locale text NOT NULL DEFAULT 'en'",
-     ["extra    column public.users.locale"]),
-    ("check_changed",
-     "ALTER TABLE projects DROP CONSTRAINT projects_slug_format, "
-     "ADD CONSTRAINT projects_slug_format CHECK (slug ~ '^[a-z][a-z0-9-]*$')",
-     ["changed  check public.projects.projects_slug_format: expr"]),
-    ("enum_value", "ALTER TYPE project_visibility ADD VALUE 'archived'",
-     ["changed  enum public.project_visibility: labels"]),
-    ("view_changed",
-     "CREATE OR REPLACE VIEW active_projects AS SELECT p.id, p.slug, p.name, u.email AS owner_email, p.visibility "
-     "FROM projects p JOIN users u ON u.id = p.owner_id WHERE u.is_active",
-     ["changed  view public.active_projects: definition"]),
-    ("function_changed",
-     "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS "
-     "$$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END; $$",
-     ["changed  function public.touch_updated_at(): definition"]),
-    ("trigger_added",
-     "CREATE TRIGGER users_touch_on_insert BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION touch_updated_at()",
-     ["extra    trigger public.users.users_touch_on_insert"]),
-    ("policy_added",
-     "ALTER TABLE projects ENABLE ROW LEVEL SECURITY; ALTER TABLE projects FORCE ROW LEVEL SECURITY;"
-     "CREATE POLICY projects_owner ON projects AS RESTRICTIVE FOR UPDATE TO {role} "
-     "USING (owner_id = current_setting('app.user_id')::uuid) WITH CHECK (visibility <> 'public')",
-     ["extra    policy public.projects.projects_owner",
-      "changed  table public.projects: rls_enabled: migrations false, database true",
-      "changed  table public.projects: rls_forced"]),
-    ("policy_dropped", "DROP POLICY repositories_public ON repositories",
-     ["missing  policy public.repositories.repositories_public"]),
-    ("rls_off", "ALTER TABLE repositories DISABLE ROW LEVEL SECURITY",
-     ["changed  table public.repositories: rls_enabled: migrations true, database false"]),
-    ("grants",
-     "GRANT SELECT, UPDATE ON users TO {role} WITH GRANT OPTION; GRANT SELECT ON projects TO PUBLIC;"
-     "GRANT USAGE ON SCHEMA public TO {role}; GRANT USAGE ON SEQUENCE ticket_seq TO {role};"
-     "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
-     ["extra    privilege table public.users: SELECT to {role} with grant option",
-      "extra    privilege table public.projects: SELECT to PUBLIC",
-      "extra    privilege schema public: USAGE to {role}",
-      "extra    privilege sequence public.ticket_seq: USAGE to {role}",
-      "extra    default privilege for role postgres in schema public on tables: SELECT to {role}"]),
-    ("revokes",
-     "REVOKE SELECT ON repositories FROM PUBLIC; REVOKE EXECUTE ON FUNCTION touch_updated_at() FROM PUBLIC",
-     ["missing  privilege table public.repositories: SELECT to PUBLIC",
-      "extra    privilege function public.touch_updated_at(): EXECUTE revoked from PUBLIC"]),
-    ("composite_range",
-     "CREATE TYPE address AS (street text, city text COLLATE \"C\");"
-     "CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);"
-     "ALTER TABLE users ADD COLUMN home address",
-     ["extra    composite type public.address", "extra    range type public.floatrange"]),
-    ("inheritance",
-     "CREATE TABLE events (id bigint NOT NULL, at timestamptz NOT NULL DEFAULT now());"
-     "CREATE TABLE login_events (user_id uuid REFERENCES users (id)) INHERITS (events)",
-     ["extra    table public.events", "extra    table public.login_events"]),
+    (
+        "table_fk_index",
+        "CREATE TABLE labels (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        "project_id uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE, name text NOT NULL);"
+        "CREATE INDEX labels_project_id_idx ON labels (project_id)",
+        ["extra    table public.labels"],
+    ),
+    (
+        "column_default",
+        "ALTER TABLE users ADD COLUMN locale text NOT NULL DEFAULT 'en'",
+        ["extra    column public.users.locale"],
+    ),
+    (
+        "check_changed",
+        "ALTER TABLE projects DROP CONSTRAINT projects_slug_format, "
+        "ADD CONSTRAINT projects_slug_format CHECK (slug ~ '^[a-z][a-z0-9-]*$')",
+        ["changed  check public.projects.projects_slug_format: expr"],
+    ),
+    (
+        "enum_value",
+        "ALTER TYPE project_visibility ADD VALUE 'archived'",
+        ["changed  enum public.project_visibility: labels"],
+    ),
+    (
+        "view_changed",
+        "CREATE OR REPLACE VIEW active_projects AS SELECT p.id, p.slug, p.name, u.email AS owner_email, p.visibility "
+        "FROM projects p JOIN users u ON u.id = p.owner_id WHERE u.is_active",
+        ["changed  view public.active_projects: definition"],
+    ),
+    (
+        "function_changed",
+        "CREATE OR REPLACE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END; $$",
+        ["changed  function public.touch_updated_at(): definition"],
+    ),
+    (
+        "trigger_added",
+        "CREATE TRIGGER users_touch_on_insert BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION touch_updated_at()",
+        ["extra    trigger public.users.users_touch_on_insert"],
+    ),
+    (
+        "policy_added",
+        "ALTER TABLE projects ENABLE ROW LEVEL SECURITY; ALTER TABLE projects FORCE ROW LEVEL SECURITY;"
+        "CREATE POLICY projects_owner ON projects AS RESTRICTIVE FOR UPDATE TO {role} "
+        "USING (owner_id = current_setting('app.user_id')::uuid) WITH CHECK (visibility <> 'public')",
+        [
+            "extra    policy public.projects.projects_owner",
+            "changed  table public.projects: rls_enabled: migrations false, database true",
+            "changed  table public.projects: rls_forced",
+        ],
+    ),
+    (
+        "policy_dropped",
+        "DROP POLICY repositories_public ON repositories",
+        ["missing  policy public.repositories.repositories_public"],
+    ),
+    (
+        "rls_off",
+        "ALTER TABLE repositories DISABLE ROW LEVEL SECURITY",
+        ["changed  table public.repositories: rls_enabled: migrations true, database false"],
+    ),
+    (
+        "grants",
+        "GRANT SELECT, UPDATE ON users TO {role} WITH GRANT OPTION; GRANT SELECT ON projects TO PUBLIC;"
+        "GRANT USAGE ON SCHEMA public TO {role}; GRANT USAGE ON SEQUENCE ticket_seq TO {role};"
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+        [
+            "extra    privilege table public.users: SELECT to {role} with grant option",
+            "extra    privilege table public.projects: SELECT to PUBLIC",
+            "extra    privilege schema public: USAGE to {role}",
+            "extra    privilege sequence public.ticket_seq: USAGE to {role}",
+            "extra    default privilege for role postgres in schema public on tables: SELECT to {role}",
+        ],
+    ),
+    (
+        "revokes",
+        "REVOKE SELECT ON repositories FROM PUBLIC; REVOKE EXECUTE ON FUNCTION touch_updated_at() FROM PUBLIC",
+        [
+            "missing  privilege table public.repositories: SELECT to PUBLIC",
+            "extra    privilege function public.touch_updated_at(): EXECUTE revoked from PUBLIC",
+        ],
+    ),
+    (
+        "composite_range",
+        'CREATE TYPE address AS (street text, city text COLLATE "C");'
+        "CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);"
+        "ALTER TABLE users ADD COLUMN home address",
+        ["extra    composite type public.address", "extra    range type public.floatrange"],
+    ),
+    (
+        "inheritance",
+        "CREATE TABLE events (id bigint NOT NULL, at timestamptz NOT NULL DEFAULT now());"
+        "CREATE TABLE login_events (user_id uuid REFERENCES users (id)) INHERITS (events)",
+        ["extra    table public.events", "extra    table public.login_events"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("label,change,expected", HAND_CHANGES, ids=[h[0] for h in HAND_CHANGES])
-def test_hand_change_becomes_a_migration_and_repair_sql(migrated, other_db, role, tmp_path, monkeypatch,
-                                                       label, change, expected):
+def test_hand_change_becomes_a_migration_and_repair_sql(
+    migrated, other_db, role, tmp_path, monkeypatch, label, change, expected
+):
     conn, d = migrated
     original = tmp_path / "original"
     shutil.copytree(d, original)
@@ -187,8 +228,7 @@ def test_no_change_writes_nothing(migrated, monkeypatch):
 def test_unverifiable_change_writes_nothing_unless_forced(migrated, monkeypatch):
     conn, d = migrated
     # An enum label removed cannot be planned; the added table can. Verification must notice.
-    execute(conn, "CREATE TABLE notes (id int); "
-                  "ALTER TYPE project_visibility RENAME VALUE 'internal' TO 'team'")
+    execute(conn, "CREATE TABLE notes (id int); ALTER TYPE project_visibility RENAME VALUE 'internal' TO 'team'")
     before = sorted(p.name for p in d.iterdir())
     s = settings_for(monkeypatch, conn)
     with pytest.raises(DbstackError) as exc:
@@ -205,8 +245,9 @@ def _inv(args, conn, *, dev: bool = True):
     env["DATABASE_URL"] = conn.url(masked=False)
     if dev:
         env["INVOKE_DBSTACK_TARGETS_CNPG_DEV"] = "1"
-    return subprocess.run([INV, *args, "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [INV, *args, "--target", "cnpg"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_inv_migrate_diff_and_db_drift_sql(migrated):
@@ -248,7 +289,9 @@ def test_inspection_outputs_carry_security_and_round_trip(migrated, other_db, ro
     from dbstack.inspect.sql import render_sql
 
     conn, _ = migrated
-    execute(conn, f"""
+    execute(
+        conn,
+        f"""
         ALTER TABLE projects ENABLE ROW LEVEL SECURITY; ALTER TABLE projects FORCE ROW LEVEL SECURITY;
         CREATE POLICY projects_owner ON projects AS RESTRICTIVE FOR UPDATE TO "{role}"
             USING (owner_id IS NOT NULL) WITH CHECK (visibility <> 'public');
@@ -261,7 +304,8 @@ def test_inspection_outputs_carry_security_and_round_trip(migrated, other_db, ro
         CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
         CREATE TABLE events (id bigint NOT NULL, at timestamptz DEFAULT now(), CHECK (id > 0));
         CREATE TABLE login_events (user_id uuid, place address, span floatrange) INHERITS (events);
-    """)
+    """,
+    )
     live = read_catalog(conn)
     from dbstack.inspect.catalog import catalog_from_dict
 
@@ -281,8 +325,9 @@ def test_inspection_outputs_carry_security_and_round_trip(migrated, other_db, ro
     projects = next(t for t in data["tables"] if t["name"] == "projects")
     assert projects["rls_enabled"] and projects["rls_forced"]
     assert projects["policies"][0]["roles"] == [role] and projects["policies"][0]["command"] == "UPDATE"
-    assert {"grantee": "PUBLIC", "privilege": "EXECUTE", "grantable": False, "revoked": True} in \
-        next(f for f in data["functions"] if f["name"] == "touch_updated_at")["privileges"]
+    assert {"grantee": "PUBLIC", "privilege": "EXECUTE", "grantable": False, "revoked": True} in next(
+        f for f in data["functions"] if f["name"] == "touch_updated_at"
+    )["privileges"]
     assert [d["object_type"] for d in data["default_privileges"]] == ["FUNCTIONS", "TABLES"]
 
 
@@ -304,7 +349,8 @@ def test_warm_cache_serves_the_current_schema(migrated, monkeypatch, tmp_path):
     conn, d = migrated
     monkeypatch.setenv("DATABASE_URL", conn.url(masked=False))
     s = settings_mod.from_mapping(
-        {"target": "cnpg", "targets": {"cnpg": {"kind": "url", "url_env": "DATABASE_URL", "dev": True}}}, tmp_path)
+        {"target": "cnpg", "targets": {"cnpg": {"kind": "url", "url_env": "DATABASE_URL", "dev": True}}}, tmp_path
+    )
     first = migrate_diff(s, "nothing", dir=str(d))
     assert not first.cached and first.file is None and list((tmp_path / ".dbstack" / "cache").glob("drift-*.json"))
     execute(conn, "ALTER TABLE users ADD COLUMN locale text DEFAULT 'en'; GRANT SELECT ON users TO PUBLIC")

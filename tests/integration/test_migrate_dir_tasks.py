@@ -1,4 +1,5 @@
 """migrate-hash / migrate-validate / migrate-new through `inv`: exit codes and one clear message."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,9 @@ from testpaths import ATLAS_DIRS, INV, ROOT
 
 
 def inv(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([INV, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "DBSTACK_DEBUG": ""})
+    return subprocess.run(
+        [INV, *args], cwd=cwd, capture_output=True, text=True, timeout=60, env={**os.environ, "DBSTACK_DEBUG": ""}
+    )
 
 
 def one_error(cp: subprocess.CompletedProcess, text: str) -> None:
@@ -43,18 +45,23 @@ def test_checksum_mismatch_prints_atlas_report_and_exits_1(tmp_path):
     (d / "1_a.sql").write_text("B;")
     cp = inv("migrate-validate", "--dir", str(d))
     one_error(cp, "checksum mismatch")
-    assert cp.stdout == ("You have a checksum error in your migration directory.\n\n\tL2: 1_a.sql was edited\n\n"
-                         "Please check your migration files and run 'atlas migrate hash' to re-hash the contents\n\n")
+    assert cp.stdout == (
+        "You have a checksum error in your migration directory.\n\n\tL2: 1_a.sql was edited\n\n"
+        "Please check your migration files and run 'atlas migrate hash' to re-hash the contents\n\n"
+    )
 
 
-@pytest.mark.parametrize("case,text", [
-    ("missing-dir", "does not exist"),
-    ("unreadable", "cannot read migration file"),
-    ("malformed-sum", "checksum file format invalid"),
-    ("invalid-name", "invalid migration file name"),
-    ("duplicate", "duplicate migration version 1"),
-    ("hidden", "hidden file"),
-])
+@pytest.mark.parametrize(
+    "case,text",
+    [
+        ("missing-dir", "does not exist"),
+        ("unreadable", "cannot read migration file"),
+        ("malformed-sum", "checksum file format invalid"),
+        ("invalid-name", "invalid migration file name"),
+        ("duplicate", "duplicate migration version 1"),
+        ("hidden", "hidden file"),
+    ],
+)
 def test_bad_directories_give_one_message(tmp_path, case, text):
     d = tmp_path / "m"
     d.mkdir()
@@ -81,8 +88,9 @@ def test_bad_directories_give_one_message(tmp_path, case, text):
     elif case == "hidden":
         (d / ".hidden_9999.sql").write_text("H;")
         inv("migrate-hash", "--dir", str(d))
-    before = ({p.name: p.read_bytes() for p in d.iterdir() if p.is_file() and os.access(p, os.R_OK)}
-              if d.exists() else {})
+    before = (
+        {p.name: p.read_bytes() for p in d.iterdir() if p.is_file() and os.access(p, os.R_OK)} if d.exists() else {}
+    )
     one_error(inv(task, "--dir", str(d)), text)
     after = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file() and os.access(p, os.R_OK)} if d.exists() else {}
     assert after == before  # nothing written or lost
@@ -96,6 +104,7 @@ def test_golang_migrate_format_through_the_task():
 
 
 # --------------------------------------------------------------------------- Atlas's bytes for what Atlas hashes
+
 
 def atlas_sum_reference(d: Path) -> bytes:
     """atlas.sum as Atlas's sql/migrate/dir.go computes it, written out independently of dbstack."""

@@ -12,5 +12,6 @@ def test_server_accepts_password_login_over_tcp(fresh_db):
 
 def test_wrong_password_is_refused(pg_server):
     from dataclasses import replace
+
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(**replace(pg_server, password="wrong").connect_kwargs())

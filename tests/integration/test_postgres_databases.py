@@ -1,4 +1,5 @@
 """dbstack.postgres on a real server: the one create/drop pair both callers (local workflows, scratch) use."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,8 +36,9 @@ def test_real_errors_reach_the_user(pg_server, query):
     role = "dbstack_pg_nocreate"
     query(pg_server, f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'")
     try:
-        weak = pg_server.__class__(host=pg_server.host, port=pg_server.port, user=role, password=f"pw-{role}",
-                                   dbname="postgres")
+        weak = pg_server.__class__(
+            host=pg_server.host, port=pg_server.port, user=role, password=f"pw-{role}", dbname="postgres"
+        )
         with pytest.raises(DatabaseError) as exc:
             create_database(weak, scratch_name("dbstack_test"))
         assert "permission denied to create database" in exc.value.message and "CREATEDB" in exc.value.hint

@@ -1,4 +1,5 @@
 """`migrate`'s hints name its own options and commands, never `inv …` (issue 13)."""
+
 from __future__ import annotations
 
 import re
@@ -33,9 +34,13 @@ def hotpot(pg_server, tmp_path, monkeypatch):
         monkeypatch.setenv("CONFIG_FILE", str(cfg))
         root = tmp_path / "migrations"
         shutil.copytree(ROOT / "deploy" / "migrations", root)
-        yield {"root": root, "cfg": cfg, "conn": ConnSpec(host=pg_server.host, port=pg_server.port, user=user,
-                                                            password=password, dbname=dbname),
-               "server": pg_server, "login": (user, password, dbname)}
+        yield {
+            "root": root,
+            "cfg": cfg,
+            "conn": ConnSpec(host=pg_server.host, port=pg_server.port, user=user, password=password, dbname=dbname),
+            "server": pg_server,
+            "login": (user, password, dbname),
+        }
 
 
 def run(hotpot, monkeypatch, capsys, *argv, embedded=False):

@@ -7,6 +7,7 @@ directory bound over /usr/lib/postgresql, and `runuser` to an unprivileged accou
 environment is built from nothing. The inner `inv test` skips this module (not root) and the
 Docker tier (no engine; CI is not set inside), and runs everything else on the server wheel.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,15 +62,19 @@ cd {clone}
 test ! -e .dbstack/pgdata || exit 14
 exit $rc
 """
-    env = {"HOME": str(home), "USER": USER, "LOGNAME": USER, "LANG": "C.UTF-8",
-           "PATH": "/usr/local/bin:/usr/bin:/bin",
-           # Not the default 5432: CI may run other servers; a developer could set the same.
-           "INVOKE_DBSTACK_LOCAL_PORT": str(port)}
+    env = {
+        "HOME": str(home),
+        "USER": USER,
+        "LOGNAME": USER,
+        "LANG": "C.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        # Not the default 5432: CI may run other servers; a developer could set the same.
+        "INVOKE_DBSTACK_LOCAL_PORT": str(port),
+    }
     hide = f"mount --bind {empty} /usr/lib/postgresql && "
     if not Path("/usr/lib/postgresql").is_dir():
         hide = ""
-    inner = ["runuser", "-u", USER, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()],
-             "bash", "-c", script]
+    inner = ["runuser", "-u", USER, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], "bash", "-c", script]
     cmd = ["unshare", "-m", "--", "sh", "-c", hide + 'exec "$@"', "sh", *inner]
     log = tmp_path / "quickstart.log"
     try:
@@ -83,8 +88,22 @@ exit $rc
         assert "reset-db done" in out, tail
         assert " passed" in out, tail
     finally:
-        subprocess.run(["runuser", "-u", USER, "--", "env", "-i", f"HOME={home}", "PATH=/usr/bin:/bin",
-                        "sh", "-c", f"cd {clone} && [ -x .venv/bin/inv ] && .venv/bin/inv db-down --volumes"],
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                USER,
+                "--",
+                "env",
+                "-i",
+                f"HOME={home}",
+                "PATH=/usr/bin:/bin",
+                "sh",
+                "-c",
+                f"cd {clone} && [ -x .venv/bin/inv ] && .venv/bin/inv db-down --volumes",
+            ],
+            capture_output=True,
+            timeout=300,
+        )
         shutil.rmtree(clone, ignore_errors=True)
         shutil.rmtree(empty, ignore_errors=True)

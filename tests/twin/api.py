@@ -5,6 +5,7 @@ controllers running concurrently need: one lock around every read and write,
 a resourceVersion bumped on each write (the watches of the Atlas operator
 stand-in compare them), and status writes that never touch the spec.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,8 +16,11 @@ from datetime import UTC, datetime
 
 from fake_cluster_api import FakeClusterAPI
 
-ESO_KINDS = {("external-secrets.io/v1", "ExternalSecret"), ("external-secrets.io/v1", "ClusterSecretStore"),
-             ("external-secrets.io/v1", "SecretStore")}
+ESO_KINDS = {
+    ("external-secrets.io/v1", "ExternalSecret"),
+    ("external-secrets.io/v1", "ClusterSecretStore"),
+    ("external-secrets.io/v1", "SecretStore"),
+}
 
 
 def now_rfc3339() -> str:

@@ -24,6 +24,7 @@ a relay (relay.pl) and reached from the host through a port published on
 127.0.0.1. Not modelled: the dev database (GettingDevDB), Atlas Cloud,
 migrate down, events.
 """
+
 from __future__ import annotations
 
 import base64
@@ -61,10 +62,15 @@ class AtlasOperator(Controller):
     def __init__(self, api: TwinAPI, net: DockerNet, *, retry_unit: float = 5.0, interval: float = 0.1) -> None:
         super().__init__(api, interval, "twin-atlas-operator")
         self.net, self.retry_unit = net, retry_unit
-        self.cid, ports = net.run("atlas-operator", entrypoint=["perl", "-e", RELAY], command=[],
-                                  dns_search=pod_dns_search(NAMESPACE), ports=(7000,))
+        self.cid, ports = net.run(
+            "atlas-operator",
+            entrypoint=["perl", "-e", RELAY],
+            command=[],
+            dns_search=pod_dns_search(NAMESPACE),
+            ports=(7000,),
+        )
         self.relay_port = ports[7000]
-        self.attempts: list[tuple[str, str, str]] = []   # (namespace/name, result, message) per reconcile
+        self.attempts: list[tuple[str, str, str]] = []  # (namespace/name, result, message) per reconcile
         self._next: dict[tuple, float] = {}
         self._seen: dict[tuple, tuple] = {}
         deadline = time.monotonic() + 30
@@ -152,8 +158,9 @@ class AtlasOperator(Controller):
         md, spec, ns = obj["metadata"], obj.get("spec") or {}, obj["metadata"]["namespace"]
         cm_name = ((spec.get("dir") or {}).get("configMapRef") or {}).get("name")
         cm = self.api.stored("v1", "ConfigMap", cm_name, ns) if cm_name else None
-        pw = (((spec.get("credentials") or {}).get("passwordFrom") or {}).get("secretKeyRef") or {}).get("name") \
-            or (((spec.get("urlFrom") or {}).get("secretKeyRef")) or {}).get("name")
+        pw = (((spec.get("credentials") or {}).get("passwordFrom") or {}).get("secretKeyRef") or {}).get("name") or (
+            ((spec.get("urlFrom") or {}).get("secretKeyRef")) or {}
+        ).get("name")
         sec = self.api.stored("v1", "Secret", pw, ns) if pw else None
         rv = lambda o: (o or {}).get("metadata", {}).get("resourceVersion")  # noqa: E731
         return md.get("generation"), rv(cm), rv(sec)
@@ -222,9 +229,11 @@ class AtlasOperator(Controller):
             password = cred.get("password") or secret_value(cred["passwordFrom"]["secretKeyRef"])
             host, port = cred["host"], int(cred.get("port") or 5432)
             database, params = cred.get("database", ""), dict(cred.get("parameters") or {})
-            url = (f"{cred.get('scheme', 'postgres')}://{quote(user, safe='')}:{quote(password, safe='')}@"
-                   f"{host}:{port}/{database}" + ("?" + "&".join(f"{k}={v}" for k, v in sorted(params.items()))
-                                                  if params else ""))
+            url = (
+                f"{cred.get('scheme', 'postgres')}://{quote(user, safe='')}:{quote(password, safe='')}@"
+                f"{host}:{port}/{database}"
+                + ("?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())) if params else "")
+            )
         else:
             raise Failure("ReadingMigrationData", "no target database defined")
         cm_name = ((spec.get("dir") or {}).get("configMapRef") or {}).get("name")
@@ -236,8 +245,17 @@ class AtlasOperator(Controller):
         for k in sorted(files):
             h.update(k.encode())
             h.update(files[k].encode())
-        return {"host": host, "port": port, "user": user, "password": password, "database": database,
-                "params": params, "files": files, "hash": h.hexdigest(), "spec": spec}
+        return {
+            "host": host,
+            "port": port,
+            "user": user,
+            "password": password,
+            "database": database,
+            "params": params,
+            "files": files,
+            "hash": h.hexdigest(),
+            "spec": spec,
+        }
 
     # migrate status, then migrate apply
     def _migrate(self, obj: dict, d: dict) -> tuple[str, int]:
@@ -263,15 +281,27 @@ class AtlasOperator(Controller):
                 raise Failure("Migrating", f"Error: postgres: scanning system variables: {exc}") from None
             spec = d["spec"]
             with self.forwarder(d["host"], d["port"]) as port:
-                conn = ConnSpec(host="127.0.0.1", port=port, user=d["user"], password=d["password"],
-                                dbname=d["database"], params=tuple(sorted(d["params"].items())))
+                conn = ConnSpec(
+                    host="127.0.0.1",
+                    port=port,
+                    user=d["user"],
+                    password=d["password"],
+                    dbname=d["database"],
+                    params=tuple(sorted(d["params"].items())),
+                )
                 try:
                     st = engine.status(conn, layers, revisions_schema=spec.get("revisionsSchema") or None)
                     if not st.pending:
                         return st.current, int(time.time())
-                    rep = engine.apply(conn, layers, ApplyOptions(
-                        baseline=spec.get("baseline") or None, exec_order=spec.get("execOrder") or "linear",
-                        revisions_schema=spec.get("revisionsSchema") or None))
+                    rep = engine.apply(
+                        conn,
+                        layers,
+                        ApplyOptions(
+                            baseline=spec.get("baseline") or None,
+                            exec_order=spec.get("execOrder") or "linear",
+                            revisions_schema=spec.get("revisionsSchema") or None,
+                        ),
+                    )
                 except DbstackError as exc:
                     raise Failure("Migrating", exc.message.strip()) from None
                 return rep.target or rep.current, int(time.time())
@@ -291,29 +321,41 @@ class AtlasOperator(Controller):
 
     def _reconciling(self, st: dict, gen: int, message: str) -> dict:
         new = dict(st, observedGeneration=gen, failed=0)
-        new["conditions"] = self._conds(st, gen,
-                                        {"type": "Ready", "status": "False", "reason": "Reconciling",
-                                         "message": message},
-                                        {"type": "Reconciling", "status": "True", "reason": "Reconciling",
-                                         "message": message},
-                                        {"type": "Stalled", "status": "False", "reason": "Reconciling"})
+        new["conditions"] = self._conds(
+            st,
+            gen,
+            {"type": "Ready", "status": "False", "reason": "Reconciling", "message": message},
+            {"type": "Reconciling", "status": "True", "reason": "Reconciling", "message": message},
+            {"type": "Stalled", "status": "False", "reason": "Reconciling"},
+        )
         return new
 
     def _not_ready(self, st: dict, gen: int, reason: str, message: str) -> dict:
         new = dict(st, observedGeneration=gen, failed=int(st.get("failed") or 0) + 1)
-        new["conditions"] = self._conds(st, gen,
-                                        {"type": "Ready", "status": "False", "reason": reason, "message": message},
-                                        {"type": "Reconciling", "status": "False", "reason": reason,
-                                         "message": message},
-                                        {"type": "Stalled", "status": "True", "reason": reason, "message": message})
+        new["conditions"] = self._conds(
+            st,
+            gen,
+            {"type": "Ready", "status": "False", "reason": reason, "message": message},
+            {"type": "Reconciling", "status": "False", "reason": reason, "message": message},
+            {"type": "Stalled", "status": "True", "reason": reason, "message": message},
+        )
         return new
 
     def _ready(self, gen: int, h: str, version: str, applied_at: int, st: dict) -> dict:
-        new = {"observedGeneration": gen, "observedHash": h, "lastApplied": applied_at,
-               "lastAppliedVersion": version, "failed": 0}
-        new["conditions"] = self._conds(st, gen, {"type": "Ready", "status": "True", "reason": "Applied"},
-                                        {"type": "Reconciling", "status": "False", "reason": "Applied"},
-                                        {"type": "Stalled", "status": "False", "reason": "Applied"})
+        new = {
+            "observedGeneration": gen,
+            "observedHash": h,
+            "lastApplied": applied_at,
+            "lastAppliedVersion": version,
+            "failed": 0,
+        }
+        new["conditions"] = self._conds(
+            st,
+            gen,
+            {"type": "Ready", "status": "True", "reason": "Applied"},
+            {"type": "Reconciling", "status": "False", "reason": "Applied"},
+            {"type": "Stalled", "status": "False", "reason": "Applied"},
+        )
         return new
 
 

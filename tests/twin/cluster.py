@@ -1,5 +1,6 @@
 """The whole twin: API store, Docker network, CNPG, the Atlas operator, external-secrets,
 and the Deployment readiness the operator installs wait for."""
+
 from __future__ import annotations
 
 import base64
@@ -28,8 +29,12 @@ class ExternalSecretsController(Controller):
     def reconcile(self, es: dict) -> None:
         spec, md = es.get("spec") or {}, es["metadata"]
         ref = spec.get("secretStoreRef") or {}
-        store = self.api.stored(ESO_API, ref.get("kind", "SecretStore"), ref.get("name"),
-                                md["namespace"] if ref.get("kind") == "SecretStore" else None)
+        store = self.api.stored(
+            ESO_API,
+            ref.get("kind", "SecretStore"),
+            ref.get("name"),
+            md["namespace"] if ref.get("kind") == "SecretStore" else None,
+        )
         if store is None:
             return self._ready(es, "False", "SecretSyncedError", f"could not get store {ref.get('name')}")
         data = {}
@@ -42,14 +47,28 @@ class ExternalSecretsController(Controller):
         target = spec.get("target") or {}
         name = target.get("name") or md["name"]
         if self.api.stored("v1", "Secret", name, md["namespace"]) is None:
-            self.api.put({"apiVersion": "v1", "kind": "Secret",
-                          "type": ((target.get("template") or {}).get("type")) or "Opaque",
-                          "metadata": {"name": name, "namespace": md["namespace"]}, "data": data})
+            self.api.put(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "type": ((target.get("template") or {}).get("type")) or "Opaque",
+                    "metadata": {"name": name, "namespace": md["namespace"]},
+                    "data": data,
+                }
+            )
         self._ready(es, "True", "SecretSynced", "secret synced")
 
     def _ready(self, es: dict, status: str, reason: str, message: str) -> None:
-        self.api.update_status(es, lambda cur, st: dict(st, conditions=set_condition(
-            st.get("conditions") or [], {"type": "Ready", "status": status, "reason": reason, "message": message})))
+        self.api.update_status(
+            es,
+            lambda cur, st: dict(
+                st,
+                conditions=set_condition(
+                    st.get("conditions") or [],
+                    {"type": "Ready", "status": status, "reason": reason, "message": message},
+                ),
+            ),
+        )
 
 
 class DeploymentController(Controller):
@@ -63,14 +82,28 @@ class DeploymentController(Controller):
 
     def tick(self, d: dict) -> None:
         gen = d["metadata"].get("generation", 1)
-        self.api.update_status(d, lambda cur, st: {
-            "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "observedGeneration": gen,
-            "conditions": [{"type": "Available", "status": "True"}]})
+        self.api.update_status(
+            d,
+            lambda cur, st: {
+                "replicas": 1,
+                "readyReplicas": 1,
+                "updatedReplicas": 1,
+                "observedGeneration": gen,
+                "conditions": [{"type": "Available", "status": "True"}],
+            },
+        )
 
 
 class Twin:
-    def __init__(self, docker_client, image: str, *, retry_unit: float = 1.0, eso: bool = False,
-                 provider: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        docker_client,
+        image: str,
+        *,
+        retry_unit: float = 1.0,
+        eso: bool = False,
+        provider: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         from fake_cluster_api import BUILTIN_KINDS, OPERATOR_KINDS, PROD_KINDS
 
         # eso: the cluster also has prod's prerequisites (external-secrets, the barman-cloud plugin's
@@ -89,8 +122,14 @@ class Twin:
                 self.parts.append(self.eso)
             # what `helm upgrade --install` of the Atlas chart creates (helm is a fake here)
             self.api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "atlas-operator"}})
-            self.api.put({"apiVersion": "apps/v1", "kind": "Deployment",
-                          "metadata": {"name": "atlas-operator", "namespace": "atlas-operator"}, "spec": {}})
+            self.api.put(
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "metadata": {"name": "atlas-operator", "namespace": "atlas-operator"},
+                    "spec": {},
+                }
+            )
             for p in self.parts:
                 p.start()
         except BaseException:

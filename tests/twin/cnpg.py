@@ -17,6 +17,7 @@ Modelled on cloudnative-pg v1.30.0:
 What it does not model: replication (a replica is an independent server that
 only has to boot), failover, the instance manager, PVCs, pod scheduling.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,10 +33,12 @@ HEALTHY = "Cluster in healthy state"
 FIRST_PRIMARY = "Setting up primary"
 CREATING_REPLICA = "Creating a new replica"
 SCALING_DOWN = "Scaling down replicas"
-TLS_WRAPPER = ('install -o postgres -g postgres -m 600 /twin-tls/tls.key /tmp/tls.key && '
-               'install -o postgres -g postgres -m 644 /twin-tls/tls.crt /tmp/tls.crt && '
-               'exec docker-entrypoint.sh postgres -c ssl=on -c ssl_cert_file=/tmp/tls.crt '
-               '-c ssl_key_file=/tmp/tls.key "$@"')
+TLS_WRAPPER = (
+    "install -o postgres -g postgres -m 600 /twin-tls/tls.key /tmp/tls.key && "
+    "install -o postgres -g postgres -m 644 /twin-tls/tls.crt /tmp/tls.crt && "
+    "exec docker-entrypoint.sh postgres -c ssl=on -c ssl_cert_file=/tmp/tls.crt "
+    '-c ssl_key_file=/tmp/tls.key "$@"'
+)
 
 
 def b64(s: str) -> str:
@@ -50,18 +53,33 @@ def app_secret(cluster: str, ns: str, dbname: str, user: str, password: str) -> 
     ns_host, fqdn_host = f"{svc}.{ns}:5432", f"{svc}.{ns}.svc.cluster.local:5432"
     cred = f"{quote(user, safe='')}:{quote(password, safe='')}"
     data = {
-        "username": user, "user": user, "password": password, "dbname": dbname, "host": svc, "port": "5432",
+        "username": user,
+        "user": user,
+        "password": password,
+        "dbname": dbname,
+        "host": svc,
+        "port": "5432",
         "pgpass": f"{svc}:5432:{dbname}:{user}:{password}\n",
         "uri": f"postgresql://{cred}@{ns_host}/{dbname}",
         "jdbc-uri": f"jdbc:postgresql://{ns_host}/{dbname}?password={quote(password)}&user={quote(user)}",
         "fqdn-uri": f"postgresql://{cred}@{fqdn_host}/{dbname}",
         "fqdn-jdbc-uri": f"jdbc:postgresql://{fqdn_host}/{dbname}?password={quote(password)}&user={quote(user)}",
     }
-    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
-            "metadata": {"name": f"{cluster}-app", "namespace": ns, "labels": {
-                "cnpg.io/userType": "app", "cnpg.io/reload": "true",
-                "app.kubernetes.io/managed-by": "cloudnative-pg"}},
-            "data": {k: b64(v) for k, v in data.items()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/basic-auth",
+        "metadata": {
+            "name": f"{cluster}-app",
+            "namespace": ns,
+            "labels": {
+                "cnpg.io/userType": "app",
+                "cnpg.io/reload": "true",
+                "app.kubernetes.io/managed-by": "cloudnative-pg",
+            },
+        },
+        "data": {k: b64(v) for k, v in data.items()},
+    }
 
 
 @dataclass
@@ -143,14 +161,25 @@ class CNPGController(Controller):
     def _start_instance(self, name: str, ns: str, n: int, spec: dict, st: ClusterState) -> Instance:
         params = (spec.get("postgresql") or {}).get("parameters") or {}
         args = [x for k, v in sorted(params.items()) for x in ("-c", f"{k}={v}")]
-        aliases = [f"{name}-rw.{ns}.svc.cluster.local", f"{name}-{n}.{ns}.svc.cluster.local"] if n == 1 else \
-            [f"{name}-{n}.{ns}.svc.cluster.local"]
+        aliases = (
+            [f"{name}-rw.{ns}.svc.cluster.local", f"{name}-{n}.{ns}.svc.cluster.local"]
+            if n == 1
+            else [f"{name}-{n}.{ns}.svc.cluster.local"]
+        )
         cid, ports = self.net.run(
-            f"{ns}-{name}-{n}", entrypoint=["sh", "-c", TLS_WRAPPER, "sh"], command=args,
-            environment={"POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": st.superuser_password,
-                         "POSTGRES_DB": "postgres"},
-            aliases=aliases, dns_search=pod_dns_search(ns),
-            volumes=[f"{self.net.tls_dir()}:/twin-tls:ro"], labels={"cnpg.io/cluster": name})
+            f"{ns}-{name}-{n}",
+            entrypoint=["sh", "-c", TLS_WRAPPER, "sh"],
+            command=args,
+            environment={
+                "POSTGRES_USER": "postgres",
+                "POSTGRES_PASSWORD": st.superuser_password,
+                "POSTGRES_DB": "postgres",
+            },
+            aliases=aliases,
+            dns_search=pod_dns_search(ns),
+            volumes=[f"{self.net.tls_dir()}:/twin-tls:ro"],
+            labels={"cnpg.io/cluster": name},
+        )
         return Instance(n=n, cid=cid, port=ports[5432])
 
     @staticmethod
@@ -158,8 +187,15 @@ class CNPGController(Controller):
         import psycopg
 
         try:
-            with psycopg.connect(host="127.0.0.1", port=port, user="postgres", password=password,
-                                 dbname="postgres", connect_timeout=2, sslmode="require"):
+            with psycopg.connect(
+                host="127.0.0.1",
+                port=port,
+                user="postgres",
+                password=password,
+                dbname="postgres",
+                connect_timeout=2,
+                sslmode="require",
+            ):
                 return True
         except psycopg.Error:
             return False
@@ -170,11 +206,21 @@ class CNPGController(Controller):
         import psycopg
         from psycopg import sql
 
-        kw = {"host": "127.0.0.1", "port": port, "user": "postgres", "password": st.superuser_password,
-              "connect_timeout": 5, "sslmode": "require", "autocommit": True}
+        kw = {
+            "host": "127.0.0.1",
+            "port": port,
+            "user": "postgres",
+            "password": st.superuser_password,
+            "connect_timeout": 5,
+            "sslmode": "require",
+            "autocommit": True,
+        }
         with psycopg.connect(dbname="postgres", **kw) as c:
-            c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(owner), sql.Literal(st.owner_password)))
+            c.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(owner), sql.Literal(st.owner_password)
+                )
+            )
             c.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(dbname), sql.Identifier(owner)))
         with psycopg.connect(dbname=dbname, **kw) as c:
             for stmt in initdb.get("postInitApplicationSQL") or []:
@@ -185,12 +231,25 @@ class CNPGController(Controller):
             pod = self.api.stored("v1", "Pod", f"{name}-{inst.n}", ns)
             if pod is not None and pod["status"]["containerStatuses"][0]["ready"] == inst.ready:
                 continue
-            self.api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
-                "name": f"{name}-{inst.n}", "namespace": ns, "labels": {
-                    "cnpg.io/cluster": name, "cnpg.io/podRole": "instance",
-                    "cnpg.io/instanceRole": "primary" if inst.n == 1 else "replica"}},
-                "status": {"phase": "Running" if inst.ready else "Pending",
-                           "containerStatuses": [{"ready": inst.ready, "restartCount": 0}]}})
+            self.api.put(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": f"{name}-{inst.n}",
+                        "namespace": ns,
+                        "labels": {
+                            "cnpg.io/cluster": name,
+                            "cnpg.io/podRole": "instance",
+                            "cnpg.io/instanceRole": "primary" if inst.n == 1 else "replica",
+                        },
+                    },
+                    "status": {
+                        "phase": "Running" if inst.ready else "Pending",
+                        "containerStatuses": [{"ready": inst.ready, "restartCount": 0}],
+                    },
+                }
+            )
 
     def _status(self, obj: dict, phase: str, reason: str, st: ClusterState) -> None:
         name = obj["metadata"]["name"]
@@ -200,18 +259,30 @@ class CNPGController(Controller):
         def change(cur: dict, status: dict) -> dict:
             healthy = phase == HEALTHY
             new = dict(status)
-            new.update({"phase": phase, "instances": len(st.instances), "readyInstances": ready,
-                        "instanceNames": [f"{name}-{i.n}" for i in st.instances], "image": image})
+            new.update(
+                {
+                    "phase": phase,
+                    "instances": len(st.instances),
+                    "readyInstances": ready,
+                    "instanceNames": [f"{name}-{i.n}" for i in st.instances],
+                    "image": image,
+                }
+            )
             if reason:
                 new["phaseReason"] = reason
             else:
                 new.pop("phaseReason", None)
             if st.instances:
                 new["currentPrimary"] = new["targetPrimary"] = f"{name}-1"
-            new["conditions"] = set_condition(status.get("conditions") or [], {
-                "type": "Ready", "status": "True" if healthy else "False",
-                "reason": "ClusterIsReady" if healthy else "ClusterIsNotReady",
-                "message": "Cluster is Ready" if healthy else "Cluster Is Not Ready"})
+            new["conditions"] = set_condition(
+                status.get("conditions") or [],
+                {
+                    "type": "Ready",
+                    "status": "True" if healthy else "False",
+                    "reason": "ClusterIsReady" if healthy else "ClusterIsNotReady",
+                    "message": "Cluster is Ready" if healthy else "Cluster Is Not Ready",
+                },
+            )
             return new
 
         self.api.update_status(obj, change)

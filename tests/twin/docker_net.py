@@ -6,6 +6,7 @@ pod's resolver gets its namespace's search domains (``--dns-search``), so the
 shorter forms resolve exactly where they would in a cluster. The host reaches
 a container only through a port published on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -35,28 +36,67 @@ class DockerNet:
         """A throwaway self-signed certificate (CNPG serves TLS; sslmode=require must work)."""
         if self._tls is None:
             d = Path(tempfile.mkdtemp(prefix="dbstack-twin-tls-"))
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                            "-subj", "/CN=dbstack-twin", "-keyout", str(d / "tls.key"), "-out", str(d / "tls.crt")],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=dbstack-twin",
+                    "-keyout",
+                    str(d / "tls.key"),
+                    "-out",
+                    str(d / "tls.crt"),
+                ],
+                check=True,
+                capture_output=True,
+            )
             for p in d.iterdir():
                 p.chmod(0o644)
             d.chmod(0o755)
             self._tls = d
         return self._tls
 
-    def run(self, name: str, *, command=None, entrypoint=None, environment=None, aliases=(),
-            dns_search=None, ports=(5432,), volumes=None, labels=None) -> tuple[str, dict[int, int]]:
+    def run(
+        self,
+        name: str,
+        *,
+        command=None,
+        entrypoint=None,
+        environment=None,
+        aliases=(),
+        dns_search=None,
+        ports=(5432,),
+        volumes=None,
+        labels=None,
+    ) -> tuple[str, dict[int, int]]:
         """Create and start a container on the network; (id, {container port: 127.0.0.1 port})."""
         api = self.client.api
         host_config = api.create_host_config(
-            port_bindings=dict.fromkeys(ports, ("127.0.0.1", None)), dns_search=dns_search or None,
-            binds=volumes or None)
+            port_bindings=dict.fromkeys(ports, ("127.0.0.1", None)),
+            dns_search=dns_search or None,
+            binds=volumes or None,
+        )
         net_config = api.create_networking_config(
-            {self.name: api.create_endpoint_config(aliases=list(aliases) or None)})
-        ctr = api.create_container(self.image, command=command, entrypoint=entrypoint, name=f"{self.name}-{name}",
-                                   environment=environment or {}, ports=list(ports), host_config=host_config,
-                                   networking_config=net_config, labels={**self.labels, **(labels or {})},
-                                   detach=True)
+            {self.name: api.create_endpoint_config(aliases=list(aliases) or None)}
+        )
+        ctr = api.create_container(
+            self.image,
+            command=command,
+            entrypoint=entrypoint,
+            name=f"{self.name}-{name}",
+            environment=environment or {},
+            ports=list(ports),
+            host_config=host_config,
+            networking_config=net_config,
+            labels={**self.labels, **(labels or {})},
+            detach=True,
+        )
         api.start(ctr["Id"])
         info = api.inspect_container(ctr["Id"])
         published = {}

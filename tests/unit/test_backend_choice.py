@@ -4,6 +4,7 @@ The Docker SDK and the registry are faked only behind Probe's inputs: the
 engine, this project's container, the local image, the registry lookup and
 the PostgreSQL binaries.
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -21,11 +22,29 @@ from testpaths import ROOT
 class FakeProbe(Probe):
     """Probe with the answers given; asks nothing outside."""
 
-    def __init__(self, settings, *, engine=(True, ""), container=None, running=False, data=False,
-                 local=False, registry=(True, ""), binaries=True, pull=False):
+    def __init__(
+        self,
+        settings,
+        *,
+        engine=(True, ""),
+        container=None,
+        running=False,
+        data=False,
+        local=False,
+        registry=(True, ""),
+        binaries=True,
+        pull=False,
+    ):
         super().__init__(settings, out=lambda _line: None, pull=pull)
-        self.answers = dict(engine=engine, container=container, running=running, data=data, local=local,
-                            registry=registry, binaries=binaries)
+        self.answers = {
+            "engine": engine,
+            "container": container,
+            "running": running,
+            "data": data,
+            "local": local,
+            "registry": registry,
+            "binaries": binaries,
+        }
         self.asked: list[str] = []
 
     def engine(self):
@@ -69,6 +88,7 @@ def settings(tmp_path):
 
 # --------------------------------------------------------------------------- the decision
 
+
 def test_auto_prefers_the_server_that_holds_the_data(settings):
     assert choose(FakeProbe(settings, container=object()), "auto").name == "docker"
     assert choose(FakeProbe(settings, running=True, registry=(False, "x")), "auto").name == "embedded"
@@ -76,7 +96,8 @@ def test_auto_prefers_the_server_that_holds_the_data(settings):
 
 def test_auto_uses_docker_when_the_image_is_present_or_pullable(settings):
     assert choose(FakeProbe(settings, local=True), "auto") == Choice(
-        "docker", "the Docker engine answers and the image is present")
+        "docker", "the Docker engine answers and the image is present"
+    )
     c = choose(FakeProbe(settings, registry=(True, "")), "auto")
     assert c.name == "docker" and "pullable" in c.why and not c.note
 
@@ -124,6 +145,7 @@ def test_get_backend_acts_on_the_choice(settings, monkeypatch):
 
 # --------------------------------------------------------------------------- doctor asks it
 
+
 def _doctor_lines(settings, monkeypatch, **answers) -> dict[str, object]:
     monkeypatch.setattr(backend, "Probe", lambda s, out, pull: FakeProbe(s, pull=pull, **answers))
     return {c.name: c for c in doctor._server_checks(settings)}
@@ -153,9 +175,11 @@ def test_doctor_follows_a_forced_backend(settings, monkeypatch):
 def test_the_real_probe_looks_the_image_up_without_pulling(settings):
     pulled = []
     fake_docker = SimpleNamespace(
-        image="postgres:18", local_image=lambda: None,
+        image="postgres:18",
+        local_image=lambda: None,
         ensure_image=lambda pull: pulled.append(pull),
-        client=lambda: SimpleNamespace(images=SimpleNamespace(get_registry_data=lambda image: object())))
+        client=lambda: SimpleNamespace(images=SimpleNamespace(get_registry_data=lambda image: object())),
+    )
     p = Probe(settings, pull=False)
     p._memo["docker"] = fake_docker
     assert p.image() == ("pullable", "") and pulled == []

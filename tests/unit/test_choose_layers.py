@@ -1,4 +1,5 @@
 """One place turns --db/--dir/--dir-format into layers (migrations.commands.choose_layers, issue 14)."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,10 +12,16 @@ from dbstack.settings import from_mapping
 def settings(tmp_path):
     for d in ("a", "b", "g", "x"):
         (tmp_path / d).mkdir()
-    return from_mapping({"database": "app", "databases": {
-        "app": {"dirs": ["a", "b"]},
-        "go": {"dirs": ["g"], "format": "golang-migrate"},
-    }}, tmp_path)
+    return from_mapping(
+        {
+            "database": "app",
+            "databases": {
+                "app": {"dirs": ["a", "b"]},
+                "go": {"dirs": ["g"], "format": "golang-migrate"},
+            },
+        },
+        tmp_path,
+    )
 
 
 def _shape(layers):
@@ -29,5 +36,4 @@ def test_a_configured_database_gives_its_layers_and_format(settings):
 
 def test_dir_wins_over_db_and_is_atlas_unless_told(settings, tmp_path):
     assert _shape(choose_layers(settings, db="go", dir="x")) == [("x", "atlas")]
-    assert _shape(choose_layers(settings, dir=tmp_path / "x", dir_format="golang-migrate")) == [
-        ("x", "golang-migrate")]
+    assert _shape(choose_layers(settings, dir=tmp_path / "x", dir_format="golang-migrate")) == [("x", "golang-migrate")]

@@ -1,4 +1,5 @@
 """`inv test` runs ruff and mypy before pytest: all of them, the linter alone with --quick, none with --no-checks."""
+
 from __future__ import annotations
 
 import sys

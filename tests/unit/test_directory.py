@@ -1,4 +1,5 @@
 """Atlas directory format: discovery, versions, atlas.sum bytes and validation."""
+
 from __future__ import annotations
 
 import base64
@@ -81,8 +82,19 @@ def test_empty_dir_sum(tmp_path):
 
 
 def test_byte_order_and_only_top_level_sql(tmp_path):
-    md = _write(tmp_path, {"10.sql": "", "1_a.sql": "", "2.sql": "", "1.sql": "", "X.SQL": "", ".x.sql": "",
-                           "notes.txt": "", "embed.go": ""})
+    md = _write(
+        tmp_path,
+        {
+            "10.sql": "",
+            "1_a.sql": "",
+            "2.sql": "",
+            "1.sql": "",
+            "X.SQL": "",
+            ".x.sql": "",
+            "notes.txt": "",
+            "embed.go": "",
+        },
+    )
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "3.sql").write_text("")
     assert [f.name for f in md.files()] == [".x.sql", "1.sql", "10.sql", "1_a.sql", "2.sql"]
@@ -96,27 +108,33 @@ def test_golang_migrate_hashes_only_up_files(tmp_path):
     assert md.files()[0].version == "1"
 
 
-@pytest.mark.parametrize("name,version,desc", [
-    ("20240204000001_initial.sql", "20240204000001", "initial"),
-    ("0003_add_x.sql", "0003", "add_x"),
-    ("1.sql", "1", ""),
-    ("1_initial.up.sql", "1", "initial.up"),
-    ("2.10.x-20_description.sql", "2.10.x-20", "description"),
-])
+@pytest.mark.parametrize(
+    "name,version,desc",
+    [
+        ("20240204000001_initial.sql", "20240204000001", "initial"),
+        ("0003_add_x.sql", "0003", "add_x"),
+        ("1.sql", "1", ""),
+        ("1_initial.up.sql", "1", "initial.up"),
+        ("2.10.x-20_description.sql", "2.10.x-20", "description"),
+    ],
+)
 def test_version_and_description(name, version, desc, tmp_path):
     f = MigrationFile(tmp_path, name)
     assert (f.version, f.description) == (version, desc)
 
 
-@pytest.mark.parametrize("first_line,ignored", [
-    (b"-- atlas:sum ignore\nSELECT 1;", True),
-    (b"//atlas:sum ignore\n", True),
-    (b"atlas:sum ignore", True),
-    (b"-- atlas:sum ignore \nSELECT 1;", False),     # trailing space
-    (b"-- atlas:sum ignore\r\nSELECT 1;", False),    # CRLF
-    (b"/* atlas:sum ignore */\n", False),
-    (b"SELECT 1;\n-- atlas:sum ignore\n", False),    # not the first line
-])
+@pytest.mark.parametrize(
+    "first_line,ignored",
+    [
+        (b"-- atlas:sum ignore\nSELECT 1;", True),
+        (b"//atlas:sum ignore\n", True),
+        (b"atlas:sum ignore", True),
+        (b"-- atlas:sum ignore \nSELECT 1;", False),  # trailing space
+        (b"-- atlas:sum ignore\r\nSELECT 1;", False),  # CRLF
+        (b"/* atlas:sum ignore */\n", False),
+        (b"SELECT 1;\n-- atlas:sum ignore\n", False),  # not the first line
+    ],
+)
 def test_sum_ignore_directive(tmp_path, first_line, ignored):
     md = _write(tmp_path, {"1_a.sql": first_line, "2_b.sql": "B;"})
     hf = md.compute_sum()
@@ -142,12 +160,15 @@ def test_parse_accepts_crlf_sum_and_rejects_bad_lines(tmp_path):
         HashFile.parse(b"h1:AAAA\n" + text.split(b"\n", 1)[1])
 
 
-@pytest.mark.parametrize("change,expected", [
-    ("edit", "\tL2: 1_a.sql was edited\n"),
-    ("add", "\tL4: 3_c.sql was added\n"),
-    ("insert", "\tL3: 1_b.sql was added\n"),
-    ("remove", "\tL3: 2_b.sql was removed\n"),
-])
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        ("edit", "\tL2: 1_a.sql was edited\n"),
+        ("add", "\tL4: 3_c.sql was added\n"),
+        ("insert", "\tL3: 1_b.sql was added\n"),
+        ("remove", "\tL3: 2_b.sql was removed\n"),
+    ],
+)
 def test_validation_reports_first_divergence(tmp_path, change, expected):
     md = _write(tmp_path, {"1_a.sql": "A;", "2_b.sql": "B;"})
     md.write_sum()
@@ -163,17 +184,20 @@ def test_validation_reports_first_divergence(tmp_path, change, expected):
     with pytest.raises(ChecksumError) as ei:
         md.validate()
     assert expected in ei.value.output
-    assert ei.value.output.endswith("Please check your migration files and run 'atlas migrate hash' "
-                                    "to re-hash the contents\n\n")
+    assert ei.value.output.endswith(
+        "Please check your migration files and run 'atlas migrate hash' to re-hash the contents\n\n"
+    )
 
 
 def test_missing_sum(tmp_path):
     md = _write(tmp_path, {"1_a.sql": "A;"})
     with pytest.raises(ChecksumError, match="not found") as ei:
         md.validate()
-    assert ei.value.output == ("You have a checksum error in your migration directory.\n"
-                               "Please check your migration files and run 'atlas migrate hash' "
-                               "to re-hash the contents\n\n")
+    assert ei.value.output == (
+        "You have a checksum error in your migration directory.\n"
+        "Please check your migration files and run 'atlas migrate hash' "
+        "to re-hash the contents\n\n"
+    )
     MigrationDir(tmp_path / "empty").path.mkdir()
     MigrationDir(tmp_path / "empty").validate()  # no files, no sum: fine
 
@@ -211,6 +235,7 @@ def test_global_order_across_layers(tmp_path):
 
 def test_new_file_timestamp_and_sequential(tmp_path):
     from datetime import datetime
+
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     ts = _write(tmp_path / "ts", {"20240101000000_a.sql": "A;"})
     ts.write_sum()

@@ -1,4 +1,5 @@
 """ERD: one entity per table, one relationship per foreign key, cardinality from the schema."""
+
 from __future__ import annotations
 
 import re
@@ -27,23 +28,37 @@ def _graphviz_where_asked(request):
         require_tool("dot", "graphviz", ("-V",))
 
 
-
 def _fk(name, cols, table, ref=("id",)):
     return ForeignKey(name, cols, "public", table, ref)
 
 
 def _catalog() -> Catalog:
-    users = Table("public", "users", (Column("id", "bigint", nullable=False), Column("email", "text")),
-                  primary_key=PrimaryKey("users_pkey", ("id",)), uniques=(Unique("users_email_key", ("email",)),))
-    profiles = Table("public", "profiles", (Column("user_id", "bigint", nullable=False), Column("bio", "text")),
-                     primary_key=PrimaryKey("profiles_pkey", ("user_id",)),
-                     foreign_keys=(_fk("profiles_user_fk", ("user_id",), "users"),))
-    posts = Table("billing", "posts", (Column("id", "bigint", nullable=False),
-                                       Column("author", "bigint", nullable=False),
-                                       Column("editor", "bigint"), Column("total", "numeric(12,2)")),
-                  primary_key=PrimaryKey("posts_pkey", ("id",)),
-                  foreign_keys=(_fk("posts_author_fk", ("author",), "users"),
-                                _fk("posts_editor_fk", ("editor",), "users")))
+    users = Table(
+        "public",
+        "users",
+        (Column("id", "bigint", nullable=False), Column("email", "text")),
+        primary_key=PrimaryKey("users_pkey", ("id",)),
+        uniques=(Unique("users_email_key", ("email",)),),
+    )
+    profiles = Table(
+        "public",
+        "profiles",
+        (Column("user_id", "bigint", nullable=False), Column("bio", "text")),
+        primary_key=PrimaryKey("profiles_pkey", ("user_id",)),
+        foreign_keys=(_fk("profiles_user_fk", ("user_id",), "users"),),
+    )
+    posts = Table(
+        "billing",
+        "posts",
+        (
+            Column("id", "bigint", nullable=False),
+            Column("author", "bigint", nullable=False),
+            Column("editor", "bigint"),
+            Column("total", "numeric(12,2)"),
+        ),
+        primary_key=PrimaryKey("posts_pkey", ("id",)),
+        foreign_keys=(_fk("posts_author_fk", ("author",), "users"), _fk("posts_editor_fk", ("editor",), "users")),
+    )
     return Catalog(database="app", tables=(posts, profiles, users))
 
 
@@ -86,15 +101,28 @@ def test_html_is_self_contained_svg(engine):
 
 def _layered() -> Catalog:
     """Three layers, a cycle, a self reference and a table alone."""
+
     def t(schema, name, *fks):
         cols = [Column("id", "bigint", nullable=False)] + [Column(f"{n}_id", "bigint") for _, n in fks]
-        return Table(schema, name, tuple(cols), primary_key=PrimaryKey(f"{name}_pkey", ("id",)),
-                     foreign_keys=tuple(ForeignKey(f"{name}_{n}_fk", (f"{n}_id",), s, n, ("id",)) for s, n in fks))
-    return Catalog(database="lake", tables=(
-        t("gold", "report", ("silver", "orders")),
-        t("silver", "orders", ("bronze", "raw_orders"), ("silver", "customers")),
-        t("silver", "customers", ("silver", "orders"), ("silver", "customers")),
-        t("bronze", "raw_orders"), t("bronze", "lonely"), t("bronzehistory", "raw_orders_h", ("bronze", "raw_orders"))))
+        return Table(
+            schema,
+            name,
+            tuple(cols),
+            primary_key=PrimaryKey(f"{name}_pkey", ("id",)),
+            foreign_keys=tuple(ForeignKey(f"{name}_{n}_fk", (f"{n}_id",), s, n, ("id",)) for s, n in fks),
+        )
+
+    return Catalog(
+        database="lake",
+        tables=(
+            t("gold", "report", ("silver", "orders")),
+            t("silver", "orders", ("bronze", "raw_orders"), ("silver", "customers")),
+            t("silver", "customers", ("silver", "orders"), ("silver", "customers")),
+            t("bronze", "raw_orders"),
+            t("bronze", "lonely"),
+            t("bronzehistory", "raw_orders_h", ("bronze", "raw_orders")),
+        ),
+    )
 
 
 @pytest.mark.parametrize("engine", ["graphviz", "grandalf"])
@@ -160,9 +188,13 @@ def test_auto_hands_over_to_grandalf_when_dot_fails(monkeypatch):
 def test_odd_names_and_empty_schema(engine):
     import xml.etree.ElementTree as ET
 
-    odd = Table('Sales "EU"', 'Order <&> Lines', (Column("id", "bigint", nullable=False), Column("ref", "bigint")),
-                primary_key=PrimaryKey("p", ("id",)),
-                foreign_keys=(ForeignKey('fk "x" <y> & z', ("ref",), 'Sales "EU"', 'Order <&> Lines', ("id",)),))
+    odd = Table(
+        'Sales "EU"',
+        "Order <&> Lines",
+        (Column("id", "bigint", nullable=False), Column("ref", "bigint")),
+        primary_key=PrimaryKey("p", ("id",)),
+        foreign_keys=(ForeignKey('fk "x" <y> & z', ("ref",), 'Sales "EU"', "Order <&> Lines", ("id",)),),
+    )
     other = Table("public", "naïve \\ table", (Column("id", "bigint", nullable=False),))
     page = render_html(Catalog(database="x", tables=(odd, other)), engine=engine)
     svg = ET.fromstring(re.search(r"<svg\b.*?</svg>", page, re.S).group())

@@ -1,5 +1,6 @@
 """The checker behind docs/first-day.md (tests/firstday.py): parsing, placeholders, and above all
 that a changed message, flag or exit code in a command's output fails it."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,7 @@ from testpaths import ROOT
 
 GUIDE = ROOT / "docs" / "first-day.md"
 
-SAMPLE = '''
+SAMPLE = """
 Intro text with `inline` code.
 
 ```bash
@@ -31,7 +32,7 @@ $ inv migrate-status
 Migration Status: PENDING
 [exit 2]
 ```
-'''
+"""
 
 MIGRATE_OUT = """Migrating to version 20261201203020 from 20240206000001 (1 migrations in total):
 
@@ -43,10 +44,11 @@ MIGRATE_OUT = """Migrating to version 20261201203020 from 20240206000001 (1 migr
 
 def test_parse_reads_console_blocks_only_with_continuations_and_exit_codes():
     steps = firstday.parse(SAMPLE)
-    assert [s.command for s in steps] == ["inv migrate", "cat > f.sql <<'SQL'\nSELECT 1;\n\nSQL",
-                                          "inv migrate-status"]
-    assert steps[0].expected == ["Migrating to version <VERSION> from 20240206000001 (1 migrations in total):",
-                                 "-- ok (<DURATION>)"]
+    assert [s.command for s in steps] == ["inv migrate", "cat > f.sql <<'SQL'\nSELECT 1;\n\nSQL", "inv migrate-status"]
+    assert steps[0].expected == [
+        "Migrating to version <VERSION> from 20240206000001 (1 migrations in total):",
+        "-- ok (<DURATION>)",
+    ]
     assert [s.exit_code for s in steps] == [0, 0, 2]
     assert steps[2].expected == ["Migration Status: PENDING"]
 
@@ -63,12 +65,15 @@ def test_matching_output_passes():
     assert firstday.problems(step, 0, MIGRATE_OUT) == []
 
 
-@pytest.mark.parametrize("changed", [
-    MIGRATE_OUT.replace("Migrating to version", "Migrating towards version"),   # a reworded message
-    MIGRATE_OUT.replace("(1 migrations in total)", "(1 migration in total)"),
-    MIGRATE_OUT.replace("-- ok (1.48ms)", "-- ok"),                              # a line dropped
-    MIGRATE_OUT.replace("20261201203020 from", "2026-12-01 from"),               # placeholder no longer fits
-])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        MIGRATE_OUT.replace("Migrating to version", "Migrating towards version"),  # a reworded message
+        MIGRATE_OUT.replace("(1 migrations in total)", "(1 migration in total)"),
+        MIGRATE_OUT.replace("-- ok (1.48ms)", "-- ok"),  # a line dropped
+        MIGRATE_OUT.replace("20261201203020 from", "2026-12-01 from"),  # placeholder no longer fits
+    ],
+)
 def test_a_changed_line_fails(changed):
     step = firstday.parse(SAMPLE)[0]
     found = firstday.problems(step, 0, changed)
@@ -81,11 +86,14 @@ def test_a_changed_exit_code_fails():
     assert firstday.problems(step, 0, "Migration Status: PENDING\n") == ["exit 0, the guide says 2"]
 
 
-@pytest.mark.parametrize("placeholder,good,bad", [
-    ("<DURATION>", ["9.5s", "116.961ms", "508µs", "2m"], ["fast", "9.5", "ms"]),
-    ("<VERSION>", ["20261201203020"], ["2026120120302", "v20261201203020"]),
-    ("<N>", ["4", "4,586", "0.5"], ["four", ""]),
-])
+@pytest.mark.parametrize(
+    "placeholder,good,bad",
+    [
+        ("<DURATION>", ["9.5s", "116.961ms", "508µs", "2m"], ["fast", "9.5", "ms"]),
+        ("<VERSION>", ["20261201203020"], ["2026120120302", "v20261201203020"]),
+        ("<N>", ["4", "4,586", "0.5"], ["four", ""]),
+    ],
+)
 def test_placeholders(placeholder, good, bad):
     rx = firstday.pattern(f"took {placeholder} here")
     for v in good:
@@ -103,6 +111,7 @@ def test_any_text_placeholder_and_literal_regex_characters():
 
 # --------------------------------------------------------------------------- the guide itself
 
+
 def _fill(expected: str) -> str:
     """A line the real command could print for this expected line (placeholders filled in)."""
     samples = {"<...>": "some text", "<N>": "42", "<DURATION>": "1.5s", "<VERSION>": "20261201203020"}
@@ -111,9 +120,20 @@ def _fill(expected: str) -> str:
 
 def test_the_guide_walks_the_newcomer_path_in_order():
     commands = [s.command for s in firstday.load(GUIDE)]
-    order = ["./scripts/setup", "inv reset-db", "inv db-inspect", "inv db-erd --format html", "inv migrate-new",
-             "inv migrate-lint", "inv migrate", "inv migrate-status", "psycopg", "inv db-drift", "inv db-reset",
-             "inv kind-cnpg-setup staging --dry-run"]
+    order = [
+        "./scripts/setup",
+        "inv reset-db",
+        "inv db-inspect",
+        "inv db-erd --format html",
+        "inv migrate-new",
+        "inv migrate-lint",
+        "inv migrate",
+        "inv migrate-status",
+        "psycopg",
+        "inv db-drift",
+        "inv db-reset",
+        "inv kind-cnpg-setup staging --dry-run",
+    ]
     pos = 0
     for want in order:
         hits = [i for i, c in enumerate(commands) if i >= pos and want in c]

@@ -1,4 +1,5 @@
 """The migrations ConfigMap: flattening, keys, exact YAML, size limits, annotations."""
+
 from __future__ import annotations
 
 import hashlib
@@ -90,11 +91,22 @@ def test_a_layer_with_a_stale_atlas_sum_is_refused(tmp_path):
         cm.build(Layers.of([d]), "m")
 
 
-@pytest.mark.parametrize("key, ok", [
-    ("20240101_init.sql", True), ("a-b.c_d.sql", True), ("atlas.sum", True),
-    ("has space.sql", False), ("plus+.sql", False), ("..x.sql", False), ("..", False), (".", False),
-    ("x" * 253, True), ("x" * 254, False), ("caf\u00e9.sql", False),
-])
+@pytest.mark.parametrize(
+    "key, ok",
+    [
+        ("20240101_init.sql", True),
+        ("a-b.c_d.sql", True),
+        ("atlas.sum", True),
+        ("has space.sql", False),
+        ("plus+.sql", False),
+        ("..x.sql", False),
+        ("..", False),
+        (".", False),
+        ("x" * 253, True),
+        ("x" * 254, False),
+        ("caf\u00e9.sql", False),
+    ],
+)
 def test_configmap_key_rules(key, ok):
     assert (cm.key_problem(key) is None) is ok
 

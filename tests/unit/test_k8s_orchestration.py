@@ -6,6 +6,7 @@ Atlas controllers), and kind/helm are small fake programs on PATH
 (tests/data/k8s/fakebin) that record their argv. `kubectl kustomize` is the
 real (pinned) kubectl.
 """
+
 from __future__ import annotations
 
 import base64
@@ -55,8 +56,11 @@ class World:
     def __init__(self, tmp: Path, *, kinds=None) -> None:
         self.root = tmp / "proj"
         (self.root / "manifests").mkdir(parents=True)
-        shutil.copytree(ROOT / "manifests" / "cnpg", self.root / "manifests" / "cnpg",
-                        ignore=shutil.ignore_patterns("credentials.env"))
+        shutil.copytree(
+            ROOT / "manifests" / "cnpg",
+            self.root / "manifests" / "cnpg",
+            ignore=shutil.ignore_patterns("credentials.env"),
+        )
         shutil.copytree(ROOT / "manifests" / "migrations", self.root / "manifests" / "migrations")
         shutil.copytree(ROOT / "kind", self.root / "kind")
         self.bin = tmp / "bin"
@@ -66,8 +70,13 @@ class World:
         self.log = tmp / "tools.log"
         self.state = tmp / "kind-clusters"
         self.kubeconfig = tmp / "kubeconfig"
-        self.env = {"PATH": str(self.bin), "KUBECONFIG": str(self.kubeconfig), "HOME": str(tmp),
-                    "FAKE_TOOLS_LOG": str(self.log), "FAKE_KIND_STATE": str(self.state)}
+        self.env = {
+            "PATH": str(self.bin),
+            "KUBECONFIG": str(self.kubeconfig),
+            "HOME": str(tmp),
+            "FAKE_TOOLS_LOG": str(self.log),
+            "FAKE_KIND_STATE": str(self.state),
+        }
         self.api = FakeClusterAPI(kinds=kinds)
         self.contexts: list[str] = []
         self.out: list[str] = []
@@ -84,17 +93,28 @@ class World:
         return self.api
 
     def box(self) -> Toolbox:
-        return Toolbox(self.settings, out=self.out.append, api_factory=self.factory, clock=self.clock,
-                       environ=self.env, poll_interval=1.0)
+        return Toolbox(
+            self.settings,
+            out=self.out.append,
+            api_factory=self.factory,
+            clock=self.clock,
+            environ=self.env,
+            poll_interval=1.0,
+        )
 
     def cluster(self, *names: str, server: str = "https://127.0.0.1:40123") -> None:
         """Kind clusters that exist, with their kubeconfig contexts."""
         self.state.write_text("".join(n + "\n" for n in names))
-        cfg = {"apiVersion": "v1", "kind": "Config",
-               "clusters": [{"name": f"kind-{n}", "cluster": {"server": server}} for n in names],
-               "contexts": [{"name": f"kind-{n}", "context": {"cluster": f"kind-{n}", "user": f"kind-{n}"}}
-                            for n in names],
-               "users": [], "current-context": "some-production-cluster"}
+        cfg = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": f"kind-{n}", "cluster": {"server": server}} for n in names],
+            "contexts": [
+                {"name": f"kind-{n}", "context": {"cluster": f"kind-{n}", "user": f"kind-{n}"}} for n in names
+            ],
+            "users": [],
+            "current-context": "some-production-cluster",
+        }
         self.kubeconfig.write_text(yaml.safe_dump(cfg))
 
     def calls(self) -> list[list[str]]:
@@ -125,6 +145,7 @@ def world(tmp_path):
 
 # --------------------------------------------------------------------------- controllers
 
+
 def cnpg_controller(after: int = 2):
     """Cluster status the way CNPG 1.30 writes it: no observedGeneration anywhere, Ready derived
     from the phase, one instance more per read until spec.instances are ready."""
@@ -142,34 +163,80 @@ def cnpg_controller(after: int = 2):
                 generation[key] = gen  # the operator has not reconciled the new spec yet: status is stale
                 continue
             if seen[key] < after:
-                obj["status"] = {"phase": "Setting up primary", "conditions": [
-                    {"type": "Ready", "status": "False", "reason": "ClusterIsNotReady",
-                     "message": "Cluster Is Not Ready"}]}
+                obj["status"] = {
+                    "phase": "Setting up primary",
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "False",
+                            "reason": "ClusterIsNotReady",
+                            "message": "Cluster Is Not Ready",
+                        }
+                    ],
+                }
                 continue
             want = obj["spec"]["instances"]
             have = (obj.get("status") or {}).get("readyInstances", 0)
             n = have + 1 if have < want else want
             healthy = n == want
-            obj["status"] = {"phase": "Cluster in healthy state" if healthy else "Creating a new replica",
-                             "instances": n, "readyInstances": n,
-                             "currentPrimary": f"{name}-1", "targetPrimary": f"{name}-1", "conditions": [
-                                 {"type": "Ready", "status": "True" if healthy else "False",
-                                  "reason": "ClusterIsReady" if healthy else "ClusterIsNotReady",
-                                  "message": "Cluster is Ready" if healthy else "Cluster Is Not Ready"}]}
+            obj["status"] = {
+                "phase": "Cluster in healthy state" if healthy else "Creating a new replica",
+                "instances": n,
+                "readyInstances": n,
+                "currentPrimary": f"{name}-1",
+                "targetPrimary": f"{name}-1",
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True" if healthy else "False",
+                        "reason": "ClusterIsReady" if healthy else "ClusterIsNotReady",
+                        "message": "Cluster is Ready" if healthy else "Cluster Is Not Ready",
+                    }
+                ],
+            }
             for i in range(1, n + 1):
-                api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
-                    "name": f"{name}-{i}", "namespace": ns, "labels": {
-                        "cnpg.io/cluster": name, "cnpg.io/podRole": "instance",
-                        "cnpg.io/instanceRole": "primary" if i == 1 else "replica"}},
-                    "status": {"phase": "Running", "containerStatuses": [{"ready": True, "restartCount": 0}]}})
-            api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
-                "name": f"{name}-1-initdb-abcde", "namespace": ns,
-                "labels": {"cnpg.io/cluster": name, "cnpg.io/jobRole": "initdb"}}, "status": {"phase": "Succeeded"}})
+                api.put(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {
+                            "name": f"{name}-{i}",
+                            "namespace": ns,
+                            "labels": {
+                                "cnpg.io/cluster": name,
+                                "cnpg.io/podRole": "instance",
+                                "cnpg.io/instanceRole": "primary" if i == 1 else "replica",
+                            },
+                        },
+                        "status": {"phase": "Running", "containerStatuses": [{"ready": True, "restartCount": 0}]},
+                    }
+                )
+            api.put(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": f"{name}-1-initdb-abcde",
+                        "namespace": ns,
+                        "labels": {"cnpg.io/cluster": name, "cnpg.io/jobRole": "initdb"},
+                    },
+                    "status": {"phase": "Succeeded"},
+                }
+            )
             if not obj["spec"]["bootstrap"]["initdb"].get("secret"):
-                api.put({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
-                         "metadata": {"name": f"{name}-app", "namespace": ns},
-                         "data": {"username": base64.b64encode(b"mydatabase").decode(),
-                                  "password": base64.b64encode(b"generated-by-cnpg").decode()}})
+                api.put(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "type": "kubernetes.io/basic-auth",
+                        "metadata": {"name": f"{name}-app", "namespace": ns},
+                        "data": {
+                            "username": base64.b64encode(b"mydatabase").decode(),
+                            "password": base64.b64encode(b"generated-by-cnpg").decode(),
+                        },
+                    }
+                )
+
     return react
 
 
@@ -181,7 +248,8 @@ def _fail(obj: dict, reason: str, message: str) -> None:
     st["observedGeneration"] = gen
     st["conditions"] = [
         {"type": "Ready", "status": "False", "reason": reason, "message": message, "observedGeneration": gen},
-        {"type": "Stalled", "status": "True", "reason": reason, "message": message, "observedGeneration": gen}]
+        {"type": "Stalled", "status": "True", "reason": reason, "message": message, "observedGeneration": gen},
+    ]
 
 
 def atlas_controller(fail_with: tuple[str, str] | None = None):
@@ -198,25 +266,39 @@ def atlas_controller(fail_with: tuple[str, str] | None = None):
                 _fail(obj, *fail_with)
                 continue
             versions = sorted(k.split("_", 1)[0] for k in (cm or {}).get("data", {}) if k.endswith(".sql"))
-            obj["status"] = {"observedGeneration": gen, "lastAppliedVersion": versions[-1], "failed": 0,
-                             "conditions": [{"type": "Ready", "status": "True", "reason": "Applied",
-                                             "observedGeneration": gen}]}
+            obj["status"] = {
+                "observedGeneration": gen,
+                "lastAppliedVersion": versions[-1],
+                "failed": 0,
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Applied", "observedGeneration": gen}],
+            }
+
     return react
 
 
 def deployment_controller(api: FakeClusterAPI) -> None:
     for key, obj in list(api.objects.items()):
         if key[1] == "Deployment":
-            obj["status"] = {"replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "observedGeneration":
-                             obj["metadata"]["generation"],
-                             "conditions": [{"type": "Available", "status": "True"}]}
+            obj["status"] = {
+                "replicas": 1,
+                "readyReplicas": 1,
+                "updatedReplicas": 1,
+                "observedGeneration": obj["metadata"]["generation"],
+                "conditions": [{"type": "Available", "status": "True"}],
+            }
 
 
 def operator_deployments(api: FakeClusterAPI) -> None:
     """What helm would have created (the fake helm changes nothing in the fake API)."""
     api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "atlas-operator"}})
-    api.put({"apiVersion": "apps/v1", "kind": "Deployment",
-             "metadata": {"name": "atlas-operator", "namespace": "atlas-operator"}, "spec": {}})
+    api.put(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "atlas-operator", "namespace": "atlas-operator"},
+            "spec": {},
+        }
+    )
 
 
 CNPG_MANIFEST = """\
@@ -244,13 +326,15 @@ def seed_cnpg_cache(w: World) -> None:
 
 # --------------------------------------------------------------------------- kind
 
+
 def test_kind_up_creates_only_on_exact_name_and_checks_the_context(world):
     world.cluster("dbstack-old", "my-dbstack")  # substrings of the name do not count
     box = world.box()
     run_steps(kindmod.up_steps(box), dry_run=False, out=box.out)
     assert world.calls() == [
         ["kind", "get", "clusters"],
-        ["kind", "create", "cluster", "--name", "dbstack", "--config", "kind/cluster.yaml", "--wait", "120s"]]
+        ["kind", "create", "cluster", "--name", "dbstack", "--config", "kind/cluster.yaml", "--wait", "120s"],
+    ]
     # idempotent: a second run finds the exact line and creates nothing
     run_steps(kindmod.up_steps(world.box()), dry_run=False, out=world.out.append)
     assert [c for c in world.calls() if c[1] == "create"] == [world.calls()[1]]
@@ -262,8 +346,13 @@ def test_kind_down_deletes_only_a_cluster_dbstack_created(world):
     with pytest.raises(Refused, match="not created by dbstack"):
         run_steps(kindmod.down_steps(world.box()), dry_run=False, out=world.out.append)
     assert not [c for c in world.calls() if c[1] == "delete"]
-    world.api.put({"apiVersion": "v1", "kind": "Node", "metadata": {
-        "name": "dbstack-control-plane", "labels": {"dbstack.io/managed-by": "dbstack"}}})
+    world.api.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "dbstack-control-plane", "labels": {"dbstack.io/managed-by": "dbstack"}},
+        }
+    )
     run_steps(kindmod.down_steps(world.box()), dry_run=False, out=world.out.append)
     assert world.calls()[-1] == ["kind", "delete", "cluster", "--name", "dbstack"]
     assert world.contexts == ["kind-dbstack", "kind-dbstack"]
@@ -278,14 +367,18 @@ def test_kind_down_force_skips_the_ownership_check(world):
 
 # --------------------------------------------------------------------------- operators
 
+
 def test_cnpg_install_applies_the_pinned_manifest_server_side_and_waits(world):
     world.cluster("dbstack")
     seed_cnpg_cache(world)
     world.api.reactors.append(deployment_controller)
     box = world.box()
     run_steps(operators.cnpg_install_steps(box), dry_run=False, out=box.out)
-    assert world.api.applied() == ["Namespace cnpg-system", "CustomResourceDefinition clusters.postgresql.cnpg.io",
-                                   "Deployment cnpg-system/cnpg-controller-manager"]
+    assert world.api.applied() == [
+        "Namespace cnpg-system",
+        "CustomResourceDefinition clusters.postgresql.cnpg.io",
+        "Deployment cnpg-system/cnpg-controller-manager",
+    ]
     assert {(c[2], c[3]) for c in world.api.calls if c[0] == "apply"} == {("dbstack", True)}
     assert world.contexts == ["kind-dbstack"]
     assert "Deployment cnpg-system/cnpg-controller-manager: 1/1 ready, Available=True" in world.text()
@@ -305,9 +398,22 @@ def test_atlas_operator_install_is_helm_upgrade_install_pinned_to_the_kind_conte
     world.api.reactors.append(deployment_controller)
     run_steps(operators.atlas_install_steps(world.box()), dry_run=False, out=world.out.append)
     assert world.calls()[-1] == [
-        "helm", "upgrade", "--install", "atlas-operator", "oci://ghcr.io/ariga/charts/atlas-operator",
-        "--version", "0.7.37", "--namespace", "atlas-operator", "--create-namespace",
-        "--kube-context", "kind-dbstack", "--wait", "--timeout", "300s"]
+        "helm",
+        "upgrade",
+        "--install",
+        "atlas-operator",
+        "oci://ghcr.io/ariga/charts/atlas-operator",
+        "--version",
+        "0.7.37",
+        "--namespace",
+        "atlas-operator",
+        "--create-namespace",
+        "--kube-context",
+        "kind-dbstack",
+        "--wait",
+        "--timeout",
+        "300s",
+    ]
 
 
 def test_helm_failure_is_one_message(world):
@@ -318,6 +424,7 @@ def test_helm_failure_is_one_message(world):
 
 
 # --------------------------------------------------------------------------- deploy
+
 
 def ready_world(world: World) -> World:
     world.cluster("dbstack")
@@ -330,8 +437,11 @@ def test_deploy_dev_applies_in_order_and_waits_for_both_ready_conditions(world):
     before = snapshot(world.root)
     deploymod.deploy(world.box(), "dev")
     assert world.api.applied() == [
-        "Namespace mydatabase-dev", "ConfigMap mydatabase-dev/dev-mydatabase-migrations",
-        "Cluster mydatabase-dev/dev-mydatabase-db", "AtlasMigration mydatabase-dev/dev-mydatabase-migration"]
+        "Namespace mydatabase-dev",
+        "ConfigMap mydatabase-dev/dev-mydatabase-migrations",
+        "Cluster mydatabase-dev/dev-mydatabase-db",
+        "AtlasMigration mydatabase-dev/dev-mydatabase-migration",
+    ]
     am = world.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "dev-mydatabase-migration", "mydatabase-dev")
     cred = am["spec"]["credentials"]
     assert cred["host"] == "dev-mydatabase-db-rw.mydatabase-dev.svc"
@@ -339,8 +449,9 @@ def test_deploy_dev_applies_in_order_and_waits_for_both_ready_conditions(world):
     assert am["status"]["lastAppliedVersion"] == "20240206000001"
     text = world.text()
     assert "Cluster dev-mydatabase-db: phase 'Setting up primary'" in text
-    assert ("dev is ready: Cluster dev-mydatabase-db in namespace mydatabase-dev, "
-            "migrations applied up to 20240206000001") in text
+    assert (
+        "dev is ready: Cluster dev-mydatabase-db in namespace mydatabase-dev, migrations applied up to 20240206000001"
+    ) in text
     assert world.contexts == ["kind-dbstack"]
     assert snapshot(world.root) == before  # the committed render was already up to date
 
@@ -352,13 +463,16 @@ def test_deploy_staging_needs_nothing_made_by_hand(world):
     before = snapshot(world.root)
     deploymod.deploy(world.box(), "staging")
     assert world.api.applied() == [
-        "Namespace mydatabase-staging", "ConfigMap mydatabase-staging/staging-mydatabase-migrations",
+        "Namespace mydatabase-staging",
+        "ConfigMap mydatabase-staging/staging-mydatabase-migrations",
         "Cluster mydatabase-staging/staging-mydatabase-db",
-        "AtlasMigration mydatabase-staging/staging-mydatabase-migration"]
+        "AtlasMigration mydatabase-staging/staging-mydatabase-migration",
+    ]
     cl = world.api.stored("postgresql.cnpg.io/v1", "Cluster", "staging-mydatabase-db", "mydatabase-staging")
     assert "secret" not in cl["spec"]["bootstrap"]["initdb"] and cl["spec"]["instances"] == 2
-    am = world.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "staging-mydatabase-migration",
-                          "mydatabase-staging")
+    am = world.api.stored(
+        "db.atlasgo.io/v1alpha1", "AtlasMigration", "staging-mydatabase-migration", "mydatabase-staging"
+    )
     cred = am["spec"]["credentials"]
     assert cred["host"] == "staging-mydatabase-db-rw.mydatabase-staging.svc" and cred["port"] == 5432
     assert cred["passwordFrom"]["secretKeyRef"] == {"name": "staging-mydatabase-db-app", "key": "password"}
@@ -376,11 +490,14 @@ def test_deploy_from_a_credentials_file_needs_the_file_and_changes_nothing_witho
     assert world.calls() == [] and world.api.calls == [] and snapshot(world.root) == before
 
 
-@pytest.mark.parametrize("content, message", [
-    ("username=someoneelse\npassword=x\n", "has username 'someoneelse', but the database owner is 'mydatabase'"),
-    ("username=mydatabase\n", "has no password"),
-    ("username=mydatabase\npassword=x\nextra=1\n", "unexpected keys extra"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("username=someoneelse\npassword=x\n", "has username 'someoneelse', but the database owner is 'mydatabase'"),
+        ("username=mydatabase\n", "has no password"),
+        ("username=mydatabase\npassword=x\nextra=1\n", "unexpected keys extra"),
+    ],
+)
 def test_deploy_staging_rejects_bad_credentials_without_echoing_them(world, content, message):
     ready_world(world).staging_from_file()
     (world.root / "manifests/cnpg/overlays/staging/credentials.env").write_text(content)
@@ -395,13 +512,16 @@ def test_deploy_from_a_credentials_file_uses_the_generated_secret_for_cluster_an
     ready_world(world).staging_from_file()
     world.credentials()
     deploymod.deploy(world.box(), "staging")
-    assert world.api.applied()[:2] == ["Namespace mydatabase-staging",
-                                       "Secret mydatabase-staging/staging-mydatabase-db-credentials"]
+    assert world.api.applied()[:2] == [
+        "Namespace mydatabase-staging",
+        "Secret mydatabase-staging/staging-mydatabase-db-credentials",
+    ]
     cl = world.api.stored("postgresql.cnpg.io/v1", "Cluster", "staging-mydatabase-db", "mydatabase-staging")
     assert cl["spec"]["bootstrap"]["initdb"]["secret"] == {"name": "staging-mydatabase-db-credentials"}
     assert cl["spec"]["instances"] == 2
-    am = world.api.stored("db.atlasgo.io/v1alpha1", "AtlasMigration", "staging-mydatabase-migration",
-                          "mydatabase-staging")
+    am = world.api.stored(
+        "db.atlasgo.io/v1alpha1", "AtlasMigration", "staging-mydatabase-migration", "mydatabase-staging"
+    )
     cred = am["spec"]["credentials"]
     assert cred["host"] == "staging-mydatabase-db-rw.mydatabase-staging.svc" and cred["port"] == 5432
     assert cred["passwordFrom"]["secretKeyRef"] == {"name": "staging-mydatabase-db-credentials", "key": "password"}
@@ -409,15 +529,34 @@ def test_deploy_from_a_credentials_file_uses_the_generated_secret_for_cluster_an
 
 
 # prod's prerequisites: external-secrets (and its stores), the barman-cloud plugin, the Prometheus operator
-ESO_ALL = ESO_KINDS | PROD_KINDS | {("external-secrets.io/v1", "ClusterSecretStore"),
-                                   ("external-secrets.io/v1", "SecretStore")}
+ESO_ALL = (
+    ESO_KINDS
+    | PROD_KINDS
+    | {("external-secrets.io/v1", "ClusterSecretStore"), ("external-secrets.io/v1", "SecretStore")}
+)
 
 
 def secret_store(api: FakeClusterAPI, ready: str | None = "True") -> None:
-    api.put({"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore",
-             "metadata": {"name": "gcp-secret-manager"}, "spec": {},
-             "status": {"conditions": [{"type": "Ready", "status": ready, "reason": "InvalidProviderConfig",
-                                        "message": "unable to validate store"}]} if ready else {}})
+    api.put(
+        {
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ClusterSecretStore",
+            "metadata": {"name": "gcp-secret-manager"},
+            "spec": {},
+            "status": {
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": ready,
+                        "reason": "InvalidProviderConfig",
+                        "message": "unable to validate store",
+                    }
+                ]
+            }
+            if ready
+            else {},
+        }
+    )
 
 
 def test_deploy_prod_refuses_when_external_secrets_is_not_installed(world):
@@ -429,10 +568,16 @@ def test_deploy_prod_refuses_when_external_secrets_is_not_installed(world):
     assert world.api.applied() == []
 
 
-@pytest.mark.parametrize("store, message", [
-    (None, "ClusterSecretStore gcp-secret-manager does not exist"),
-    ("False", "ClusterSecretStore gcp-secret-manager is not ready: InvalidProviderConfig: unable to validate store"),
-])
+@pytest.mark.parametrize(
+    "store, message",
+    [
+        (None, "ClusterSecretStore gcp-secret-manager does not exist"),
+        (
+            "False",
+            "ClusterSecretStore gcp-secret-manager is not ready: InvalidProviderConfig: unable to validate store",
+        ),
+    ],
+)
 def test_deploy_prod_refuses_a_missing_or_failing_store_instead_of_timing_out(tmp_path, store, message):
     w = ready_world(World(tmp_path, kinds=FakeClusterAPI().kinds | ESO_ALL))
     if store:
@@ -454,12 +599,19 @@ def test_deploy_prod_with_external_secrets(tmp_path):
     assert am["spec"]["credentials"]["host"] == "prod-mydatabase-db-rw.mydatabase-prod.svc"
 
 
-@pytest.mark.parametrize("missing, message", [
-    (("barmancloud.cnpg.io/v1", "ObjectStore"), "does not serve ObjectStore (barmancloud.cnpg.io/v1): prod needs "
-                                                "the barman-cloud plugin"),
-    (("monitoring.coreos.com/v1", "PodMonitor"), "does not serve PodMonitor (monitoring.coreos.com/v1): prod needs "
-                                                 "the Prometheus operator"),
-])
+@pytest.mark.parametrize(
+    "missing, message",
+    [
+        (
+            ("barmancloud.cnpg.io/v1", "ObjectStore"),
+            "does not serve ObjectStore (barmancloud.cnpg.io/v1): prod needs the barman-cloud plugin",
+        ),
+        (
+            ("monitoring.coreos.com/v1", "PodMonitor"),
+            "does not serve PodMonitor (monitoring.coreos.com/v1): prod needs the Prometheus operator",
+        ),
+    ],
+)
 def test_prod_refuses_without_the_backup_plugin_or_the_prometheus_operator(tmp_path, missing, message):
     w = ready_world(World(tmp_path, kinds=(FakeClusterAPI().kinds | ESO_ALL) - {missing}))
     secret_store(w.api)
@@ -474,9 +626,11 @@ def test_deploy_prod_applies_backups_monitoring_and_waits(tmp_path):
     secret_store(w.api)
     deploymod.deploy(w.box(), "prod")
     applied = w.api.applied()
-    assert applied.index("ObjectStore mydatabase-prod/prod-mydatabase-backup") \
-        < applied.index("Cluster mydatabase-prod/prod-mydatabase-db") \
+    assert (
+        applied.index("ObjectStore mydatabase-prod/prod-mydatabase-backup")
+        < applied.index("Cluster mydatabase-prod/prod-mydatabase-db")
         < applied.index("ScheduledBackup mydatabase-prod/prod-mydatabase-db-backup")
+    )
     assert "PodMonitor mydatabase-prod/prod-mydatabase-db" in applied
 
 
@@ -491,10 +645,13 @@ def test_setup_prod_on_a_new_kind_cluster_refuses_before_creating_anything(world
     assert world.api.calls == [] and snapshot(world.root) == before
 
 
-@pytest.mark.parametrize("kinds, store, message", [
-    (None, False, "does not serve ExternalSecret"),
-    (ESO_ALL, False, "ClusterSecretStore gcp-secret-manager does not exist"),
-])
+@pytest.mark.parametrize(
+    "kinds, store, message",
+    [
+        (None, False, "does not serve ExternalSecret"),
+        (ESO_ALL, False, "ClusterSecretStore gcp-secret-manager does not exist"),
+    ],
+)
 def test_setup_prod_refuses_before_installing_operators(tmp_path, kinds, store, message):
     w = World(tmp_path, kinds=(FakeClusterAPI().kinds | kinds) if kinds else None)
     w.cluster("dbstack")
@@ -517,16 +674,21 @@ def test_a_stale_failure_from_before_the_database_was_ready_is_not_reported(worl
             if key[1] != "AtlasMigration":
                 continue
             state["reads"] += 1
-            cluster_up = (api.stored("postgresql.cnpg.io/v1", "Cluster", "dev-mydatabase-db", "mydatabase-dev")
-                          or {}).get("status", {}).get("phase") == "Cluster in healthy state"
+            cluster_up = (
+                api.stored("postgresql.cnpg.io/v1", "Cluster", "dev-mydatabase-db", "mydatabase-dev") or {}
+            ).get("status", {}).get("phase") == "Cluster in healthy state"
             if not cluster_up or state["reads"] < 8:
                 if state["reads"] % 2:  # one failed attempt every other read, as with backoff
                     _fail(obj, "Migrating", "dial tcp 10.96.0.12:5432: connect: connection refused")
                 continue
             gen = obj["metadata"]["generation"]
-            obj["status"] = {"observedGeneration": gen, "lastAppliedVersion": "20240206000001", "failed": 0,
-                             "conditions": [{"type": "Ready", "status": "True", "reason": "Applied",
-                                             "observedGeneration": gen}]}
+            obj["status"] = {
+                "observedGeneration": gen,
+                "lastAppliedVersion": "20240206000001",
+                "failed": 0,
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Applied", "observedGeneration": gen}],
+            }
+
     world.api.reactors += [cnpg_controller(after=4), operator]
     deploymod.deploy(world.box(), "dev")
     assert "dev is ready" in world.text()
@@ -542,6 +704,7 @@ def atlas_controller_after(n_reads: int):
         reads["n"] += 1
         if reads["n"] > n_reads:
             ok(api)
+
     return react
 
 
@@ -550,9 +713,12 @@ def test_a_failure_before_our_apply_is_not_reported_on_redeploy(world):
     world.cluster("dbstack")
     world.api.reactors.append(cnpg_controller(after=1))
     world.api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mydatabase-dev"}})
-    old = {"apiVersion": "db.atlasgo.io/v1alpha1", "kind": "AtlasMigration",
-           "metadata": {"name": "dev-mydatabase-migration", "namespace": "mydatabase-dev", "generation": 1},
-           "spec": {"dir": {"configMapRef": {"name": "dev-mydatabase-migrations"}}}}
+    old = {
+        "apiVersion": "db.atlasgo.io/v1alpha1",
+        "kind": "AtlasMigration",
+        "metadata": {"name": "dev-mydatabase-migration", "namespace": "mydatabase-dev", "generation": 1},
+        "spec": {"dir": {"configMapRef": {"name": "dev-mydatabase-migrations"}}},
+    }
     for _ in range(7):
         _fail(old, "Migrating", "checksum mismatch")
     world.api.put(old)
@@ -605,11 +771,13 @@ def test_an_instances_change_waits_for_the_new_instances(world):
 
 def test_deploy_times_out_with_the_clusters_phase_reason_and_message(world):
     world.cluster("dbstack")
-    world.api.reactors.append(cnpg_controller(after=10 ** 9))
+    world.api.reactors.append(cnpg_controller(after=10**9))
     with pytest.raises(KubernetesError) as e:
         deploymod.deploy(world.box(), "dev")
-    assert ("Cluster dev-mydatabase-db not ready after 900s: phase 'Setting up primary', 0/1 instances ready, "
-            "Ready=False reason ClusterIsNotReady: Cluster Is Not Ready") in e.value.message
+    assert (
+        "Cluster dev-mydatabase-db not ready after 900s: phase 'Setting up primary', 0/1 instances ready, "
+        "Ready=False reason ClusterIsNotReady: Cluster Is Not Ready"
+    ) in e.value.message
     assert "cnpg-status --env dev" in e.value.hint
 
 
@@ -620,6 +788,7 @@ def test_deploy_fails_fast_on_a_cnpg_error_phase(world):
         for key, obj in api.objects.items():
             if key[1] == "Cluster":
                 obj["status"] = {"phase": "Invalid cluster definition", "phaseReason": "bad imageName"}
+
     world.api.reactors.append(broken)
     with pytest.raises(KubernetesError, match="phase 'Invalid cluster definition': bad imageName"):
         deploymod.deploy(world.box(), "dev")
@@ -637,8 +806,12 @@ def test_deploy_waits_for_the_new_version_not_a_stale_ready(world):
                 continue
             polls["n"] += 1
             version = "20240205000002" if polls["n"] < 4 else "20240206000001"
-            obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "lastAppliedVersion": version,
-                             "conditions": [{"type": "Ready", "status": "True", "reason": "Applied"}]}
+            obj["status"] = {
+                "observedGeneration": obj["metadata"]["generation"],
+                "lastAppliedVersion": version,
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Applied"}],
+            }
+
     world.api.reactors += [cnpg_controller(after=1), stale_then_new]
     deploymod.deploy(world.box(), "dev")
     assert "last applied version 20240205000002 (waiting for 20240206000001)" in world.text()
@@ -648,9 +821,11 @@ def test_deploy_waits_for_the_new_version_not_a_stale_ready(world):
 def test_a_kind_context_that_points_elsewhere_is_refused_before_anything(world):
     world.cluster("dbstack", server="https://10.20.30.40:6443")
     before = snapshot(world.root)
-    for run in (lambda b: deploymod.deploy(b, "dev"),
-                lambda b: run_steps(operators.atlas_install_steps(b), dry_run=False, out=b.out),
-                lambda b: run_steps(status.status_steps(b, "dev"), dry_run=False, out=b.out)):
+    for run in (
+        lambda b: deploymod.deploy(b, "dev"),
+        lambda b: run_steps(operators.atlas_install_steps(b), dry_run=False, out=b.out),
+        lambda b: run_steps(status.status_steps(b, "dev"), dry_run=False, out=b.out),
+    ):
         with pytest.raises(KubernetesError) as e:
             run(world.box())
         assert "refusing to use kube context kind-dbstack" in e.value.message
@@ -695,12 +870,15 @@ def test_missing_kubectl_is_one_message_and_no_change(world, monkeypatch):
     assert world.calls() == [] and world.api.calls == [] and snapshot(world.root) == before
 
 
-@pytest.mark.parametrize("call", [
-    lambda b: deploymod.deploy(b, "qa"),
-    lambda b: deploymod.setup(b, "qa", dry_run=True),
-    lambda b: status.status_steps(b, "qa"),
-    lambda b: status.logs_steps(b, "qa"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda b: deploymod.deploy(b, "qa"),
+        lambda b: deploymod.setup(b, "qa", dry_run=True),
+        lambda b: status.status_steps(b, "qa"),
+        lambda b: status.logs_steps(b, "qa"),
+    ],
+)
 def test_unknown_environment_is_one_message(world, call):
     world.cluster("dbstack")
     with pytest.raises(UsageError, match=r"unknown environment 'qa' \(known: dev, staging, prod\)"):
@@ -726,14 +904,25 @@ def test_setup_is_idempotent(world):
     assert "==> [2/11] Kind cluster dbstack (context kind-dbstack)" in world.text()
 
 
-@pytest.mark.parametrize("tool, env, value, message", [
-    ("kind", "FAKE_KIND_VERSION", "kind v0.20.0 go1.20 linux/amd64",
-     "`kind` is version 0.20.0 (BIN/kind); dbstack needs 0.32.0 or newer: kind/cluster.yaml pins"),
-    ("helm", "FAKE_HELM_VERSION", "v3.7.2+g663a896",
-     "`helm` is version 3.7.2 (BIN/helm); dbstack needs 3.8.0 or newer: "
-     "the Atlas operator chart is an OCI chart"),
-    ("helm", "FAKE_HELM_VERSION", "garbage", "cannot tell the version of `helm`"),
-])
+@pytest.mark.parametrize(
+    "tool, env, value, message",
+    [
+        (
+            "kind",
+            "FAKE_KIND_VERSION",
+            "kind v0.20.0 go1.20 linux/amd64",
+            "`kind` is version 0.20.0 (BIN/kind); dbstack needs 0.32.0 or newer: kind/cluster.yaml pins",
+        ),
+        (
+            "helm",
+            "FAKE_HELM_VERSION",
+            "v3.7.2+g663a896",
+            "`helm` is version 3.7.2 (BIN/helm); dbstack needs 3.8.0 or newer: "
+            "the Atlas operator chart is an OCI chart",
+        ),
+        ("helm", "FAKE_HELM_VERSION", "garbage", "cannot tell the version of `helm`"),
+    ],
+)
 def test_old_tools_are_refused_before_any_change(world, tool, env, value, message):
     world.state.write_text("")
     world.env[env] = value
@@ -755,8 +944,12 @@ def test_helm_4_is_accepted():
 
 # --------------------------------------------------------------------------- dry runs
 
-OTHER_NAMES = {env: [f"mydatabase-{e}" for e in ENVS if e != env] + [f"{e}-mydatabase" for e in ENVS if e != env]
-               + [f"overlays/{e}" for e in ENVS if e != env] for env in ENVS}
+OTHER_NAMES = {
+    env: [f"mydatabase-{e}" for e in ENVS if e != env]
+    + [f"{e}-mydatabase" for e in ENVS if e != env]
+    + [f"overlays/{e}" for e in ENVS if e != env]
+    for env in ENVS
+}
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -766,14 +959,19 @@ def test_dry_run_plan_has_exactly_this_environments_names_and_touches_nothing(wo
     deploymod.setup(world.box(), env, dry_run=True)
     text = world.text()
     assert text.startswith("Dry run: nothing is changed")
-    for name in (f"Namespace mydatabase-{env}", f"Cluster mydatabase-{env}/{env}-mydatabase-db",
-                 f"AtlasMigration mydatabase-{env}/{env}-mydatabase-migration",
-                 f"ConfigMap mydatabase-{env}/{env}-mydatabase-migrations",
-                 f"$ kubectl kustomize manifests/cnpg/overlays/{env}",
-                 "--kube-context kind-dbstack", "kind create cluster --name dbstack",
-                 f"connects to {env}-mydatabase-db-rw.mydatabase-{env}.svc:5432",
-                 "$ kind version  (needs kind >= 0.32.0", "$ helm version --short  (needs helm >= 3.8.0",
-                 "$ kubectl version --client -o json  (needs kubectl >= 1.35.0"):
+    for name in (
+        f"Namespace mydatabase-{env}",
+        f"Cluster mydatabase-{env}/{env}-mydatabase-db",
+        f"AtlasMigration mydatabase-{env}/{env}-mydatabase-migration",
+        f"ConfigMap mydatabase-{env}/{env}-mydatabase-migrations",
+        f"$ kubectl kustomize manifests/cnpg/overlays/{env}",
+        "--kube-context kind-dbstack",
+        "kind create cluster --name dbstack",
+        f"connects to {env}-mydatabase-db-rw.mydatabase-{env}.svc:5432",
+        "$ kind version  (needs kind >= 0.32.0",
+        "$ helm version --short  (needs helm >= 3.8.0",
+        "$ kubectl version --client -o json  (needs kubectl >= 1.35.0",
+    ):
         assert name in text
     for other in OTHER_NAMES[env]:
         assert other not in text, other
@@ -795,14 +993,22 @@ def test_dry_run_of_every_cluster_task_calls_nothing(world):
     from dbstack.k8s import forward
 
     box = world.box()
-    plans = (kindmod.up_steps(box) + kindmod.down_steps(box) + operators.cnpg_install_steps(box)
-             + operators.atlas_install_steps(box) + status.status_steps(box, "staging")
-             + status.logs_steps(box, "staging") + forward.port_forward_steps(box, "staging")
-             + forward.migrate_cluster_steps(box, "staging"))
+    plans = (
+        kindmod.up_steps(box)
+        + kindmod.down_steps(box)
+        + operators.cnpg_install_steps(box)
+        + operators.atlas_install_steps(box)
+        + status.status_steps(box, "staging")
+        + status.logs_steps(box, "staging")
+        + forward.port_forward_steps(box, "staging")
+        + forward.migrate_cluster_steps(box, "staging")
+    )
     run_steps(plans, dry_run=True, out=box.out)
     text = world.text()
-    assert ("$ kubectl --context kind-dbstack --namespace mydatabase-staging port-forward "
-            "service/staging-mydatabase-db-rw 5433:5432 --address 127.0.0.1") in text
+    assert (
+        "$ kubectl --context kind-dbstack --namespace mydatabase-staging port-forward "
+        "service/staging-mydatabase-db-rw 5433:5432 --address 127.0.0.1"
+    ) in text
     assert "list pods -n mydatabase-staging -l cnpg.io/cluster=staging-mydatabase-db,cnpg.io/podRole=instance" in text
     assert "$ kind delete cluster --name dbstack" in text
     assert world.calls() == [] and world.api.calls == []
@@ -810,22 +1016,35 @@ def test_dry_run_of_every_cluster_task_calls_nothing(world):
 
 # --------------------------------------------------------------------------- status, logs
 
+
 def test_status_shows_phase_instances_instance_pods_only_and_migration(world):
     ready_world(world)
     deploymod.deploy(world.box(), "dev")
-    world.api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
-        "name": "staging-mydatabase-db-1", "namespace": "mydatabase-staging",
-        "labels": {"cnpg.io/cluster": "staging-mydatabase-db", "cnpg.io/podRole": "instance"}}})
+    world.api.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "staging-mydatabase-db-1",
+                "namespace": "mydatabase-staging",
+                "labels": {"cnpg.io/cluster": "staging-mydatabase-db", "cnpg.io/podRole": "instance"},
+            },
+        }
+    )
     world.out.clear()
     run_steps(status.status_steps(world.box(), "dev"), dry_run=False, out=world.out.append)
     text = world.text()
-    assert ("Cluster mydatabase-dev/dev-mydatabase-db: phase 'Cluster in healthy state', instances 1/1 ready, "
-            "primary dev-mydatabase-db-1, Ready=True (ClusterIsReady)") in text
+    assert (
+        "Cluster mydatabase-dev/dev-mydatabase-db: phase 'Cluster in healthy state', instances 1/1 ready, "
+        "primary dev-mydatabase-db-1, Ready=True (ClusterIsReady)"
+    ) in text
     assert "Pods (cnpg.io/cluster=dev-mydatabase-db,cnpg.io/podRole=instance): 1" in text
     assert "  dev-mydatabase-db-1  primary  Running  ready 1/1  restarts 0" in text
     assert "initdb" not in text and "staging-mydatabase-db-1" not in text
-    assert ("AtlasMigration mydatabase-dev/dev-mydatabase-migration: Ready=True (Applied), "
-            "last applied version 20240206000001") in text
+    assert (
+        "AtlasMigration mydatabase-dev/dev-mydatabase-migration: Ready=True (Applied), "
+        "last applied version 20240206000001"
+    ) in text
 
 
 def test_status_of_an_environment_not_deployed_says_so(world):
@@ -841,17 +1060,28 @@ def test_logs_read_each_instance_pod(world):
     world.api.pod_logs[("mydatabase-dev", "dev-mydatabase-db-1-initdb-abcde")] = ["job line"]
     world.out.clear()
     run_steps(status.logs_steps(world.box(), "dev", tail=2), dry_run=False, out=world.out.append)
-    assert world.out[-3:] == ["--- mydatabase-dev/dev-mydatabase-db-1", "[dev-mydatabase-db-1] b",
-                              "[dev-mydatabase-db-1] c"]
+    assert world.out[-3:] == [
+        "--- mydatabase-dev/dev-mydatabase-db-1",
+        "[dev-mydatabase-db-1] b",
+        "[dev-mydatabase-db-1] c",
+    ]
     assert ("logs", "mydatabase-dev/dev-mydatabase-db-1", "postgres", 2, False) in world.api.calls
 
 
 def test_logs_follow_merges_every_pod(world):
     world.cluster("dbstack")
     for i in (1, 2):
-        world.api.put({"apiVersion": "v1", "kind": "Pod", "metadata": {
-            "name": f"dev-mydatabase-db-{i}", "namespace": "mydatabase-dev",
-            "labels": {"cnpg.io/cluster": "dev-mydatabase-db", "cnpg.io/podRole": "instance"}}})
+        world.api.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"dev-mydatabase-db-{i}",
+                    "namespace": "mydatabase-dev",
+                    "labels": {"cnpg.io/cluster": "dev-mydatabase-db", "cnpg.io/podRole": "instance"},
+                },
+            }
+        )
         world.api.pod_logs[("mydatabase-dev", f"dev-mydatabase-db-{i}")] = [f"line {i}"]
     run_steps(status.logs_steps(world.box(), "dev", follow=True), dry_run=False, out=world.out.append)
     assert sorted(world.out[-2:]) == ["[dev-mydatabase-db-1] line 1", "[dev-mydatabase-db-2] line 2"]
@@ -873,6 +1103,7 @@ def test_dry_run_never_copies_the_credentials_file(world, monkeypatch):
     def spy(runner, directory):
         seen.append((directory / "credentials.env").read_text() if (directory / "credentials.env").exists() else "")
         return real(runner, directory)
+
     monkeypatch.setattr(deploymod, "kustomize", spy)
     deploymod.deploy(world.box(), "staging", dry_run=True)
     assert len(seen) == 1 and STAGING_PASSWORD not in seen[0] and "password=" in seen[0]
@@ -889,7 +1120,8 @@ def test_doctor_shows_versions_and_warns_about_an_old_one(world, monkeypatch):
     assert old.level == doctor.WARN and "is 3.7.0; needs 3.8.0 or newer" in old.detail and "Helm 3.8" in old.fix
     monkeypatch.setenv("FAKE_HELM_VERSION", "v4.0.1+gabc")
     assert doctor._version_check("helm", str(world.bin / "helm")) == doctor.Check(
-        "helm", doctor.OK, f"{world.bin / 'helm'} (v4.0.1)")
+        "helm", doctor.OK, f"{world.bin / 'helm'} (v4.0.1)"
+    )
     assert doctor._version_check("kind", str(world.bin / "kind")).detail.endswith("(v0.32.0)")
 
 
@@ -899,9 +1131,12 @@ def test_an_operator_that_stopped_retrying_is_asked_to_try_again(world):
     world.cluster("dbstack")
     world.api.reactors.append(cnpg_controller(after=1))
     world.api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mydatabase-dev"}})
-    old = {"apiVersion": "db.atlasgo.io/v1alpha1", "kind": "AtlasMigration",
-           "metadata": {"name": "dev-mydatabase-migration", "namespace": "mydatabase-dev", "generation": 1},
-           "spec": {"dir": {"configMapRef": {"name": "dev-mydatabase-migrations"}}}}
+    old = {
+        "apiVersion": "db.atlasgo.io/v1alpha1",
+        "kind": "AtlasMigration",
+        "metadata": {"name": "dev-mydatabase-migration", "namespace": "mydatabase-dev", "generation": 1},
+        "spec": {"dir": {"configMapRef": {"name": "dev-mydatabase-migrations"}}},
+    }
     for _ in range(21):
         _fail(old, "Migrating", "dial tcp 10.96.0.12:5432: connect: connection refused")
     world.api.put(old)
@@ -911,6 +1146,7 @@ def test_an_operator_that_stopped_retrying_is_asked_to_try_again(world):
         cm = api.stored("v1", "ConfigMap", "dev-mydatabase-migrations", "mydatabase-dev") or {}
         if "dbstack.io/reconcile-requested-at" in (cm.get("metadata", {}).get("annotations") or {}):
             ok(api)
+
     world.api.reactors.append(operator)
     deploymod.deploy(world.box(), "dev")
     assert "had stopped retrying (backoffLimit exceeded before this deploy)" in world.text()

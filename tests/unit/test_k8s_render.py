@@ -1,4 +1,5 @@
 """environments.yaml, Jinja rendering, --check, reference checks and kube context checks."""
+
 from __future__ import annotations
 
 import base64
@@ -37,13 +38,20 @@ def project(tmp_path):
 
 # --------------------------------------------------------------------------- values
 
+
 def test_the_committed_values_give_the_expected_names_and_sources():
     envs = load_environments(ENV_FILE)
     assert list(envs.envs) == ["dev", "staging", "prod"]
     n = envs.names("staging")
     assert (n.namespace, n.prefix, n.cluster, n.migration, n.configmap, n.credentials_secret, n.rw_service) == (
-        "mydatabase-staging", "staging-", "staging-mydatabase-db", "staging-mydatabase-migration",
-        "staging-mydatabase-migrations", "staging-mydatabase-db-app", "staging-mydatabase-db-rw")
+        "mydatabase-staging",
+        "staging-",
+        "staging-mydatabase-db",
+        "staging-mydatabase-migration",
+        "staging-mydatabase-migrations",
+        "staging-mydatabase-db-app",
+        "staging-mydatabase-db-rw",
+    )
     assert n.rw_host == "staging-mydatabase-db-rw.mydatabase-staging.svc"
     assert envs.names("dev").credentials_secret == "dev-mydatabase-db-app"
     assert envs.names("prod").credentials_secret == "prod-mydatabase-db-credentials"
@@ -66,34 +74,55 @@ def test_the_committed_values_give_the_expected_names_and_sources():
     assert envs.defaults.image.startswith("ghcr.io/cloudnative-pg/postgresql:18.")
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda d: d["defaults"].update(instancess=2), "unknown key instancess"),
-    (lambda d: d["defaults"].update(instances=0), "instances must be an integer >= 1"),
-    (lambda d: d["defaults"].update(image="ghcr.io/cloudnative-pg/postgresql:18"), "deprecated plain tag"),
-    (lambda d: d["defaults"].update(storage="ten gigs"), "is not a Kubernetes quantity"),
-    (lambda d: d["defaults"].update(sslmode="maybe"), "sslmode 'maybe' is not one of"),
-    (lambda d: d["environments"]["prod"]["credentials"].pop("remote_key"), "remote_key is required"),
-    (lambda d: d["environments"]["staging"].update(credentials={"source": "vault"}), "credentials.source 'vault'"),
-    (lambda d: d["environments"]["staging"].update(credentials={"source": "secret-generator", "env_file": "../x.env"}),
-     "plain file name"),
-    (lambda d: d["environments"].update({"Prod_2": {}}), "must be a lowercase DNS label"),
-    (lambda d: d["environments"].update({"a-very-long-environment-name-for-testing": {}}), "longer than 50"),
-    (lambda d: d["defaults"].update(migration={"revision_schema": "x"}), "unknown key revision_schema"),
-    (lambda d: d["environments"]["prod"]["backup"].update(method="pg_dump"), "backup.method 'pg_dump' is not one of"),
-    (lambda d: d["environments"]["prod"]["backup"].update(destination_path="/backups"),
-     "backup.destination_path must be an object store URL"),
-    (lambda d: d["environments"]["prod"]["backup"].update(schedule="0 2 * * *"), "must have six cron fields"),
-    (lambda d: d["environments"]["prod"]["backup"].update(retention="30 days"), "is not a recovery window"),
-    (lambda d: d["environments"]["prod"]["backup"].pop("s3_credentials"), "s3_credentials.secret must name"),
-    (lambda d: d["environments"]["prod"]["affinity"].update(pod_anti_affinity="sometimes"),
-     "pod_anti_affinity must be required or preferred"),
-    (lambda d: d["environments"]["prod"]["synchronous"].update(number=3),
-     r"synchronous.number must be between 1 and instances - 1 \(2\)"),
-    (lambda d: d["environments"]["prod"]["synchronous"].update(method="all"),
-     "synchronous.method must be any or first"),
-    (lambda d: d["environments"]["prod"]["monitoring"].update(enablePodMonitor=True), "unknown key enablePodMonitor"),
-    (lambda d: d["environments"]["dev"].update(backups={}), "unknown key backups"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d["defaults"].update(instancess=2), "unknown key instancess"),
+        (lambda d: d["defaults"].update(instances=0), "instances must be an integer >= 1"),
+        (lambda d: d["defaults"].update(image="ghcr.io/cloudnative-pg/postgresql:18"), "deprecated plain tag"),
+        (lambda d: d["defaults"].update(storage="ten gigs"), "is not a Kubernetes quantity"),
+        (lambda d: d["defaults"].update(sslmode="maybe"), "sslmode 'maybe' is not one of"),
+        (lambda d: d["environments"]["prod"]["credentials"].pop("remote_key"), "remote_key is required"),
+        (lambda d: d["environments"]["staging"].update(credentials={"source": "vault"}), "credentials.source 'vault'"),
+        (
+            lambda d: d["environments"]["staging"].update(
+                credentials={"source": "secret-generator", "env_file": "../x.env"}
+            ),
+            "plain file name",
+        ),
+        (lambda d: d["environments"].update({"Prod_2": {}}), "must be a lowercase DNS label"),
+        (lambda d: d["environments"].update({"a-very-long-environment-name-for-testing": {}}), "longer than 50"),
+        (lambda d: d["defaults"].update(migration={"revision_schema": "x"}), "unknown key revision_schema"),
+        (
+            lambda d: d["environments"]["prod"]["backup"].update(method="pg_dump"),
+            "backup.method 'pg_dump' is not one of",
+        ),
+        (
+            lambda d: d["environments"]["prod"]["backup"].update(destination_path="/backups"),
+            "backup.destination_path must be an object store URL",
+        ),
+        (lambda d: d["environments"]["prod"]["backup"].update(schedule="0 2 * * *"), "must have six cron fields"),
+        (lambda d: d["environments"]["prod"]["backup"].update(retention="30 days"), "is not a recovery window"),
+        (lambda d: d["environments"]["prod"]["backup"].pop("s3_credentials"), "s3_credentials.secret must name"),
+        (
+            lambda d: d["environments"]["prod"]["affinity"].update(pod_anti_affinity="sometimes"),
+            "pod_anti_affinity must be required or preferred",
+        ),
+        (
+            lambda d: d["environments"]["prod"]["synchronous"].update(number=3),
+            r"synchronous.number must be between 1 and instances - 1 \(2\)",
+        ),
+        (
+            lambda d: d["environments"]["prod"]["synchronous"].update(method="all"),
+            "synchronous.method must be any or first",
+        ),
+        (
+            lambda d: d["environments"]["prod"]["monitoring"].update(enablePodMonitor=True),
+            "unknown key enablePodMonitor",
+        ),
+        (lambda d: d["environments"]["dev"].update(backups={}), "unknown key backups"),
+    ],
+)
 def test_bad_values_are_one_clear_error(mutate, message):
     d = raw()
     mutate(d)
@@ -129,6 +158,7 @@ def test_k8s_settings_from_dbstack_settings(tmp_path):
 
 
 # --------------------------------------------------------------------------- rendering
+
 
 def test_the_committed_manifests_are_the_rendered_ones():
     r = render.render_for(from_mapping({}, ROOT))
@@ -187,8 +217,10 @@ def test_extensions_are_created_in_the_application_database():
     cluster = yaml.safe_load((ROOT / "manifests/cnpg/base/cluster.yaml").read_text())
     initdb = cluster["spec"]["bootstrap"]["initdb"]
     assert "postInitSQL" not in initdb
-    assert initdb["postInitApplicationSQL"] == ['CREATE EXTENSION IF NOT EXISTS "pgcrypto"',
-                                                'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"']
+    assert initdb["postInitApplicationSQL"] == [
+        'CREATE EXTENSION IF NOT EXISTS "pgcrypto"',
+        'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"',
+    ]
 
 
 def test_no_committed_manifest_holds_a_password():
@@ -201,28 +233,55 @@ def test_no_committed_manifest_holds_a_password():
 
 # --------------------------------------------------------------------------- references
 
+
 def built_staging() -> list[dict]:
     b64 = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mydatabase-staging"}},
-        {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
-         "metadata": {"name": "staging-mydatabase-db-credentials", "namespace": "mydatabase-staging"},
-         "data": {"username": b64("mydatabase"), "password": b64("pw")}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "staging-mydatabase-migrations",
-                                                              "namespace": "mydatabase-staging"},
-         "data": {"atlas.sum": "h1:x\n"}},
-        {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
-         "metadata": {"name": "staging-mydatabase-db", "namespace": "mydatabase-staging"},
-         "spec": {"instances": 2, "bootstrap": {"initdb": {
-             "database": "mydatabase", "owner": "mydatabase",
-             "secret": {"name": "staging-mydatabase-db-credentials"}}}}},
-        {"apiVersion": "db.atlasgo.io/v1alpha1", "kind": "AtlasMigration",
-         "metadata": {"name": "staging-mydatabase-migration", "namespace": "mydatabase-staging"},
-         "spec": {"dir": {"configMapRef": {"name": "staging-mydatabase-migrations"}}, "credentials": {
-             "scheme": "postgres", "host": "staging-mydatabase-db-rw.mydatabase-staging.svc", "port": 5432,
-             "database": "mydatabase",
-             "userFrom": {"secretKeyRef": {"name": "staging-mydatabase-db-credentials", "key": "username"}},
-             "passwordFrom": {"secretKeyRef": {"name": "staging-mydatabase-db-credentials", "key": "password"}}}}},
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/basic-auth",
+            "metadata": {"name": "staging-mydatabase-db-credentials", "namespace": "mydatabase-staging"},
+            "data": {"username": b64("mydatabase"), "password": b64("pw")},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "staging-mydatabase-migrations", "namespace": "mydatabase-staging"},
+            "data": {"atlas.sum": "h1:x\n"},
+        },
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": {"name": "staging-mydatabase-db", "namespace": "mydatabase-staging"},
+            "spec": {
+                "instances": 2,
+                "bootstrap": {
+                    "initdb": {
+                        "database": "mydatabase",
+                        "owner": "mydatabase",
+                        "secret": {"name": "staging-mydatabase-db-credentials"},
+                    }
+                },
+            },
+        },
+        {
+            "apiVersion": "db.atlasgo.io/v1alpha1",
+            "kind": "AtlasMigration",
+            "metadata": {"name": "staging-mydatabase-migration", "namespace": "mydatabase-staging"},
+            "spec": {
+                "dir": {"configMapRef": {"name": "staging-mydatabase-migrations"}},
+                "credentials": {
+                    "scheme": "postgres",
+                    "host": "staging-mydatabase-db-rw.mydatabase-staging.svc",
+                    "port": 5432,
+                    "database": "mydatabase",
+                    "userFrom": {"secretKeyRef": {"name": "staging-mydatabase-db-credentials", "key": "username"}},
+                    "passwordFrom": {"secretKeyRef": {"name": "staging-mydatabase-db-credentials", "key": "password"}},
+                },
+            },
+        },
     ]
 
 
@@ -240,41 +299,72 @@ def _break(fn):
     return references.check(objs, names_of("staging"), owner="mydatabase")
 
 
-@pytest.mark.parametrize("fn, problem", [
-    (lambda o: o["AtlasMigration"]["spec"]["dir"]["configMapRef"].update(name="mydatabase-migrations"),
-     "ConfigMap 'mydatabase-migrations' is not in the build"),
-    (lambda o: o["AtlasMigration"]["spec"]["credentials"].update(host="dev-mydatabase-db-rw.mydatabase-staging.svc"),
-     "credentials.host 'dev-mydatabase-db-rw.mydatabase-staging.svc' is not a Service CNPG creates"),
-    # the operator runs in namespace atlas-operator: a short name does not resolve there
-    (lambda o: o["AtlasMigration"]["spec"]["credentials"].update(host="staging-mydatabase-db-rw"),
-     "credentials.host 'staging-mydatabase-db-rw' is not namespace-qualified: the Atlas operator connects from "
-     "its own namespace (atlas-operator), where it does not resolve; use "
-     "staging-mydatabase-db-rw.mydatabase-staging.svc"),
-    (lambda o: o["AtlasMigration"]["spec"]["credentials"].update(host="staging-mydatabase-db-rw.mydatabase-dev.svc"),
-     "points at namespace 'mydatabase-dev'"),
-    (lambda o: o["AtlasMigration"]["spec"]["credentials"]["passwordFrom"]["secretKeyRef"].update(key="uri"),
-     "has no key 'uri'"),
-    (lambda o: o["AtlasMigration"]["spec"].update(
-        urlFrom={"secretKeyRef": {"name": "staging-mydatabase-db-app", "key": "uri"}}),
-     "secret 'staging-mydatabase-db-app' is not in the build"),  # CNPG creates no -app once initdb.secret is set
-    (lambda o: o["Cluster"]["spec"]["bootstrap"]["initdb"]["secret"].update(name="mydatabase-db-credentials"),
-     "bootstrap.initdb.secret 'mydatabase-db-credentials' is neither in the build"),
-    (lambda o: o["Secret"].update(type="Opaque"), "must be of type kubernetes.io/basic-auth"),
-    (lambda o: o["Secret"]["data"].update(username=base64.b64encode(b"root").decode()),
-     "has username 'root', but initdb.owner is 'mydatabase'"),
-    (lambda o: o["ConfigMap"]["metadata"].update(namespace="mydatabase-dev"), "not mydatabase-staging"),
-    (lambda o: o["Cluster"]["metadata"].update(name="dev-mydatabase-db"), "expected Cluster staging-mydatabase-db"),
-    (lambda o: o["AtlasMigration"]["spec"]["credentials"].update(database="postgres"),
-     "credentials.database 'postgres' is not Cluster"),
-])
+@pytest.mark.parametrize(
+    "fn, problem",
+    [
+        (
+            lambda o: o["AtlasMigration"]["spec"]["dir"]["configMapRef"].update(name="mydatabase-migrations"),
+            "ConfigMap 'mydatabase-migrations' is not in the build",
+        ),
+        (
+            lambda o: o["AtlasMigration"]["spec"]["credentials"].update(
+                host="dev-mydatabase-db-rw.mydatabase-staging.svc"
+            ),
+            "credentials.host 'dev-mydatabase-db-rw.mydatabase-staging.svc' is not a Service CNPG creates",
+        ),
+        # the operator runs in namespace atlas-operator: a short name does not resolve there
+        (
+            lambda o: o["AtlasMigration"]["spec"]["credentials"].update(host="staging-mydatabase-db-rw"),
+            "credentials.host 'staging-mydatabase-db-rw' is not namespace-qualified: the Atlas operator connects from "
+            "its own namespace (atlas-operator), where it does not resolve; use "
+            "staging-mydatabase-db-rw.mydatabase-staging.svc",
+        ),
+        (
+            lambda o: o["AtlasMigration"]["spec"]["credentials"].update(
+                host="staging-mydatabase-db-rw.mydatabase-dev.svc"
+            ),
+            "points at namespace 'mydatabase-dev'",
+        ),
+        (
+            lambda o: o["AtlasMigration"]["spec"]["credentials"]["passwordFrom"]["secretKeyRef"].update(key="uri"),
+            "has no key 'uri'",
+        ),
+        (
+            lambda o: o["AtlasMigration"]["spec"].update(
+                urlFrom={"secretKeyRef": {"name": "staging-mydatabase-db-app", "key": "uri"}}
+            ),
+            "secret 'staging-mydatabase-db-app' is not in the build",
+        ),  # CNPG creates no -app once initdb.secret is set
+        (
+            lambda o: o["Cluster"]["spec"]["bootstrap"]["initdb"]["secret"].update(name="mydatabase-db-credentials"),
+            "bootstrap.initdb.secret 'mydatabase-db-credentials' is neither in the build",
+        ),
+        (lambda o: o["Secret"].update(type="Opaque"), "must be of type kubernetes.io/basic-auth"),
+        (
+            lambda o: o["Secret"]["data"].update(username=base64.b64encode(b"root").decode()),
+            "has username 'root', but initdb.owner is 'mydatabase'",
+        ),
+        (lambda o: o["ConfigMap"]["metadata"].update(namespace="mydatabase-dev"), "not mydatabase-staging"),
+        (lambda o: o["Cluster"]["metadata"].update(name="dev-mydatabase-db"), "expected Cluster staging-mydatabase-db"),
+        (
+            lambda o: o["AtlasMigration"]["spec"]["credentials"].update(database="postgres"),
+            "credentials.database 'postgres' is not Cluster",
+        ),
+    ],
+)
 def test_broken_references_are_found(fn, problem):
     problems = _break(fn)
     assert any(problem in p for p in problems), problems
 
 
-@pytest.mark.parametrize("host", ["staging-mydatabase-db-rw.mydatabase-staging",
-                                  "staging-mydatabase-db-rw.mydatabase-staging.svc",
-                                  "staging-mydatabase-db-rw.mydatabase-staging.svc.cluster.local"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "staging-mydatabase-db-rw.mydatabase-staging",
+        "staging-mydatabase-db-rw.mydatabase-staging.svc",
+        "staging-mydatabase-db-rw.mydatabase-staging.svc.cluster.local",
+    ],
+)
 def test_every_namespace_qualified_form_of_the_service_resolves(host):
     objs = copy.deepcopy(built_staging())
     next(o for o in objs if o["kind"] == "AtlasMigration")["spec"]["credentials"]["host"] = host
@@ -293,15 +383,24 @@ def test_cnpg_app_secret_counts_only_without_initdb_secret():
 
 # --------------------------------------------------------------------------- kube context
 
+
 def kubeconfig(tmp_path, server: str, name="kind-dbstack"):
     p = tmp_path / "kc"
-    p.write_text(yaml.safe_dump({"clusters": [{"name": name, "cluster": {"server": server}}],
-                                 "contexts": [{"name": name, "context": {"cluster": name}}]}))
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [{"name": name, "cluster": {"server": server}}],
+                "contexts": [{"name": name, "context": {"cluster": name}}],
+            }
+        )
+    )
     return {"KUBECONFIG": str(p)}
 
 
 def test_a_local_kind_context_is_accepted(tmp_path):
-    info = check_kind_context("kind-dbstack", ROOT / "kind/cluster.yaml", kubeconfig(tmp_path, "https://127.0.0.1:39001"))
+    info = check_kind_context(
+        "kind-dbstack", ROOT / "kind/cluster.yaml", kubeconfig(tmp_path, "https://127.0.0.1:39001")
+    )
     assert info.server == "https://127.0.0.1:39001"
 
 
@@ -313,8 +412,9 @@ def test_a_kind_context_pointing_elsewhere_is_refused(tmp_path, server):
 
 def test_only_kind_contexts(tmp_path):
     with pytest.raises(KubernetesError, match="not a Kind context"):
-        check_kind_context("gke_prod", ROOT / "kind/cluster.yaml",
-                           kubeconfig(tmp_path, "https://127.0.0.1:1", "gke_prod"))
+        check_kind_context(
+            "gke_prod", ROOT / "kind/cluster.yaml", kubeconfig(tmp_path, "https://127.0.0.1:1", "gke_prod")
+        )
     with pytest.raises(KubernetesError, match="not in the kubeconfig"):
         check_kind_context("kind-other", ROOT / "kind/cluster.yaml", kubeconfig(tmp_path, "https://127.0.0.1:1"))
 

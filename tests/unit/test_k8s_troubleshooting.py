@@ -1,4 +1,5 @@
 """`inv cnpg-status` names the environment's real objects in its troubleshooting commands (issue 13)."""
+
 from __future__ import annotations
 
 import re
@@ -43,8 +44,9 @@ def test_kind_cnpg_setup_unknown_environment_names_the_positional_argument():
     from testpaths import ROOT
 
     inv = str(Path(sys.executable).with_name("inv"))
-    cp = subprocess.run([inv, "kind-cnpg-setup", "qa", "--dry-run"], cwd=ROOT, capture_output=True, text=True,
-                        timeout=60)
+    cp = subprocess.run(
+        [inv, "kind-cnpg-setup", "qa", "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert cp.returncode == 1 and "Traceback" not in cp.stderr
     errors = [line for line in cp.stderr.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1 and "unknown environment 'qa'" in errors[0]

@@ -3,6 +3,7 @@
 Imports inside functions count as much as those at the top of a module: a
 lazy import hides a cycle from Python, not from the reader.
 """
+
 from __future__ import annotations
 
 import ast
@@ -144,8 +145,12 @@ def test_imports_point_down_the_layers():
     rank = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
     unknown = sorted({_package(m) for m in MODULES} - set(rank))
     assert not unknown, f"add {unknown} to LAYERS (and to the README's map)"
-    upward = [f"{m} -> {t}" for m, targets in _edges().items() for t in targets
-              if _package(t) != _package(m) and rank[_package(t)] >= rank[_package(m)] and _package(t) != "dbstack"]
+    upward = [
+        f"{m} -> {t}"
+        for m, targets in _edges().items()
+        for t in targets
+        if _package(t) != _package(m) and rank[_package(t)] >= rank[_package(m)] and _package(t) != "dbstack"
+    ]
     assert not upward, "\n".join(sorted(upward))
 
 
@@ -156,10 +161,14 @@ def test_the_checker_sees_a_lazy_cycle(tmp_path):
 
 
 def test_invoke_only_in_tasks():
-    users = [m for m, path in MODULES.items() if not m.startswith("dbstack.tasks")
-             for node in ast.walk(ast.parse(path.read_bytes()))
-             if isinstance(node, (ast.Import, ast.ImportFrom))
-             and any((getattr(node, "module", None) or a.name).split(".")[0] == "invoke" for a in node.names)]
+    users = [
+        m
+        for m, path in MODULES.items()
+        if not m.startswith("dbstack.tasks")
+        for node in ast.walk(ast.parse(path.read_bytes()))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        and any((getattr(node, "module", None) or a.name).split(".")[0] == "invoke" for a in node.names)
+    ]
     assert users == []
 
 
@@ -203,7 +212,7 @@ def test_the_readme_map_matches_the_layers():
     import re
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## How the code is laid out"):]
+    section = text[text.index("## How the code is laid out") :]
     section = section[: section.index("\n## ", 1)]
     documented = {}
     for layer, names in re.findall(r"^\| (\d+) \| ([^|]+) \|", section, re.M):

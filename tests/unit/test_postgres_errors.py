@@ -2,6 +2,7 @@
 
 Also what the error classes carry (report, version) and the one child-environment allow-list.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,11 +17,17 @@ from dbstack.settings import ConnSpec
 
 SPEC = ConnSpec(host="db.example", port=6543, user="app", password="pw-Secret9", dbname="shop")
 
-REFUSED = ('connection failed: connection to server at "db.example" (10.0.0.5), port 6543 failed: '
-           'Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?')
-NO_DB = 'connection failed: connection to server at "db.example", port 6543 failed: FATAL:  database "shop" does not exist'
-BAD_PW = ('connection failed: connection to server at "db.example", port 6543 failed: FATAL:  '
-          'password authentication failed for user "app"')
+REFUSED = (
+    'connection failed: connection to server at "db.example" (10.0.0.5), port 6543 failed: '
+    "Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?"
+)
+NO_DB = (
+    'connection failed: connection to server at "db.example", port 6543 failed: FATAL:  database "shop" does not exist'
+)
+BAD_PW = (
+    'connection failed: connection to server at "db.example", port 6543 failed: FATAL:  '
+    'password authentication failed for user "app"'
+)
 OTHER = 'connection failed: connection to server at "db.example", port 6543 failed: FATAL:  too many clients'
 
 
@@ -80,14 +87,31 @@ def test_errors_declare_what_they_carry():
 
 
 def test_server_env_is_the_child_env_with_the_server_list():
-    env = {"PATH": "/usr/bin", "HOME": "/root", "LC_CTYPE": "C.UTF-8", "LC_NUMERIC": "de_DE",
-           "LD_LIBRARY_PATH": "/opt/pg/lib", "DATABASE_URL": "postgres://a:pw-Secret9@h/d",
-           "DBSTACK_CHILD_ENV_ALLOW": "FOO", "FOO": "1", "TZ": "pw-Secret9"}
+    env = {
+        "PATH": "/usr/bin",
+        "HOME": "/root",
+        "LC_CTYPE": "C.UTF-8",
+        "LC_NUMERIC": "de_DE",
+        "LD_LIBRARY_PATH": "/opt/pg/lib",
+        "DATABASE_URL": "postgres://a:pw-Secret9@h/d",
+        "DBSTACK_CHILD_ENV_ALLOW": "FOO",
+        "FOO": "1",
+        "TZ": "pw-Secret9",
+    }
     # Only the server's names: no HOME, no other LC_*, no user additions; values holding a password go.
-    assert childenv.server_env(env) == {"PATH": "/usr/bin", "LC_CTYPE": "C.UTF-8", "LD_LIBRARY_PATH": "/opt/pg/lib",
-                                        "LC_ALL": "C.UTF-8"}
+    assert childenv.server_env(env) == {
+        "PATH": "/usr/bin",
+        "LC_CTYPE": "C.UTF-8",
+        "LD_LIBRARY_PATH": "/opt/pg/lib",
+        "LC_ALL": "C.UTF-8",
+    }
     assert childenv.server_env({}) == {"PATH": os.defpath, "LC_ALL": "C.UTF-8"}
     assert childenv.server_env({"LC_ALL": "de_DE.UTF-8"})["LC_ALL"] == "de_DE.UTF-8"
     # git and atlas keep the base list, LC_* and the user's additions.
-    assert childenv.child_env(env=env) == {"PATH": "/usr/bin", "HOME": "/root", "LC_CTYPE": "C.UTF-8",
-                                           "LC_NUMERIC": "de_DE", "FOO": "1"}
+    assert childenv.child_env(env=env) == {
+        "PATH": "/usr/bin",
+        "HOME": "/root",
+        "LC_CTYPE": "C.UTF-8",
+        "LC_NUMERIC": "de_DE",
+        "FOO": "1",
+    }

@@ -1,4 +1,5 @@
 """dev-migrate-refresh names the files whose own content changed, not every later atlas.sum line (issue 13)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """The revisions table definition and the pure parts of apply (Atlas's revision.go and migrate.go)."""
+
 import re
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def test_ddl_is_atlas_ddl_verbatim():
         '"description" character varying NOT NULL, "type" bigint NOT NULL DEFAULT 2, "applied" bigint NOT NULL '
         'DEFAULT 0, "total" bigint NOT NULL DEFAULT 0, "executed_at" timestamptz NOT NULL, "execution_time" '
         'bigint NOT NULL, "error" text NULL, "error_stmt" text NULL, "hash" character varying NOT NULL, '
-        '"partial_hashes" jsonb NULL, "operator_version" character varying NOT NULL, PRIMARY KEY ("version"))')
+        '"partial_hashes" jsonb NULL, "operator_version" character varying NOT NULL, PRIMARY KEY ("version"))'
+    )
 
 
 @pytest.mark.skipif(not (SHARED / "docs" / "atlas-facts.md").is_file(), reason="../shared not present")
@@ -60,20 +62,31 @@ def test_column_spec_matches_ddl():
         assert expect in ddl
 
 
-@pytest.mark.parametrize("flag,url,schema", [
-    ("mine", "postgres://u@h/db?search_path=app", "mine"),
-    (None, "postgres://u@h/db?search_path=app", "app"),
-    (None, "postgres://u@h/db", "atlas_schema_revisions"),
-    ("", "postgres://u@h/db", "atlas_schema_revisions"),
-])
+@pytest.mark.parametrize(
+    "flag,url,schema",
+    [
+        ("mine", "postgres://u@h/db?search_path=app", "mine"),
+        (None, "postgres://u@h/db?search_path=app", "app"),
+        (None, "postgres://u@h/db", "atlas_schema_revisions"),
+        ("", "postgres://u@h/db", "atlas_schema_revisions"),
+    ],
+)
 def test_schema_resolution(flag, url, schema):
     assert resolve_schema(flag, ConnSpec.from_url(url)) == schema
 
 
-@pytest.mark.parametrize("value,expected", [
-    (None, None), ("null", None), ([], []), ("[]", []), (["h1:a", "h1:b"], ["h1:a", "h1:b"]),
-    ('["h1:a"]', ["h1:a"]), ("not json", None),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (None, None),
+        ("null", None),
+        ([], []),
+        ("[]", []),
+        (["h1:a", "h1:b"], ["h1:a", "h1:b"]),
+        ('["h1:a"]', ["h1:a"]),
+        ("not json", None),
+    ],
+)
 def test_partial_hashes_in_every_shape_atlas_left(value, expected):
     assert parse_partial_hashes(value) == expected
 
@@ -103,6 +116,7 @@ def test_statement_sums_are_one_running_sha256():
 
 
 # --------------------------------------------------------------------------- options
+
 
 def test_options_are_checked_with_atlas_texts():
     with pytest.raises(UsageError, match='unknown execution order: "sideways"'):
@@ -134,6 +148,7 @@ def test_durations():
 
 # --------------------------------------------------------------------------- pending computation
 
+
 def files(*names):
     return [MigrationFile(Path("/m"), n) for n in names]
 
@@ -158,8 +173,9 @@ def test_pending_after_last_revision():
 def test_partially_applied_last_file_is_pending_again():
     fs = files("1_a.sql", "2_b.sql", "3_c.sql")
     assert names(pending_after(fs, revs("1", "2", partial=(1, 3)))) == ["2_b.sql", "3_c.sql"]
-    with pytest.raises(MigrationError,
-                       match='revision "9_gone.sql" is partially applied but migration file was not found'):
+    with pytest.raises(
+        MigrationError, match='revision "9_gone.sql" is partially applied but migration file was not found'
+    ):
         pending_after(fs, [Revision(version="9", description="gone", applied=0, total=2)])
 
 
@@ -172,8 +188,9 @@ def test_out_of_order_in_each_exec_order():
     fs = files("1_a.sql", "1.5_x.sql", "2_b.sql", "3_c.sql")
     with pytest.raises(NonLinearError) as e:
         pending_after(fs, revs("1", "2"), "linear")
-    assert e.value.message == ("migration file 1.5_x.sql was added out of order. "
-                               "See: https://atlasgo.io/versioned/apply#non-linear-error")
+    assert e.value.message == (
+        "migration file 1.5_x.sql was added out of order. See: https://atlasgo.io/versioned/apply#non-linear-error"
+    )
     assert names(e.value.pending) == ["3_c.sql"]
     assert names(pending_after(fs, revs("1", "2"), "linear-skip")) == ["3_c.sql"]
     assert names(pending_after(fs, revs("1", "2"), "non-linear")) == ["1.5_x.sql", "3_c.sql"]
@@ -194,6 +211,7 @@ def test_versions_compare_as_strings_like_atlas():
 
 
 # --------------------------------------------------------------------------- lock backoff
+
 
 class _FakeConn:
     def __init__(self, free_after: int | None):

@@ -6,6 +6,7 @@ cases of our own.  A literal, rune-by-rune Python rendering of Atlas's
 algorithm (``_RefScanner`` below) serves as an oracle for differential tests
 against the regex-accelerated implementation.
 """
+
 from __future__ import annotations
 
 import csv
@@ -68,6 +69,7 @@ def test_golden_matches_reference_port(path):
 
 # ----------------------------------------------------------------------------- splitting rules
 
+
 def test_default_delimiter_stays_in_text_and_text_is_trimmed():
     assert texts("  \n\tCREATE TABLE t (id int) ;  \n\n SELECT 1;\n") == ["CREATE TABLE t (id int) ;", "SELECT 1;"]
 
@@ -84,8 +86,8 @@ def test_trim_uses_go_whitespace():
 
 
 def test_semicolons_inside_parentheses_and_quotes_do_not_split():
-    src = "SELECT (1; (2;)) AS a, ';' AS b, \"c;\" AS \"d\"\"\", `e;` FROM t;\nSELECT 2;"
-    assert texts(src) == ["SELECT (1; (2;)) AS a, ';' AS b, \"c;\" AS \"d\"\"\", `e;` FROM t;", "SELECT 2;"]
+    src = 'SELECT (1; (2;)) AS a, \';\' AS b, "c;" AS "d""", `e;` FROM t;\nSELECT 2;'
+    assert texts(src) == ['SELECT (1; (2;)) AS a, \';\' AS b, "c;" AS "d""", `e;` FROM t;', "SELECT 2;"]
 
 
 def test_deep_parentheses():
@@ -99,7 +101,10 @@ def test_doubled_quotes():
 
 def test_backslash_escapes_only_in_e_strings():
     assert texts("SELECT E'a\\';b';SELECT 'c\\';SELECT e'\\\\';") == [
-        "SELECT E'a\\';b';", "SELECT 'c\\';", "SELECT e'\\\\';"]
+        "SELECT E'a\\';b';",
+        "SELECT 'c\\';",
+        "SELECT e'\\\\';",
+    ]
 
 
 def test_e_before_a_statement_does_not_escape_its_first_quote():
@@ -109,7 +114,10 @@ def test_e_before_a_statement_does_not_escape_its_first_quote():
 
 def test_dollar_quotes():
     assert texts("SELECT $$a;b$$;SELECT $t$ $$; $t$;SELECT $1;") == [
-        "SELECT $$a;b$$;", "SELECT $t$ $$; $t$;", "SELECT $1;"]
+        "SELECT $$a;b$$;",
+        "SELECT $t$ $$; $t$;",
+        "SELECT $1;",
+    ]
 
 
 def test_dollar_tag_alphabet():
@@ -121,7 +129,9 @@ def test_dollar_tag_alphabet():
 
 def test_unclosed_dollar_quote_runs_to_end_of_file_without_error():
     assert texts("SELECT 1;\nCREATE FUNCTION f() AS $body$ SELECT 1; \n") == [
-        "SELECT 1;", "CREATE FUNCTION f() AS $body$ SELECT 1;"]
+        "SELECT 1;",
+        "CREATE FUNCTION f() AS $body$ SELECT 1;",
+    ]
 
 
 def test_unclosed_dollar_quote_inside_parentheses_is_an_unclosed_paren():
@@ -130,9 +140,11 @@ def test_unclosed_dollar_quote_inside_parentheses_is_an_unclosed_paren():
 
 
 def test_begin_atomic_body_is_one_statement():
-    src = ("CREATE FUNCTION f(x int) RETURNS int LANGUAGE SQL\nBEGIN ATOMIC\n  SELECT 1;\n  "
-           "SELECT x; -- tricky\nEND;\nSELECT 2;")
-    assert texts(src) == [src[:src.index("END;") + 4], "SELECT 2;"]
+    src = (
+        "CREATE FUNCTION f(x int) RETURNS int LANGUAGE SQL\nBEGIN ATOMIC\n  SELECT 1;\n  "
+        "SELECT x; -- tricky\nEND;\nSELECT 2;"
+    )
+    assert texts(src) == [src[: src.index("END;") + 4], "SELECT 2;"]
 
 
 def test_begin_atomic_ends_at_any_statement_starting_with_end():
@@ -143,19 +155,28 @@ def test_begin_atomic_ends_at_any_statement_starting_with_end():
 
 def test_begin_atomic_without_end_falls_back():
     assert texts("CREATE FUNCTION f() BEGIN ATOMIC SELECT 1; SELECT 2;") == [
-        "CREATE FUNCTION f() BEGIN ATOMIC SELECT 1;", "SELECT 2;"]
+        "CREATE FUNCTION f() BEGIN ATOMIC SELECT 1;",
+        "SELECT 2;",
+    ]
 
 
 def test_begin_block_needs_end_alone():
     assert texts("BEGIN\n  UPDATE t SET a = 1;\n  END IF;\nEND;\nSELECT 1;") == [
-        "BEGIN\n  UPDATE t SET a = 1;\n  END IF;\nEND;", "SELECT 1;"]
+        "BEGIN\n  UPDATE t SET a = 1;\n  END IF;\nEND;",
+        "SELECT 1;",
+    ]
     assert texts("BEGIN\n  UPDATE t SET a = 1;\nEND ;\nSELECT 1;") == [
-        "BEGIN\n  UPDATE t SET a = 1;\nEND ;", "SELECT 1;"]
+        "BEGIN\n  UPDATE t SET a = 1;\nEND ;",
+        "SELECT 1;",
+    ]
 
 
 def test_begin_block_falls_back_without_end():
     assert texts("BEGIN TRANSACTION;\nCREATE TABLE t (a int);\nCOMMIT;") == [
-        "BEGIN TRANSACTION;", "CREATE TABLE t (a int);", "COMMIT;"]
+        "BEGIN TRANSACTION;",
+        "CREATE TABLE t (a int);",
+        "COMMIT;",
+    ]
     assert texts("BEGIN;\nSELECT 1;\nEND;") == ["BEGIN;", "SELECT 1;", "END;"]
 
 
@@ -222,6 +243,7 @@ def test_hash_is_not_a_comment_in_postgres():
 
 
 # ----------------------------------------------------------------------------- delimiters
+
 
 def test_delimiter_directive_unescapes_and_drops_the_delimiter():
     assert texts("-- atlas:delimiter \\n\\n\n\nSELECT 1\n\nSELECT 2") == ["SELECT 1", "SELECT 2"]
@@ -291,19 +313,23 @@ def test_delimiter_inside_parentheses_is_ignored():
 
 # ----------------------------------------------------------------------------- errors (Atlas's TestLex_Errors)
 
-@pytest.mark.parametrize("src, err", [
-    ("'this quote is unclosed at 1:1", "1:1: unclosed quote '\\''"),
-    ("12345'this quote is unclosed at pos 7", "1:6: unclosed quote '\\''"),
-    ("unclosed '", "1:10: unclosed quote '\\''"),
-    ("\"unclosed double", "1:1: unclosed quote '\"'"),
-    ("unclosed double at 2:2\n \"", "2:2: unclosed quote '\"'"),
-    ("unclosed double at 2:2\n\n\n\n1234\"", "5:5: unclosed quote '\"'"),
-    ("(unclosed parentheses", "1:1: unclosed '('"),
-    ("()(unclosed parentheses", "1:3: unclosed '('"),
-    ("1234)6789", "1:5: unexpected ')'"),
-    ("SELECT `a", "1:8: unclosed quote '`'"),
-    ("SELECT E'a\\'", "1:9: unclosed quote '\\''"),
-])
+
+@pytest.mark.parametrize(
+    "src, err",
+    [
+        ("'this quote is unclosed at 1:1", "1:1: unclosed quote '\\''"),
+        ("12345'this quote is unclosed at pos 7", "1:6: unclosed quote '\\''"),
+        ("unclosed '", "1:10: unclosed quote '\\''"),
+        ('"unclosed double', "1:1: unclosed quote '\"'"),
+        ('unclosed double at 2:2\n "', "2:2: unclosed quote '\"'"),
+        ('unclosed double at 2:2\n\n\n\n1234"', "5:5: unclosed quote '\"'"),
+        ("(unclosed parentheses", "1:1: unclosed '('"),
+        ("()(unclosed parentheses", "1:3: unclosed '('"),
+        ("1234)6789", "1:5: unexpected ')'"),
+        ("SELECT `a", "1:8: unclosed quote '`'"),
+        ("SELECT E'a\\'", "1:9: unclosed quote '\\''"),
+    ],
+)
 def test_errors(src, err):
     with pytest.raises(ScanError) as exc:
         scan(src)
@@ -335,6 +361,7 @@ def test_unterminated_line_comment_with_a_quote_is_an_error():
 
 # ----------------------------------------------------------------------------- positions
 
+
 def test_line_and_column():
     src = "-- atlas:delimiter //\n\n  SELECT 1// SELECT 2//\n-- c\n   SELECT 'é'//é//"
     got = [(s.text, s.line, s.col) for s in scan(src)]
@@ -345,15 +372,18 @@ def test_positions_point_at_the_text():
     src = read(DATA / "16_begin_atomic.sql")
     lines = src.split("\n")
     for s in scan(src):
-        rest = "\n".join(lines[s.line - 1:])[s.col - 1:]
+        rest = "\n".join(lines[s.line - 1 :])[s.col - 1 :]
         assert rest.startswith(s.text)
 
 
 # ----------------------------------------------------------------------------- statement directives
 
+
 def test_statement_directives_like_atlas():
-    src = ("cmd0;\n--atlas:nolint\n-- atlas:nolint destructive\ncmd5;\n\n/*atlas:nolint DS101*/\n"
-           "/* atlas:lint not a directive */\n/*\natlas:lint not a directive\n*/\ncmd6;\n\n-- atlas:nolint\ncmd7;\n")
+    src = (
+        "cmd0;\n--atlas:nolint\n-- atlas:nolint destructive\ncmd5;\n\n/*atlas:nolint DS101*/\n"
+        "/* atlas:lint not a directive */\n/*\natlas:lint not a directive\n*/\ncmd6;\n\n-- atlas:nolint\ncmd7;\n"
+    )
     s0, s5, s6, s7 = scan(src)
     assert s0.directive("nolint") is None
     assert s5.directive("nolint") == ["", "destructive"]
@@ -370,6 +400,7 @@ def test_directive_argument_is_the_rest_of_the_line():
 
 
 # ----------------------------------------------------------------------------- file directives and txmode
+
 
 def test_file_directives_need_a_blank_line():
     assert file_directives("-- atlas:txmode none\n\nSELECT 1;", "txmode") == ["none"]
@@ -404,17 +435,25 @@ def test_txmode_values():
     assert txmode_of("", "1.sql") is None
 
 
-@pytest.mark.parametrize("content, message", [
-    ("-- atlas:txmode all\n\nSELECT 1;", 'txmode "all" is not allowed in file directive "1_x.sql". Use "file" instead'),
-    ("-- atlas:txmode none\n-- atlas:txmode file\n\nSELECT 1;",
-     'multiple txmode values found in file "1_x.sql": ["none" "file"]'),
-    ("-- atlas:txmode statement\n\nSELECT 1;", 'unknown txmode "statement" found in file directive "1_x.sql"'),
-    ("-- atlas:txmode FILE\n\nSELECT 1;", 'unknown txmode "FILE" found in file directive "1_x.sql"'),
-    ("-- atlas:txmode file extra\n\nSELECT 1;", 'unknown txmode "file extra" found in file directive "1_x.sql"'),
-    ("-- atlas:txmode\n\nSELECT 1;", 'unknown txmode "" found in file directive "1_x.sql"'),
-    ("-- atlas:txmode\tnone\n\nSELECT 1;", 'unknown txmode "" found in file directive "1_x.sql"'),
-    ("-- atlas:txmode none", None),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            "-- atlas:txmode all\n\nSELECT 1;",
+            'txmode "all" is not allowed in file directive "1_x.sql". Use "file" instead',
+        ),
+        (
+            "-- atlas:txmode none\n-- atlas:txmode file\n\nSELECT 1;",
+            'multiple txmode values found in file "1_x.sql": ["none" "file"]',
+        ),
+        ("-- atlas:txmode statement\n\nSELECT 1;", 'unknown txmode "statement" found in file directive "1_x.sql"'),
+        ("-- atlas:txmode FILE\n\nSELECT 1;", 'unknown txmode "FILE" found in file directive "1_x.sql"'),
+        ("-- atlas:txmode file extra\n\nSELECT 1;", 'unknown txmode "file extra" found in file directive "1_x.sql"'),
+        ("-- atlas:txmode\n\nSELECT 1;", 'unknown txmode "" found in file directive "1_x.sql"'),
+        ("-- atlas:txmode\tnone\n\nSELECT 1;", 'unknown txmode "" found in file directive "1_x.sql"'),
+        ("-- atlas:txmode none", None),
+    ],
+)
 def test_txmode_errors(content, message):
     if message is None:
         assert txmode_of(content, "1_x.sql") == "none"
@@ -427,7 +466,7 @@ def test_txmode_errors(content, message):
 
 def test_txmode_error_quotes_file_names_like_go():
     with pytest.raises(MigrationError) as exc:
-        txmode_of("-- atlas:txmode x\"y\n\nSELECT 1;", 'a"b.sql')
+        txmode_of('-- atlas:txmode x"y\n\nSELECT 1;', 'a"b.sql')
     assert exc.value.message == 'unknown txmode "x\\"y" found in file directive "a\\"b.sql"'
 
 
@@ -441,10 +480,12 @@ def test_effective_txmode_and_global_all():
         effective_txmode(none, "1.sql", "all")
     assert exc.value.message == 'cannot set txmode directive to "none" in "1.sql" when txmode "all" is set globally'
     assert txmode_conflict_message("file", "2.sql") == (
-        'cannot set txmode directive to "file" in "2.sql" when txmode "all" is set globally')
+        'cannot set txmode directive to "file" in "2.sql" when txmode "all" is set globally'
+    )
 
 
 # ----------------------------------------------------------------------------- nolint
+
 
 def test_nolint_statement_level():
     content = "-- atlas:nolint\nDROP TABLE a;\n-- atlas:nolint destructive DS103\nDROP TABLE b;\nDROP TABLE c;"
@@ -468,8 +509,10 @@ def test_nolint_bare_file_directive_skips_the_file():
 
 
 def test_nolint_file_directive_with_arguments_applies_to_every_statement():
-    content = ("-- atlas:nolint incompatible\n\nALTER TABLE a RENAME TO b;\n"
-               "-- atlas:nolint MF103\nALTER TABLE b ADD c int NOT NULL;")
+    content = (
+        "-- atlas:nolint incompatible\n\nALTER TABLE a RENAME TO b;\n"
+        "-- atlas:nolint MF103\nALTER TABLE b ADD c int NOT NULL;"
+    )
     s1, s2 = scan(content)
     assert nolint_of(s1, content).rules == ("incompatible",)
     n2 = nolint_of(s2, content)
@@ -494,6 +537,7 @@ def test_nolint_two_bare_file_directives_do_not_skip_the_file():
 
 # ----------------------------------------------------------------------------- real directories
 
+
 def _manifest() -> list[dict[str, str]]:
     with open(ATLAS_DIRS / "MANIFEST.tsv", newline="") as f:
         return list(csv.DictReader(f, delimiter="\t"))
@@ -506,10 +550,18 @@ def _postgres_dirs() -> list[str]:
 
 
 HATCHET_TXMODE_NONE = {
-    "20240703194656_v0.35.1.sql", "20240712142946_v0.36.0.sql", "20240716143349_v0.39.0.sql",
-    "20240812153737_v0.42.1.sql", "20240815151244_v0.42.2.sql", "20240916115647_v0.44.8.sql",
-    "20240918162532_v0.45.0.sql", "20240926210650_v0.47.0.sql", "20241018142125_v0.50.1.sql",
-    "20241023223039_v0.50.4.sql", "20241206231312_v0.52.12.sql", "20241216175807_v0.52.13.sql",
+    "20240703194656_v0.35.1.sql",
+    "20240712142946_v0.36.0.sql",
+    "20240716143349_v0.39.0.sql",
+    "20240812153737_v0.42.1.sql",
+    "20240815151244_v0.42.2.sql",
+    "20240916115647_v0.44.8.sql",
+    "20240918162532_v0.45.0.sql",
+    "20240926210650_v0.47.0.sql",
+    "20241018142125_v0.50.1.sql",
+    "20241023223039_v0.50.4.sql",
+    "20241206231312_v0.52.12.sql",
+    "20241216175807_v0.52.13.sql",
 }
 
 
@@ -585,7 +637,7 @@ def test_hatchet_statement_counts_read_by_hand():
     assert s[0].text == "ALTER TYPE \"StepRunEventReason\" ADD VALUE 'RATE_LIMIT_ERROR';"
 
     s = scan(read(HATCHET / "20241204191714_v0.52.5.sql"))  # no final newline
-    assert [x.text for x in s] == ["UPDATE \"WorkflowTriggerCronRef\" SET \"name\" = '' WHERE \"name\" IS NULL;"]
+    assert [x.text for x in s] == ['UPDATE "WorkflowTriggerCronRef" SET "name" = \'\' WHERE "name" IS NULL;']
 
     s = scan(read(HATCHET / "20241217152316_v0.53.0.sql"))
     assert len(s) == 10
@@ -617,17 +669,92 @@ def test_openmeter_up_files_scan():
 # ----------------------------------------------------------------------------- differential fuzzing
 
 _TOKENS = [
-    "SELECT", "x", " ", " ", "\n", "\n\n", "\t", "\r\n", ";", ";", "(", ")", "((", "))", "'", "''", '"', "`",
-    "E'", "e'", "\\", "\\'", "$$", "$a$", "$1", "$", "$é$", "--", "-", "/*", "*/", "/", "*", "BEGIN ", "BEGIN\n",
-    "begin ", "BEGIN;", " BEGIN ATOMIC ", "ATOMIC ", "END", "END;", "END ;", "end\n", "END IF;", "ENDx;",
-    "delimiter //\n", "DELIMITER ;\n", "DELIMITER;", "delimiter ", "//", "é", "ж", "#", "-- c\n", "/* c */",
-    "\v", "\u00a0", "\x1f", "-- atlas:nolint\n",
+    "SELECT",
+    "x",
+    " ",
+    " ",
+    "\n",
+    "\n\n",
+    "\t",
+    "\r\n",
+    ";",
+    ";",
+    "(",
+    ")",
+    "((",
+    "))",
+    "'",
+    "''",
+    '"',
+    "`",
+    "E'",
+    "e'",
+    "\\",
+    "\\'",
+    "$$",
+    "$a$",
+    "$1",
+    "$",
+    "$é$",
+    "--",
+    "-",
+    "/*",
+    "*/",
+    "/",
+    "*",
+    "BEGIN ",
+    "BEGIN\n",
+    "begin ",
+    "BEGIN;",
+    " BEGIN ATOMIC ",
+    "ATOMIC ",
+    "END",
+    "END;",
+    "END ;",
+    "end\n",
+    "END IF;",
+    "ENDx;",
+    "delimiter //\n",
+    "DELIMITER ;\n",
+    "DELIMITER;",
+    "delimiter ",
+    "//",
+    "é",
+    "ж",
+    "#",
+    "-- c\n",
+    "/* c */",
+    "\v",
+    "\u00a0",
+    "\x1f",
+    "-- atlas:nolint\n",
     # balanced pieces, so that most inputs scan and the statement paths get exercised
-    "'a;b'", "(1;2)", '"q;"', "`b;`", "$$x;$$", "$t$;$t$", "E'\\';'", "-- c;\n", "/* ; */", "SELECT 1;\n",
-    "(BEGIN\n1)", " BEGIN\n SELECT 1;\n END;\n", " BEGIN ATOMIC\n SELECT 1;\n END;\n",
+    "'a;b'",
+    "(1;2)",
+    '"q;"',
+    "`b;`",
+    "$$x;$$",
+    "$t$;$t$",
+    "E'\\';'",
+    "-- c;\n",
+    "/* ; */",
+    "SELECT 1;\n",
+    "(BEGIN\n1)",
+    " BEGIN\n SELECT 1;\n END;\n",
+    " BEGIN ATOMIC\n SELECT 1;\n END;\n",
 ]
-_HEADS = ["", "", "", "-- atlas:delimiter //\n", "-- atlas:delimiter \\n\\n\n", "-- atlas:delimiter -- x\n",
-          "-- atlas:delimiter $$\n", "-- atlas:delimiter (\n", "-- atlas:delimiter\n", "-- atlas:delimiter //"]
+_HEADS = [
+    "",
+    "",
+    "",
+    "-- atlas:delimiter //\n",
+    "-- atlas:delimiter \\n\\n\n",
+    "-- atlas:delimiter -- x\n",
+    "-- atlas:delimiter $$\n",
+    "-- atlas:delimiter (\n",
+    "-- atlas:delimiter\n",
+    "-- atlas:delimiter //",
+]
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -639,10 +766,44 @@ def test_fuzz_against_reference_port(seed):
 
 
 _BALANCED = [
-    "SELECT x", " ", "\n", "\n\n", "\t", ";", ";\n", "'a;b'", "''", "(1;2)", "((x))", '"q;"', "`b;`", "$$x;$$",
-    "$t$;$$$t$", "$1", "E'\\';'", "e'\\\\'", "-- c;\n", "/* ; */", "/* a */\n", "-- x\n\n", "BEGIN ", "BEGIN\n",
-    "END;", "END", " END IF;", "begin atomic ", "delimiter //\n", "DELIMITER ;\n", "//", "-", "/", "$", "é",
-    "\r\n", "#", "\v",
+    "SELECT x",
+    " ",
+    "\n",
+    "\n\n",
+    "\t",
+    ";",
+    ";\n",
+    "'a;b'",
+    "''",
+    "(1;2)",
+    "((x))",
+    '"q;"',
+    "`b;`",
+    "$$x;$$",
+    "$t$;$$$t$",
+    "$1",
+    "E'\\';'",
+    "e'\\\\'",
+    "-- c;\n",
+    "/* ; */",
+    "/* a */\n",
+    "-- x\n\n",
+    "BEGIN ",
+    "BEGIN\n",
+    "END;",
+    "END",
+    " END IF;",
+    "begin atomic ",
+    "delimiter //\n",
+    "DELIMITER ;\n",
+    "//",
+    "-",
+    "/",
+    "$",
+    "é",
+    "\r\n",
+    "#",
+    "\v",
 ]
 
 
@@ -651,8 +812,9 @@ def test_fuzz_mostly_balanced_against_reference_port(seed):
     rng = random.Random(1000 + seed)
     scanned = 0
     for _ in range(700):
-        parts = [rng.choice(_BALANCED) if rng.random() > 0.03 else rng.choice(_TOKENS)
-                 for _ in range(rng.randint(0, 60))]
+        parts = [
+            rng.choice(_BALANCED) if rng.random() > 0.03 else rng.choice(_TOKENS) for _ in range(rng.randint(0, 60))
+        ]
         src = rng.choice(_HEADS[:6]) + "".join(parts)
         got = _fast(src)
         assert got == _ref(src), repr(src)
@@ -674,7 +836,7 @@ def _ref(src: str):
         if e.pos is None:
             return ("error", e.msg)
         line = 1 + src.count("\n", 0, e.pos)
-        col = len(src[src.rfind("\n", 0, e.pos) + 1:e.pos].encode())
+        col = len(src[src.rfind("\n", 0, e.pos) + 1 : e.pos].encode())
         return ("error", f"{line}:{col}: {e.msg}")
 
 
@@ -690,7 +852,7 @@ _R_DOLLAR = re.compile(r"\$(?:[A-Za-z\u00c8-\u00ff_][0-9A-Za-z_\u00c8-\u00ff]*)?
 _R_ATOMIC = re.compile(f"{_R_WS}*BEGIN{_R_WS}+ATOMIC{_R_WS}+", re.I | re.A)
 _R_BEGIN = re.compile(f"{_R_WS}*BEGIN{_R_WS}+", re.I | re.A)
 _R_END = re.compile(f"{_R_WS}*END{_R_WS}*", re.I | re.A)
-_GO_SPACE = set("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | {chr(c) for c in range(0x2000, 0x200b)}
+_GO_SPACE = set("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | {chr(c) for c in range(0x2000, 0x200B)}
 
 
 def _ref_go_quote(s):
@@ -781,14 +943,18 @@ class _RefScanner:
                 depth -= 1
             elif r in "'\"`":
                 self.skip_quote(r)
-            elif self.pos == 1 and len(self.input) > 9 and self.input[:9].lower() == "delimiter" \
-                    and self.input[:9].isascii():
+            elif (
+                self.pos == 1
+                and len(self.input) > 9
+                and self.input[:9].lower() == "delimiter"
+                and self.input[:9].isascii()
+            ):
                 self.add(8)
                 self.delim_cmd()
                 self.skip_spaces()
             elif depth == 0 and self.input.startswith(self.delim, self.pos - 1):
                 self.add(len(self.delim) - 1)
-                return self.emit(self.input[:self.pos])
+                return self.emit(self.input[: self.pos])
             elif r == "$" and _R_DOLLAR.match(self.input, self.pos - 1):
                 self.skip_dollar()
             elif r == "-" and self.pick() == "-":
@@ -799,11 +965,13 @@ class _RefScanner:
                 self.comment("/*", "*/")
             elif self.delim == ";" and _R_ATOMIC.match(self.input, self.pos - 1):
                 if self.skip_block(_R_ATOMIC, atomic=True):
-                    return self.emit(self.input[:self.pos])
-            elif self.delim == ";" and ((self.pos == 1 and _R_BEGIN.match(self.input, 0))
-                                        or (self.pos > 1 and _R_BEGIN.match(self.input, self.pos - 2))):
+                    return self.emit(self.input[: self.pos])
+            elif self.delim == ";" and (
+                (self.pos == 1 and _R_BEGIN.match(self.input, 0))
+                or (self.pos > 1 and _R_BEGIN.match(self.input, self.pos - 2))
+            ):
                 if self.skip_block(_R_BEGIN, atomic=False):
-                    return self.emit(self.input[:self.pos])
+                    return self.emit(self.input[: self.pos])
 
     def skip_quote(self, q):
         start = self.pos
@@ -836,14 +1004,14 @@ class _RefScanner:
         self.add(len(m.group()) - 1)
         body = _RefScanner()
         try:
-            body.init(self.input[self.pos:])
+            body.init(self.input[self.pos :])
             while True:
                 st = body.stmt()
                 if st is None:
                     return False
                 t = st[1]
                 e = _R_END.match(t)
-                if e and (atomic or len(e.group()) == len(t) or t[len(e.group()):] == self.delim):
+                if e and (atomic or len(e.group()) == len(t) or t[len(e.group()) :] == self.delim):
                     break
         except _RefError:
             return False
@@ -858,8 +1026,8 @@ class _RefScanner:
             self.add(i - self.pos + len(right))
             return
         self.add(i - self.pos + len(right))
-        self.comments.append(self.input[:self.pos])
-        self.input = self.input[self.pos:]
+        self.comments.append(self.input[: self.pos])
+        self.input = self.input[self.pos :]
         self.pos = 0
         if self.input.startswith("\n\n") or (right == "\n" and self.input.startswith("\n")):
             self.comments = []
@@ -871,20 +1039,20 @@ class _RefScanner:
         r = self.pick()
         while r is not None and r != "\n":
             r = self.next()
-        d = self.input[9:self.pos].strip("".join(_GO_SPACE))
+        d = self.input[9 : self.pos].strip("".join(_GO_SPACE))
         if d.startswith("'") and d.endswith("'"):
             if len(d) == 1:
                 raise _RefError(None, 'invalid delimiter "\'"')
             d = d[1:-1].replace("''", "'")
         self.set_delim(d)
-        self.emit(self.input[:self.pos])
+        self.emit(self.input[: self.pos])
 
     def emit(self, text):
         start = self.abs_start()
         comments = tuple(self.comments)
-        self.input = self.input[self.pos:]
+        self.input = self.input[self.pos :]
         self.pos = 0
         self.comments = []
         if self.delim != ";" and text.endswith(self.delim):
-            text = text[:-len(self.delim)]
+            text = text[: -len(self.delim)]
         return (start, text.strip("".join(_GO_SPACE)), comments)

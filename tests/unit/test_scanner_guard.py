@@ -7,6 +7,7 @@ process so that a hang fails this test after a deadline instead of blocking the
 suite; the unit tier runs under every interpreter of the machine (see
 ``tests/pythons.py``), so this guard does too.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,14 @@ json.dump(out, sys.stdout)
 
 def scan_in_child(inputs: dict[str, str], deadline: float) -> dict[str, object]:
     try:
-        cp = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(inputs), capture_output=True,
-                            text=True, timeout=deadline, check=False)
+        cp = subprocess.run(
+            [sys.executable, "-c", CHILD],
+            input=json.dumps(inputs),
+            capture_output=True,
+            text=True,
+            timeout=deadline,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"the scanner did not finish within {deadline:.0f} s under {sys.version.split()[0]}")
     assert cp.returncode == 0, cp.stderr
@@ -81,8 +88,10 @@ def test_golden_corpus_finishes_and_matches():
 
 @pytest.mark.skipif(not ATLAS_DIRS.is_dir(), reason="../shared/testdata/atlas-dirs is absent (optional corpus)")
 def test_real_world_corpus_finishes():
-    files = {str(p.relative_to(ATLAS_DIRS)): p.read_bytes().decode("utf-8", "replace")
-             for p in sorted(ATLAS_DIRS.rglob("*.sql"))}
+    files = {
+        str(p.relative_to(ATLAS_DIRS)): p.read_bytes().decode("utf-8", "replace")
+        for p in sorted(ATLAS_DIRS.rglob("*.sql"))
+    }
     out = scan_in_child(files, 300)
     assert set(out) == set(files)
     scanned = sum(len(v) for v in out.values() if isinstance(v, list))

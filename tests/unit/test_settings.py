@@ -1,4 +1,5 @@
 """Settings: defaults, overrides, targets, URL building and masking."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,20 +9,24 @@ from dbstack.settings import ConnSpec, build_url, from_mapping, mask_url
 
 
 def test_url_escaping_round_trips_and_masks():
-    c = ConnSpec(host="db", port=5433, user="u@x", password="p@ss:w/rd?&%", dbname="my db",
-                 params=(("sslmode", "disable"),))
+    c = ConnSpec(
+        host="db", port=5433, user="u@x", password="p@ss:w/rd?&%", dbname="my db", params=(("sslmode", "disable"),)
+    )
     raw = c.url(masked=False)
     assert ConnSpec.from_url(raw) == c
     assert "p@ss" not in c.url() and "****" in c.url()
     assert "p@ss" not in str(c) and "p@ss" not in repr(c)
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("postgres://u:secret@h:5432/d", "postgres://u:****@h:5432/d"),
-    ("postgresql://u:s%40cret@h/d?sslmode=require", "postgresql://u:****@h/d?sslmode=require"),
-    ("postgres://h/d?user=u&password=secret&x=1", "postgres://h/d?user=u&password=****&x=1"),
-    ("postgres://u@h/d", "postgres://u@h/d"),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("postgres://u:secret@h:5432/d", "postgres://u:****@h:5432/d"),
+        ("postgresql://u:s%40cret@h/d?sslmode=require", "postgresql://u:****@h/d?sslmode=require"),
+        ("postgres://h/d?user=u&password=secret&x=1", "postgres://h/d?user=u&password=****&x=1"),
+        ("postgres://u@h/d", "postgres://u@h/d"),
+    ],
+)
 def test_mask_url(url, expected):
     assert mask_url(url) == expected
 

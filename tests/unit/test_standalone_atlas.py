@@ -1,4 +1,5 @@
 """The Atlas CLI bridge (`migrate --engine atlas`, against a FAKE `atlas`) and atlas.hcl generation."""
+
 from __future__ import annotations
 
 import json
@@ -37,15 +38,36 @@ def fake_atlas(tmp_path):
     cfg.parent.mkdir()
     import yaml
 
-    cfg.write_text(yaml.safe_dump({"database": {"host": "db.example", "port": 5432, "user": "hotpot",
-                                                "password": PASSWORD, "dbname": "hotpot", "sslmode": "require"}}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "database": {
+                    "host": "db.example",
+                    "port": 5432,
+                    "user": "hotpot",
+                    "password": PASSWORD,
+                    "dbname": "hotpot",
+                    "sslmode": "require",
+                }
+            }
+        )
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONFIG_", "VAULT_"))}
-    env.update({"PATH": f"{bindir}:{env.get('PATH', '/usr/bin:/bin')}", "HOME": str(home), "TMPDIR": str(tmp),
-                "CONFIG_SOURCE": "file", "CONFIG_FILE": str(cfg), "FAKE_ATLAS_LOG": str(logdir / "calls.jsonl"),
-                # credentials of other kinds in our environment must not reach the child either
-                "VAULT_TOKEN": "hvs.parent-token", "PGPASSWORD": "other-secret",
-                # the child's environment is an allow-list: the fake's own switches are added to it
-                "DBSTACK_CHILD_ENV_ALLOW": "FAKE_ATLAS_LOG,FAKE_ATLAS_EXIT,FAKE_ATLAS_DIFF"})
+    env.update(
+        {
+            "PATH": f"{bindir}:{env.get('PATH', '/usr/bin:/bin')}",
+            "HOME": str(home),
+            "TMPDIR": str(tmp),
+            "CONFIG_SOURCE": "file",
+            "CONFIG_FILE": str(cfg),
+            "FAKE_ATLAS_LOG": str(logdir / "calls.jsonl"),
+            # credentials of other kinds in our environment must not reach the child either
+            "VAULT_TOKEN": "hvs.parent-token",
+            "PGPASSWORD": "other-secret",
+            # the child's environment is an allow-list: the fake's own switches are added to it
+            "DBSTACK_CHILD_ENV_ALLOW": "FAKE_ATLAS_LOG,FAKE_ATLAS_EXIT,FAKE_ATLAS_DIFF",
+        }
+    )
     return {"env": env, "log": logdir / "calls.jsonl", "written": [home, tmp], "bindir": bindir}
 
 
@@ -72,8 +94,14 @@ def test_apply_pipes_the_config_on_stdin_and_nothing_else_leaks(fake_atlas):
     assert url.query == "sslmode=require"
     assert 'env "migrate" {' in call["config"]
     # all layers flattened into one directory with one atlas.sum (global order, one revisions table)
-    assert call["dir_files"] == ["0001_initial.sql", "0002_initial.sql", "0003_initial.sql", "0004_initial.sql",
-                                 "0005_add_ingest_errors.sql", "atlas.sum"]
+    assert call["dir_files"] == [
+        "0001_initial.sql",
+        "0002_initial.sql",
+        "0003_initial.sql",
+        "0004_initial.sql",
+        "0005_add_ingest_errors.sql",
+        "atlas.sum",
+    ]
     flat = re.search(r'dir = "file://([^"]+)"', call["config"]).group(1)
     assert not Path(flat).exists()  # removed afterwards
     # the child's environment: no password, no other credential
@@ -88,12 +116,23 @@ def test_apply_pipes_the_config_on_stdin_and_nothing_else_leaks(fake_atlas):
 def test_status_dry_run_and_baseline_flags(fake_atlas):
     env = fake_atlas["env"]
     assert subprocess.run(MIGRATE + ["--engine", "atlas", "--status"], env=env, cwd=ROOT).returncode == 0
-    assert subprocess.run(MIGRATE + ["--engine", "atlas", "--dry-run", "--baseline", "0004"], env=env,
-                          cwd=ROOT).returncode == 0
+    assert (
+        subprocess.run(MIGRATE + ["--engine", "atlas", "--dry-run", "--baseline", "0004"], env=env, cwd=ROOT).returncode
+        == 0
+    )
     first, second = calls(fake_atlas)
     assert first["argv"] == ["migrate", "status", "--env", "migrate", "--config", "file:///dev/stdin"]
-    assert second["argv"] == ["migrate", "apply", "--dry-run", "--baseline", "0004", "--env", "migrate",
-                              "--config", "file:///dev/stdin"]
+    assert second["argv"] == [
+        "migrate",
+        "apply",
+        "--dry-run",
+        "--baseline",
+        "0004",
+        "--env",
+        "migrate",
+        "--config",
+        "file:///dev/stdin",
+    ]
 
 
 def test_atlas_failure_is_one_message_naming_the_layers(fake_atlas):
@@ -115,13 +154,22 @@ def test_atlas_missing_from_path(fake_atlas, tmp_path):
 def test_child_env_drops_secrets():
     from dbstack.standalone.atlas_bridge import child_env
 
-    env = {"PATH": "/bin", "PGPASSWORD": "x", "VAULT_TOKEN": "t", "SOME_URL": "postgres://u:s3cr3t@h/db", "A": "b",
-           "HOME": "/h", "LC_ALL": "C.UTF-8", "XDG_CACHE_HOME": "/c/s3cr3t"}
+    env = {
+        "PATH": "/bin",
+        "PGPASSWORD": "x",
+        "VAULT_TOKEN": "t",
+        "SOME_URL": "postgres://u:s3cr3t@h/db",
+        "A": "b",
+        "HOME": "/h",
+        "LC_ALL": "C.UTF-8",
+        "XDG_CACHE_HOME": "/c/s3cr3t",
+    }
     # an allow-list: A is not needed by Atlas; a needed variable holding the secret is dropped too
     assert child_env(["s3cr3t"], env) == {"PATH": "/bin", "HOME": "/h", "LC_ALL": "C.UTF-8"}
 
 
 # --------------------------------------------------------------------------- atlas.hcl
+
 
 def test_hcl_string_escapes_interpolation():
     from dbstack.standalone.atlas_hcl import hcl_string
@@ -144,10 +192,10 @@ def test_project_hcl_envs_match_targets_and_dirs():
     # only the compose file's local dev credentials appear; the cluster reads its password at run time
     local = s.local_server()
     assert f"{local.user}:{local.password}@" in text
-    cluster = text[text.index('env "cluster"'):]
-    cluster = cluster[:cluster.index("}\n}") + 3]
+    cluster = text[text.index('env "cluster"') :]
+    cluster = cluster[: cluster.index("}\n}") + 3]
     assert 'urlescape(getenv("PGPASSWORD"))' in text and "${local.cluster_password}" in cluster
-    cnpg = text[text.index('env "cnpg"'):]
+    cnpg = text[text.index('env "cnpg"') :]
     assert 'url = getenv("DATABASE_URL")' in cnpg
     assert text.count('exec_order = "non-linear"') == 4 * len(s.targets)
 
@@ -156,8 +204,7 @@ def test_committed_atlas_hcl_is_current():
     from dbstack.settings import load
     from dbstack.standalone.atlas_hcl import project_hcl
 
-    assert (ROOT / "manifests" / "schemas" / "atlas.hcl").read_text() == project_hcl(load(ROOT)), \
-        "run `inv atlas-hcl`"
+    assert (ROOT / "manifests" / "schemas" / "atlas.hcl").read_text() == project_hcl(load(ROOT)), "run `inv atlas-hcl`"
 
 
 def test_atlas_hcl_task_check_fails_when_stale(tmp_path):
@@ -179,8 +226,9 @@ def test_atlas_hcl_check_is_not_fooled_by_an_environment_override(tmp_path):
     assert subprocess.run(inv + ["atlas-hcl", "--out", str(out)], cwd=ROOT).returncode == 0
     plain = out.read_text()
     env = {**os.environ, "INVOKE_DBSTACK_LOCAL_PORT": "5544"}
-    cp = subprocess.run(inv + ["atlas-hcl", "--check", "--out", str(out)], cwd=ROOT, capture_output=True,
-                        text=True, env=env)
+    cp = subprocess.run(
+        inv + ["atlas-hcl", "--check", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, env=env
+    )
     assert cp.returncode == 0, cp.stderr
     assert "INVOKE_DBSTACK_LOCAL_PORT" in cp.stdout and "ok:" in cp.stdout
     cp = subprocess.run(inv + ["atlas-hcl", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, env=env)

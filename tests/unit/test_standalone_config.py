@@ -1,4 +1,5 @@
 """Config sources of the standalone tools: YAML file, Vault (fake KV v2 server), DSN → URL."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -45,10 +46,16 @@ def write(tmp_path: Path, text: str, name: str = "config.yaml") -> dict[str, str
 
 # --------------------------------------------------------------------------- file
 
+
 def test_file_source_reads_the_database_block(tmp_path):
     cfg = load_database_config(write(tmp_path, GOOD))
     assert (cfg.host, cfg.port, cfg.user, cfg.dbname, cfg.sslmode) == (
-        "db.internal", 5432, "hotpot", "hotpot_dev", "require")
+        "db.internal",
+        5432,
+        "hotpot",
+        "hotpot_dev",
+        "require",
+    )
     assert cfg.password == "s3cret"
     assert "s3cret" not in repr(cfg) and "s3cret" not in str(cfg)
     assert cfg.url() == "postgres://hotpot:****@db.internal:5432/hotpot_dev?sslmode=require"
@@ -62,8 +69,9 @@ def test_default_config_file_is_config_yaml_in_the_current_directory(tmp_path):
 
 
 def test_url_escapes_every_component():
-    cfg = database_config({"host": "h", "port": 5432, "user": "us er@x", "password": NASTY,
-                           "dbname": "my/db?"}, source="t")
+    cfg = database_config(
+        {"host": "h", "port": 5432, "user": "us er@x", "password": NASTY, "dbname": "my/db?"}, source="t"
+    )
     url = cfg.url(masked=False)
     parts = urlsplit(url)
     assert unquote(parts.password) == NASTY and unquote(parts.username) == "us er@x"
@@ -73,10 +81,17 @@ def test_url_escapes_every_component():
 
 def test_keyword_dsn_parsing_and_conversion():
     assert parse_keyword_dsn(r"host=h port = 6543 password='a b\'c\\' dbname=x\ y") == {
-        "host": "h", "port": "6543", "password": "a b'c\\", "dbname": "x y"}
+        "host": "h",
+        "port": "6543",
+        "password": "a b'c\\",
+        "dbname": "x y",
+    }
     url = dsn_to_url("host=db port=5433 user=u password='p@ss word' dbname=app_dev sslmode=disable")
     assert url == "postgres://u:p%40ss%20word@db:5433/app_dev?sslmode=disable"
-    assert dsn_to_url("postgres://u:p%40ss@db:5433/app_dev?sslmode=require") == "postgres://u:p%40ss@db:5433/app_dev?sslmode=require"
+    assert (
+        dsn_to_url("postgres://u:p%40ss@db:5433/app_dev?sslmode=require")
+        == "postgres://u:p%40ss@db:5433/app_dev?sslmode=require"
+    )
 
 
 def test_dsn_key_in_the_block_with_explicit_keys_winning(tmp_path):
@@ -114,10 +129,15 @@ def test_missing_config_file(tmp_path):
     assert "not found" in ei.value.message and "CONFIG_FILE" in ei.value.hint
 
 
-@pytest.mark.parametrize("block, needle", [
-    ("port: abc", "port"), ("port: 70000", "out of range"), ("password: 0123", "must be a string"),
-    ("sslmode: maybe", "sslmode"),
-])
+@pytest.mark.parametrize(
+    "block, needle",
+    [
+        ("port: abc", "port"),
+        ("port: 70000", "out of range"),
+        ("password: 0123", "must be a string"),
+        ("sslmode: maybe", "sslmode"),
+    ],
+)
 def test_bad_values(tmp_path, block, needle):
     text = "database:\n  host: h\n  port: 5432\n  user: u\n  dbname: d_dev\n  " + block + "\n"
     with pytest.raises(ConfigError) as ei:
@@ -143,14 +163,28 @@ def test_dev_rule():
 
 # --------------------------------------------------------------------------- vault
 
+
 def vault_env(v: FakeVault, token: str = "root-token", path: str = "secret/hotpot/config") -> dict[str, str]:
-    return {"CONFIG_SOURCE": "vault", "VAULT_ADDR": v.addr, "VAULT_TOKEN": token, "VAULT_PATH": path,
-            "HOME": "/nonexistent"}
+    return {
+        "CONFIG_SOURCE": "vault",
+        "VAULT_ADDR": v.addr,
+        "VAULT_TOKEN": token,
+        "VAULT_PATH": path,
+        "HOME": "/nonexistent",
+    }
 
 
 def test_vault_nested_database_shape():
-    data = {"database": {"host": "vh", "port": "6432", "user": "vu", "password": NASTY, "dbname": "hp",
-                         "sslmode": "verify-full"}}
+    data = {
+        "database": {
+            "host": "vh",
+            "port": "6432",
+            "user": "vu",
+            "password": NASTY,
+            "dbname": "hp",
+            "sslmode": "verify-full",
+        }
+    }
     with FakeVault("root-token", {"secret/hotpot/config": data}) as v:
         cfg = load_database_config(vault_env(v))
         assert v.requests == [("GET", "/v1/secret/data/hotpot/config", "root-token")]
@@ -199,8 +233,12 @@ def test_unreachable_vault():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {"CONFIG_SOURCE": "vault", "VAULT_ADDR": f"http://127.0.0.1:{port}", "VAULT_TOKEN": "t",
-           "VAULT_PATH": "secret/a"}
+    env = {
+        "CONFIG_SOURCE": "vault",
+        "VAULT_ADDR": f"http://127.0.0.1:{port}",
+        "VAULT_TOKEN": "t",
+        "VAULT_PATH": "secret/a",
+    }
     with pytest.raises(ConfigError) as ei:
         load_database_config(env)
     assert ei.value.message == f"cannot reach Vault at http://127.0.0.1:{port}: connection refused"
@@ -208,8 +246,13 @@ def test_unreachable_vault():
 
 @pytest.mark.parametrize("missing", ["VAULT_ADDR", "VAULT_TOKEN", "VAULT_PATH"])
 def test_vault_variables_required(missing):
-    env = {"CONFIG_SOURCE": "vault", "VAULT_ADDR": "http://127.0.0.1:1", "VAULT_TOKEN": "t",
-           "VAULT_PATH": "secret/a", "HOME": "/nonexistent"}
+    env = {
+        "CONFIG_SOURCE": "vault",
+        "VAULT_ADDR": "http://127.0.0.1:1",
+        "VAULT_TOKEN": "t",
+        "VAULT_PATH": "secret/a",
+        "HOME": "/nonexistent",
+    }
     del env[missing]
     with pytest.raises(ConfigError) as ei:
         load_database_config(env)
@@ -219,8 +262,9 @@ def test_vault_variables_required(missing):
 def test_vault_token_file_fallback(tmp_path):
     (tmp_path / ".vault-token").write_text("from-file\n")
     with FakeVault("from-file", {"secret/a": {"dsn": "host=h port=1 user=u dbname=d"}}) as v:
-        cfg = load_database_config({"CONFIG_SOURCE": "vault", "VAULT_ADDR": v.addr, "VAULT_PATH": "secret/a",
-                                    "HOME": str(tmp_path)})
+        cfg = load_database_config(
+            {"CONFIG_SOURCE": "vault", "VAULT_ADDR": v.addr, "VAULT_PATH": "secret/a", "HOME": str(tmp_path)}
+        )
     assert cfg.dbname == "d"
 
 

@@ -1,4 +1,5 @@
 """Pieces of the standalone tools that need no server: the zipapp bootstrap, CLI errors, layer hints."""
+
 from __future__ import annotations
 
 import stat
@@ -23,8 +24,9 @@ def make_zip(path: Path, entries: dict[str, bytes]) -> Path:
 
 
 def test_bootstrap_extracts_once_into_a_private_cache(tmp_path):
-    archive = make_zip(tmp_path / "a.pyz", {"__main__.py": b"", "lib/pkg/__init__.py": b"X = 1\n",
-                                            "lib/pkg/native.so": b"\x7fELF"})
+    archive = make_zip(
+        tmp_path / "a.pyz", {"__main__.py": b"", "lib/pkg/__init__.py": b"X = 1\n", "lib/pkg/native.so": b"\x7fELF"}
+    )
     root = tmp_path / "cache" / "dbstack"
     target = pyz_bootstrap.extract(str(archive), str(root), "abc123")
     assert Path(target) == root / "migrate-abc123"
@@ -52,13 +54,14 @@ def test_cache_root_order():
 
 
 def test_failed_statement_points_at_its_layer():
-    mig = EmbeddedMigrations(ROOT / "deploy" / "migrations", ("bronze", "bronzehistory", "silver", "gold"), "t",
-                             "deploy/migrations")
-    exc = MigrationError('sql/migrate: executing statement "ALTER …" from version "0005": pq: boom', "fix it",
-                         version="0005")
+    mig = EmbeddedMigrations(
+        ROOT / "deploy" / "migrations", ("bronze", "bronzehistory", "silver", "gold"), "t", "deploy/migrations"
+    )
+    exc = MigrationError(
+        'sql/migrate: executing statement "ALTER …" from version "0005": pq: boom', "fix it", version="0005"
+    )
     assert with_layer_hint(exc, mig).hint == "fix it; Check deploy/migrations/bronze/ for conflicts"
-    exc = MigrationError('sql/migrate: executing statement "x" from version "0003": pq: boom', "",
-                         version="0003")
+    exc = MigrationError('sql/migrate: executing statement "x" from version "0003": pq: boom', "", version="0003")
     assert with_layer_hint(exc, mig).hint == "Check deploy/migrations/silver/ for conflicts"
 
 
@@ -123,6 +126,7 @@ def test_a_new_build_prunes_older_trees_but_the_last_used_one(tmp_path):
     new = "f" * 16
     pyz_bootstrap.extract(str(archive), str(root), new)
     assert sorted(p.name for p in root.iterdir()) == sorted(
-        [f"migrate-{new}", olds[2].name, unfinished.name, other.name])
+        [f"migrate-{new}", olds[2].name, unfinished.name, other.name]
+    )
     # an explicit prune (what `inv build-migrate` does) keeps only the current build
     assert pyz_bootstrap.prune(str(root), new) == [str(olds[2])]

@@ -5,6 +5,7 @@
 - short flags: one long option, one short flag (or none) in every task;
 - reset-db and db-reset say in their first words what they reset.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,14 +48,16 @@ def _run(*argv: str) -> int:
 
 # --------------------------------------------------------------------------- short flags
 
+
 def test_every_long_option_has_one_short_flag_in_every_task():
     shorts: dict[str, set[str]] = {}
     for _task_name, arg in _arguments():
         shorts.setdefault(arg.name, set()).add(tuple(n for n in arg.nicknames))
     differ = {opt: s for opt, s in shorts.items() if len(s) > 1}
     assert not differ, f"options with different short flags in different tasks: {differ}"
-    assert {opt: s.pop() for opt, s in shorts.items() if s != {()}} == \
-        {opt: (short,) for opt, short in _task.SHORT_FLAGS.items() if opt in shorts}
+    assert {opt: s.pop() for opt, s in shorts.items() if s != {()}} == {
+        opt: (short,) for opt, short in _task.SHORT_FLAGS.items() if opt in shorts
+    }
 
 
 def test_a_short_flag_names_one_option_and_hides_no_core_option():
@@ -66,8 +69,7 @@ def test_a_short_flag_names_one_option_and_hides_no_core_option():
 
 
 def test_the_short_flags_parse():
-    assert _parse("cnpg-deploy", "--env", "dev", "-n") == [
-        ("cnpg-deploy", {"env": "dev", "dry_run": True, "db": None})]
+    assert _parse("cnpg-deploy", "--env", "dev", "-n") == [("cnpg-deploy", {"env": "dev", "dry_run": True, "db": None})]
     assert dict(_parse("prod-migrate", "-y"))["prod-migrate"]["yes"] is True
 
 
@@ -78,12 +80,16 @@ def test_core_short_options_still_work_after_a_task():
 
 # --------------------------------------------------------------------------- optional positional words
 
-@pytest.mark.parametrize("argv, env", [
-    ((), None),                      # the task's default (dev) applies when it runs
-    (("staging",), "staging"),
-    (("--env", "prod"), "prod"),
-    (("--dry-run", "prod"), "prod"),  # the word may follow the options
-])
+
+@pytest.mark.parametrize(
+    "argv, env",
+    [
+        ((), None),  # the task's default (dev) applies when it runs
+        (("staging",), "staging"),
+        (("--env", "prod"), "prod"),
+        (("--dry-run", "prod"), "prod"),  # the word may follow the options
+    ],
+)
 @pytest.mark.parametrize("task", ["kind-cnpg-setup", "cnpg-psql"])
 def test_environment_word_forms_parse(task, argv, env):
     [(name, kwargs)] = _parse(task, *argv)
@@ -93,7 +99,9 @@ def test_environment_word_forms_parse(task, argv, env):
 def test_a_word_then_another_task_runs_both():
     parsed = _parse("kind-cnpg-setup", "staging", "--dry-run", "cnpg-status", "--env", "prod", "-n")
     assert [(n, kw["env"], kw["dry_run"]) for n, kw in parsed] == [
-        ("kind-cnpg-setup", "staging", True), ("cnpg-status", "prod", True)]
+        ("kind-cnpg-setup", "staging", True),
+        ("cnpg-status", "prod", True),
+    ]
     parsed = _parse("dev-migrate-refresh", "fresh", "migrate-status")
     assert [n for n, _ in parsed] == ["dev-migrate-refresh", "migrate-status"]
     assert parsed[0][1]["fresh"] == "fresh"  # the task turns the word into True (below)
@@ -122,8 +130,9 @@ def refresh_calls(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("argv, fresh", [((), False), (("fresh",), True), (("--fresh",), True),
-                                          (("--db", "mydatabase", "fresh"), True)])
+@pytest.mark.parametrize(
+    "argv, fresh", [((), False), (("fresh",), True), (("--fresh",), True), (("--db", "mydatabase", "fresh"), True)]
+)
 def test_dev_migrate_refresh_fresh_as_a_word_or_a_flag(refresh_calls, argv, fresh):
     assert _run("dev-migrate-refresh", *argv) == 0
     assert [c["fresh"] for c in refresh_calls] == [fresh]
@@ -168,6 +177,7 @@ def test_bare_form_through_inv():
 
 
 # --------------------------------------------------------------------------- reset-db vs db-reset
+
 
 def test_reset_db_and_db_reset_say_what_they_reset_first():
     listing = subprocess.run([INV, "--list"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout

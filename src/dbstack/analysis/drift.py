@@ -4,6 +4,7 @@ The migration directory (all layers) is replayed by our engine into a
 scratch database on the live database's server; both are inspected and
 compared object by object. The live database is only read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,12 +26,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class DriftReport:
-    url: str                           # the live database, password masked
+    url: str  # the live database, password masked
     dirs: tuple[str, ...]
-    files: int                         # migration files replayed
+    files: int  # migration files replayed
     changes: list[Change] = field(default_factory=list)
     schemas: tuple[str, ...] | None = None
-    cached: bool = False               # the desired schema came from the replay cache
+    cached: bool = False  # the desired schema came from the replay cache
     # The two catalogs compared (for planning repair SQL; not part of the JSON report).
     desired: Catalog | None = field(default=None, repr=False)
     actual: Catalog | None = field(default=None, repr=False)
@@ -43,8 +44,10 @@ class DriftReport:
         if self.in_sync:
             return f"No schema drift: {self.url} matches its migrations ({self.source_text()}).\n"
         count = len(self.changes)
-        head = (f"Schema drift: {self.url} differs from its migrations "
-                f"({count} difference{'s' if count != 1 else ''}; {self.source_text()}):\n")
+        head = (
+            f"Schema drift: {self.url} differs from its migrations "
+            f"({count} difference{'s' if count != 1 else ''}; {self.source_text()}):\n"
+        )
         return head + render_changes(self.changes)
 
     def files_text(self) -> str:
@@ -56,10 +59,15 @@ class DriftReport:
         return f"{self.files_text()} replayed on a scratch database"
 
     def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "dirs": list(self.dirs), "files": self.files, "in_sync": self.in_sync,
-                "cached": self.cached,
-                "schemas": list(self.schemas) if self.schemas else None,
-                "changes": [c.to_dict() for c in self.changes]}
+        return {
+            "url": self.url,
+            "dirs": list(self.dirs),
+            "files": self.files,
+            "in_sync": self.in_sync,
+            "cached": self.cached,
+            "schemas": list(self.schemas) if self.schemas else None,
+            "changes": [c.to_dict() for c in self.changes],
+        }
 
     def check(self, *, output: str | None = None) -> None:
         """Raise DriftDetected (exit 2) when the schema drifted; output is printed before the error line."""
@@ -69,30 +77,36 @@ class DriftReport:
                 f"schema drift: {count} difference{'s' if count != 1 else ''} between the migrations and {self.url}",
                 "write a migration for intended changes (`inv migrate-new`), or revert the manual change "
                 "in the database",
-                output=self.render_text() if output is None else output)
+                output=self.render_text() if output is None else output,
+            )
 
 
-def replay(scratch: ConnSpec, layers: Layers, *, revisions_schema: str | None = None,
-           amount: int | None = None) -> int:
+def replay(scratch: ConnSpec, layers: Layers, *, revisions_schema: str | None = None, amount: int | None = None) -> int:
     """Apply the layers (or their first `amount` files) to a scratch database; returns the files applied."""
     from ..migrations.engine import ApplyOptions, apply
 
     try:
-        report = apply(scratch, layers, ApplyOptions(revisions_schema=revisions_schema or None, amount=amount,
-                                                     lock_timeout=0))
+        report = apply(
+            scratch, layers, ApplyOptions(revisions_schema=revisions_schema or None, amount=amount, lock_timeout=0)
+        )
     except DbstackError as exc:
-        raise type(exc)(f"replaying the migrations on a scratch database failed: {exc.message}",
-                        exc.hint or "fix the migration so it applies to an empty database") from None
+        raise type(exc)(
+            f"replaying the migrations on a scratch database failed: {exc.message}",
+            exc.hint or "fix the migration so it applies to an empty database",
+        ) from None
     return len(report.applied)
 
 
-def cache_key(layers: Layers, server_version: int, revisions_schema: str | None,
-              schemas: list[str] | None, owners: bool = False) -> str:
+def cache_key(
+    layers: Layers, server_version: int, revisions_schema: str | None, schemas: list[str] | None, owners: bool = False
+) -> str:
     """What the desired schema depends on: every file's name and bytes, the server version, the options."""
     import hashlib
 
-    h = hashlib.sha256(f"dbstack-drift-v{CACHE_FORMAT}\0{server_version}\0{revisions_schema or ''}\0"
-                       f"{','.join(schemas or [])}\0{'owners' if owners else ''}".encode())
+    h = hashlib.sha256(
+        f"dbstack-drift-v{CACHE_FORMAT}\0{server_version}\0{revisions_schema or ''}\0"
+        f"{','.join(schemas or [])}\0{'owners' if owners else ''}".encode()
+    )
     for f in layers.files():
         h.update(f.name.encode("utf-8", "surrogateescape") + b"\0")
         data = f.read()
@@ -100,8 +114,14 @@ def cache_key(layers: Layers, server_version: int, revisions_schema: str | None,
     return h.hexdigest()[:32]
 
 
-def cache_file(cache_dir: Path, live: ConnSpec, layers: Layers, revisions_schema: str | None,
-               schemas: list[str] | None, owners: bool = False) -> Path:
+def cache_file(
+    cache_dir: Path,
+    live: ConnSpec,
+    layers: Layers,
+    revisions_schema: str | None,
+    schemas: list[str] | None,
+    owners: bool = False,
+) -> Path:
     """Where the desired schema of layers replayed on live's server version is cached."""
     from ..postgres import server_version
 
@@ -140,9 +160,16 @@ def store_cached(path: Path, cat: Catalog, files: int) -> None:
         pass  # a cache that cannot be written only costs time
 
 
-def drift(live: ConnSpec, layers: Layers, *, revisions_schema: str | None = None,
-          server: ConnSpec | None = None, admin_db: str = MAINTENANCE_DB,
-          cache_dir: Path | None = None, owners: bool = False) -> DriftReport:
+def drift(
+    live: ConnSpec,
+    layers: Layers,
+    *,
+    revisions_schema: str | None = None,
+    server: ConnSpec | None = None,
+    admin_db: str = MAINTENANCE_DB,
+    cache_dir: Path | None = None,
+    owners: bool = False,
+) -> DriftReport:
     """Compare live with what layers build on a scratch database of server (default: live's server).
 
     With cache_dir, the desired schema of an identical directory on the same
@@ -159,9 +186,16 @@ def drift(live: ConnSpec, layers: Layers, *, revisions_schema: str | None = None
         if hit is not None:
             desired, files = hit
             actual = read_catalog(live, schemas=only, owners=owners)
-            return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs),
-                               files=files, changes=diff(desired, actual), schemas=tuple(only) if only else None,
-                               cached=True, desired=desired, actual=actual)
+            return DriftReport(
+                url=live.url(masked=True),
+                dirs=tuple(str(d.path) for d in layers.dirs),
+                files=files,
+                changes=diff(desired, actual),
+                schemas=tuple(only) if only else None,
+                cached=True,
+                desired=desired,
+                actual=actual,
+            )
     # The live database is read while the replay runs: the server does both at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The worker thread inherits the mask it is started with: with SIGINT/SIGTERM
@@ -179,14 +213,27 @@ def drift(live: ConnSpec, layers: Layers, *, revisions_schema: str | None = None
         actual = live_catalog.result()
     if cache_path is not None:
         store_cached(cache_path, desired, files)
-    return DriftReport(url=live.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs), files=files,
-                       changes=diff(desired, actual), schemas=tuple(only) if only else None,
-                       desired=desired, actual=actual)
+    return DriftReport(
+        url=live.url(masked=True),
+        dirs=tuple(str(d.path) for d in layers.dirs),
+        files=files,
+        changes=diff(desired, actual),
+        schemas=tuple(only) if only else None,
+        desired=desired,
+        actual=actual,
+    )
 
 
-def check_drift(settings: Settings, *, db: str | None = None, target: str | None = None,
-                dir: str | None = None, dir_format: str | None = None, cache: bool = True,
-                owners: bool = False) -> DriftReport:
+def check_drift(
+    settings: Settings,
+    *,
+    db: str | None = None,
+    target: str | None = None,
+    dir: str | None = None,
+    dir_format: str | None = None,
+    cache: bool = True,
+    owners: bool = False,
+) -> DriftReport:
     """Drift of a configured database (or --dir) on a target.
 
     The desired schema of a directory already replayed on the same server
@@ -198,5 +245,4 @@ def check_drift(settings: Settings, *, db: str | None = None, target: str | None
     live, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
     admin = settings.local.admin_db if settings.target_settings(target).kind == "local" else MAINTENANCE_DB
     cache_dir = settings.root / ".dbstack" / "cache" if cache else None
-    return drift(live, layers, revisions_schema=rev_schema or None, admin_db=admin, cache_dir=cache_dir,
-                 owners=owners)
+    return drift(live, layers, revisions_schema=rev_schema or None, admin_db=admin, cache_dir=cache_dir, owners=owners)

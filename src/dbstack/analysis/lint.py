@@ -18,6 +18,7 @@ IN101–IN105. ``-- atlas:nolint`` suppresses as Atlas's ``nolintRules``.
 Severity: destructive changes and integrity failures are errors; the rest
 are warnings, errors too with ``strict``.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,22 +40,28 @@ if TYPE_CHECKING:
     from ..settings import ConnSpec, Settings
 
 ANALYZERS = {
-    "DS": "destructive", "MF": "data_depend", "BC": "incompatible", "CD": "condrop",
-    "PG1": "concurrent_index", "PG3": "blocking", "IN": "integrity",
+    "DS": "destructive",
+    "MF": "data_depend",
+    "BC": "incompatible",
+    "CD": "condrop",
+    "PG1": "concurrent_index",
+    "PG3": "blocking",
+    "IN": "integrity",
 }
 ERROR_PREFIXES = ("DS", "IN")
 
 HINTS = {
     "DS101": "back up the schema's data first; if the drop is intended, add `-- atlas:nolint DS101` above it",
-    "DS102": "add a pre-migration check that the table is empty, or back it up; if intended, add `-- atlas:nolint DS102`",
+    "DS102": "add a pre-migration check that the table is empty, or back it up; "
+    "if intended, add `-- atlas:nolint DS102`",
     "DS103": "add a pre-migration check that the column is NULL everywhere, or back it up; if intended, "
-             "add `-- atlas:nolint DS103`",
+    "add `-- atlas:nolint DS103`",
     "MF101": "look for duplicates first (SELECT cols, count(*) ... GROUP BY cols HAVING count(*) > 1)",
     "MF102": "look for duplicates first (SELECT cols, count(*) ... GROUP BY cols HAVING count(*) > 1)",
     "MF103": "give the column a DEFAULT, or add it nullable, backfill it, then SET NOT NULL",
     "MF104": "backfill the NULLs in an earlier statement (UPDATE t SET c = ... WHERE c IS NULL)",
     "BC101": "keep the old name readable with `CREATE VIEW <old> AS SELECT * FROM <new>` in the same file, "
-             "or move the application to the new name first",
+    "or move the application to the new name first",
     "BC102": "keep the old column (e.g. as a generated column) until no application reads it",
     "CD101": "make sure nothing relies on the constraint any more; if intended, add `-- atlas:nolint CD101`",
     "PG101": "use CREATE INDEX CONCURRENTLY in a file that starts with `-- atlas:txmode none`",
@@ -70,7 +77,7 @@ HINTS = {
     "PG306": "add the foreign key NOT VALID, then VALIDATE CONSTRAINT in a later statement",
     "IN101": "run `inv migrate-hash` if the change is intended, otherwise restore the file from version control",
     "IN102": "name every file VERSION_description.sql with a version no other file uses "
-             "(`inv migrate-new` picks the next one), not starting with '.', and re-hash",
+    "(`inv migrate-new` picks the next one), not starting with '.', and re-hash",
     "IN103": "rename the file to a version after the latest existing one and re-hash",
     "IN104": "move the statement to its own file whose first line is `-- atlas:txmode none`",
     "IN105": "fix the statement so it runs on a database built by the earlier migrations",
@@ -101,14 +108,21 @@ class Finding:
         return f"{self.file}:{self.line}: {self.code} {self.severity}: {self.message} (fix: {self.hint})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "code": self.code, "analyzer": self.analyzer,
-                "message": self.message, "hint": self.hint, "severity": self.severity}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "code": self.code,
+            "analyzer": self.analyzer,
+            "message": self.message,
+            "hint": self.hint,
+            "severity": self.severity,
+        }
 
 
 @dataclass
 class LintReport:
     findings: list[Finding] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)   # linted files
+    files: list[str] = field(default_factory=list)  # linted files
     strict: bool = False
 
     @property
@@ -135,9 +149,14 @@ class LintReport:
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, Any]:
-        return {"files": list(self.files), "strict": self.strict, "failed": self.failed,
-                "errors": len(self.errors), "warnings": len(self.warnings),
-                "findings": [f.to_dict() for f in self.findings]}
+        return {
+            "files": list(self.files),
+            "strict": self.strict,
+            "failed": self.failed,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [f.to_dict() for f in self.findings],
+        }
 
 
 # --------------------------------------------------------------------------- statement recogniser
@@ -147,6 +166,7 @@ _COMMENT_OR_QUOTE = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"
 
 def normalize(text: str) -> str:
     """Statement text with comments removed, whitespace collapsed, no trailing ';' (quotes kept)."""
+
     def repl(m: re.Match) -> str:
         s = m.group(0)
         return " " if s.startswith("--") or s.startswith("/*") else s
@@ -162,8 +182,8 @@ def _upper_outside_quotes(text: str) -> str:
 
 @dataclass(frozen=True)
 class Parsed:
-    text: str        # normalized
-    upper: str       # normalized, keywords upper-cased
+    text: str  # normalized
+    upper: str  # normalized, keywords upper-cased
 
     def matches(self, pattern: str) -> re.Match | None:
         return re.match(pattern, self.upper)
@@ -200,8 +220,12 @@ class Parsed:
     @property
     def dml(self) -> bool:
         # Statements that never change the schema: no inspection needed after them.
-        return bool(self.matches(r"(INSERT|UPDATE|DELETE|SELECT|COPY|MERGE|TRUNCATE|VALUES|EXPLAIN|ANALYZE|LOCK|"
-                                 r"NOTIFY|SET|RESET|VACUUM|GRANT|REVOKE|REFRESH|SHOW|CHECKPOINT|DISCARD)\b"))
+        return bool(
+            self.matches(
+                r"(INSERT|UPDATE|DELETE|SELECT|COPY|MERGE|TRUNCATE|VALUES|EXPLAIN|ANALYZE|LOCK|"
+                r"NOTIFY|SET|RESET|VACUUM|GRANT|REVOKE|REFRESH|SHOW|CHECKPOINT|DISCARD)\b"
+            )
+        )
 
     def non_transactional(self, server_version: int) -> str | None:
         """Why the statement cannot run inside a transaction block, if it cannot."""
@@ -245,6 +269,7 @@ def parse(text: str) -> Parsed:
 
 
 # --------------------------------------------------------------------------- per-statement change sets
+
 
 @dataclass
 class StmtChange:
@@ -304,7 +329,7 @@ def _child_name(c: Change) -> str:
     if c.table is not None:
         prefix = f"{c.table[0]}.{c.table[1]}."
         if c.name.startswith(prefix):
-            return c.name[len(prefix):]
+            return c.name[len(prefix) :]
     return c.name.rsplit(".", 1)[-1]
 
 
@@ -312,8 +337,9 @@ def _not_null_checked(table: Table | None, column: str) -> bool:
     """A valid CHECK proves the column is never NULL (PostgreSQL then skips the SET NOT NULL scan)."""
     if table is None:
         return False
-    pat = re.compile(rf'(^|[\s(]){re.escape(column)}\)?\s+IS\s+NOT\s+NULL\b|"{re.escape(column)}"\s+IS\s+NOT\s+NULL\b',
-                     re.I)
+    pat = re.compile(
+        rf'(^|[\s(]){re.escape(column)}\)?\s+IS\s+NOT\s+NULL\b|"{re.escape(column)}"\s+IS\s+NOT\s+NULL\b', re.I
+    )
     for c in table.checks:
         if c.valid and pat.search(c.expr) and " OR " not in c.expr.upper():
             return True
@@ -321,6 +347,7 @@ def _not_null_checked(table: Table | None, column: str) -> bool:
 
 
 # -- the analyzers: each returns (line, code, message) diagnostics ---------------
+
 
 def _destructive(run: FileRun) -> list[Diag]:
     out: list[Diag] = []
@@ -353,7 +380,7 @@ def _destructive(run: FileRun) -> list[Diag]:
             if (key, c.actual.name) in renamed_cols or c.actual.generated_kind == "VIRTUAL":
                 continue
             by_table.setdefault(key, []).append(_q(c.actual.name))
-        for key, names in by_table.items():
+        for names in by_table.values():
             if len(names) == 1:
                 out.append((line, "DS103", f"Dropping non-virtual column {names[0]}"))
             else:
@@ -392,22 +419,38 @@ def _data_depend(run: FileRun) -> list[Diag]:
             old = run.start.table(*key)
             old_index = old.index(name) if old is not None else None
             if old_index is not None and not old_index.unique and not run.table_added(key):
-                out.append((line, "MF102", f"Modifying an index {_q(name)} on table {_q(key[1])} might fail in case "
-                                           f"of duplicate entries"))
+                out.append(
+                    (
+                        line,
+                        "MF102",
+                        f"Modifying an index {_q(name)} on table {_q(key[1])} might fail in case of duplicate entries",
+                    )
+                )
                 continue
             existing = [_q(col) for col in cols if not run.column_added(key, col)]
             if existing:
-                s = (f"column {existing[0]} contains" if len(existing) == 1
-                     else f"columns {', '.join(existing)} contain")
-                out.append((line, "MF101", f"Adding a unique index {_q(name)} on table {_q(key[1])} might fail in "
-                                           f"case {s} duplicate entries"))
+                s = f"column {existing[0]} contains" if len(existing) == 1 else f"columns {', '.join(existing)} contain"
+                out.append(
+                    (
+                        line,
+                        "MF101",
+                        f"Adding a unique index {_q(name)} on table {_q(key[1])} might fail in "
+                        f"case {s} duplicate entries",
+                    )
+                )
         # MF103: a NOT NULL column without default added to an existing table.
         for c in step.of("missing", "column"):
             key, col = _table_of(c), c.desired
             if run.table_added(key) or col.nullable or col.default is not None or col.identity or col.generated:
                 continue
-            out.append((line, "MF103", f"Adding a non-nullable {_q(col.type)} column {_q(col.name)} will fail in "
-                                       f"case table {_q(key[1])} is not empty"))
+            out.append(
+                (
+                    line,
+                    "MF103",
+                    f"Adding a non-nullable {_q(col.type)} column {_q(col.name)} will fail in "
+                    f"case table {_q(key[1])} is not empty",
+                )
+            )
         # MF104: nullable -> NOT NULL on an existing column, not backfilled before.
         for c in step.of("changed", "column"):
             key, cname = _table_of(c), _child_name(c)
@@ -417,8 +460,13 @@ def _data_depend(run: FileRun) -> list[Diag]:
                 continue
             if any(prev.parsed.updates_column(key[1], cname) for prev in run.steps[:i]):
                 continue
-            out.append((line, "MF104", f"Modifying nullable column {_q(cname)} to non-nullable might fail in case "
-                                       f"it contains NULL values"))
+            out.append(
+                (
+                    line,
+                    "MF104",
+                    f"Modifying nullable column {_q(cname)} to non-nullable might fail in case it contains NULL values",
+                )
+            )
     return out
 
 
@@ -436,8 +484,11 @@ def _incompatible(run: FileRun) -> list[Diag]:
             if len(olds) == 1 and len(news) == 1:
                 old, new = olds[0].actual, news[0].desired
                 if not run.schema_added(old.schema) and not run.table_added((old.schema, old.name)):
-                    view_back = any(c.desired.name == old.name and c.desired.schema == old.schema
-                                    for later in run.steps[i + 1:] for c in later.of("missing", "view"))
+                    view_back = any(
+                        c.desired.name == old.name and c.desired.schema == old.schema
+                        for later in run.steps[i + 1 :]
+                        for c in later.of("missing", "view")
+                    )
                     if not view_back:
                         out.append((line, "BC101", f"Renaming table {_q(old.name)} to {_q(new.name)}"))
         if step.parsed.rename_column:
@@ -446,8 +497,11 @@ def _incompatible(run: FileRun) -> list[Diag]:
             if len(olds) == 1 and len(news) == 1:
                 key = _table_of(olds[0])
                 old, new = olds[0].actual.name, news[0].desired.name
-                added_back = any(_table_of(c) == key and c.desired.name == old
-                                 for later in run.steps[i + 1:] for c in later.of("missing", "column"))
+                added_back = any(
+                    _table_of(c) == key and c.desired.name == old
+                    for later in run.steps[i + 1 :]
+                    for c in later.of("missing", "column")
+                )
                 if not run.table_added(key) and not added_back:
                     out.append((line, "BC102", f"Renaming column {_q(old)} to {_q(new)}"))
     return out
@@ -472,8 +526,10 @@ def _concurrent_index(run: FileRun) -> list[Diag]:
     concurrent = 0
     for step in run.steps:
         line, p = step.stmt.line, step.parsed
-        for wanted, kind, code, verb in ((p.create_index, "missing", "PG101", "Creating"),
-                                         (p.drop_index, "extra", "PG102", "Dropping")):
+        for wanted, kind, code, verb in (
+            (p.create_index, "missing", "PG101", "Creating"),
+            (p.drop_index, "extra", "PG102", "Dropping"),
+        ):
             for c in step.of(kind, "index") if wanted else ():
                 key = _table_of(c)
                 if run.table_added(key):
@@ -482,25 +538,50 @@ def _concurrent_index(run: FileRun) -> list[Diag]:
                     concurrent += 1
                 else:
                     index = c.desired if kind == "missing" else c.actual
-                    out.append((line, code, f"{verb} index {_q(index.name)} non-concurrently causes write "
-                                            f"locks on the {_q(key[1])} table"))
+                    out.append(
+                        (
+                            line,
+                            code,
+                            f"{verb} index {_q(index.name)} non-concurrently causes write "
+                            f"locks on the {_q(key[1])} table",
+                        )
+                    )
         if not p.using_index:
             for c in step.of("missing", "primary key"):
                 key = _table_of(c)
                 if not run.table_added(key):
-                    out.append((line, "PG104", f"Adding the PRIMARY KEY constraint {_q(c.desired.name)} acquires an "
-                                               f"ACCESS EXCLUSIVE lock on the {_q(key[1])} table, blocking all access "
-                                               f"while its index is built"))
+                    out.append(
+                        (
+                            line,
+                            "PG104",
+                            f"Adding the PRIMARY KEY constraint {_q(c.desired.name)} acquires an "
+                            f"ACCESS EXCLUSIVE lock on the {_q(key[1])} table, blocking all access "
+                            f"while its index is built",
+                        )
+                    )
             for c in step.of("missing", "unique"):
                 key = _table_of(c)
                 if not run.table_added(key):
-                    out.append((line, "PG105", f"Adding the UNIQUE constraint {_q(c.desired.name)} acquires an ACCESS "
-                                               f"EXCLUSIVE lock on the {_q(key[1])} table, blocking all access while "
-                                               f"its index is built"))
+                    out.append(
+                        (
+                            line,
+                            "PG105",
+                            f"Adding the UNIQUE constraint {_q(c.desired.name)} acquires an ACCESS "
+                            f"EXCLUSIVE lock on the {_q(key[1])} table, blocking all access while "
+                            f"its index is built",
+                        )
+                    )
     if concurrent and run.txmode != "none":
-        out.insert(0, (1, "PG103", "Indexes cannot be created or deleted concurrently within a transaction. Add the "
-                                   "`atlas:txmode none` directive to the header to prevent this file from running in "
-                                   "a transaction"))
+        out.insert(
+            0,
+            (
+                1,
+                "PG103",
+                "Indexes cannot be created or deleted concurrently within a transaction. Add the "
+                "`atlas:txmode none` directive to the header to prevent this file from running in "
+                "a transaction",
+            ),
+        )
     return out
 
 
@@ -540,45 +621,88 @@ def _blocking(run: FileRun, volatile: Callable[[str], bool]) -> list[Diag]:
             if run.table_added(key) or run.column_added(key, cname):
                 continue
             if c.attribute == "type" and needs_rewrite(c.actual, c.desired):
-                out.append((line, "PG301", f"Changing the type of column {_q(cname)} from {_q(c.actual)} to "
-                                           f"{_q(c.desired)} rewrites the {_q(key[1])} table and its indexes under an "
-                                           f"ACCESS EXCLUSIVE lock"))
-            if (c.attribute == "nullable" and c.actual is True and c.desired is False and (key, cname) not in pk_cols
-                    and not _not_null_checked(step.before.table(*key), cname)):
-                out.append((line, "PG303", f"Setting column {_q(cname)} NOT NULL scans the whole {_q(key[1])} table "
-                                           f"under an ACCESS EXCLUSIVE lock"))
+                out.append(
+                    (
+                        line,
+                        "PG301",
+                        f"Changing the type of column {_q(cname)} from {_q(c.actual)} to "
+                        f"{_q(c.desired)} rewrites the {_q(key[1])} table and its indexes under an "
+                        f"ACCESS EXCLUSIVE lock",
+                    )
+                )
+            if (
+                c.attribute == "nullable"
+                and c.actual is True
+                and c.desired is False
+                and (key, cname) not in pk_cols
+                and not _not_null_checked(step.before.table(*key), cname)
+            ):
+                out.append(
+                    (
+                        line,
+                        "PG303",
+                        f"Setting column {_q(cname)} NOT NULL scans the whole {_q(key[1])} table "
+                        f"under an ACCESS EXCLUSIVE lock",
+                    )
+                )
         for c in step.of("missing", "column"):
             key, col = _table_of(c), c.desired
             if run.table_added(key):
                 continue
             if col.default is not None and volatile(col.default):
-                out.append((line, "PG302", f"Adding column {_q(col.name)} with the volatile default "
-                                           f"{_q(col.default)} rewrites the {_q(key[1])} table under an ACCESS "
-                                           f"EXCLUSIVE lock"))
+                out.append(
+                    (
+                        line,
+                        "PG302",
+                        f"Adding column {_q(col.name)} with the volatile default "
+                        f"{_q(col.default)} rewrites the {_q(key[1])} table under an ACCESS "
+                        f"EXCLUSIVE lock",
+                    )
+                )
         for c in step.of("missing", "primary key"):
             key = _table_of(c)
             old = step.before.table(*key)
             if run.table_added(key) or old is None:
                 continue
-            nullable = [col for col in c.desired.columns
-                        if old.column(col) is not None and old.column(col).nullable
-                        and not _not_null_checked(old, col)]
+            nullable = [
+                col
+                for col in c.desired.columns
+                if (oc := old.column(col)) is not None and oc.nullable and not _not_null_checked(old, col)
+            ]
             if nullable:
                 names = ", ".join(_q(x) for x in nullable)
-                out.append((line, "PG304", f"Adding the PRIMARY KEY {_q(c.desired.name)} sets nullable column"
-                                           f"{'s' if len(nullable) > 1 else ''} {names} NOT NULL, scanning the whole "
-                                           f"{_q(key[1])} table"))
+                out.append(
+                    (
+                        line,
+                        "PG304",
+                        f"Adding the PRIMARY KEY {_q(c.desired.name)} sets nullable column"
+                        f"{'s' if len(nullable) > 1 else ''} {names} NOT NULL, scanning the whole "
+                        f"{_q(key[1])} table",
+                    )
+                )
         for c in step.of("missing", "check"):
             key = _table_of(c)
             if not run.table_added(key) and c.desired.valid:
-                out.append((line, "PG305", f"Adding the CHECK constraint {_q(c.desired.name)} without NOT VALID scans "
-                                           f"the whole {_q(key[1])} table under an ACCESS EXCLUSIVE lock"))
+                out.append(
+                    (
+                        line,
+                        "PG305",
+                        f"Adding the CHECK constraint {_q(c.desired.name)} without NOT VALID scans "
+                        f"the whole {_q(key[1])} table under an ACCESS EXCLUSIVE lock",
+                    )
+                )
         for c in step.of("missing", "foreign key"):
             key = _table_of(c)
             if not run.table_added(key) and c.desired.valid:
-                out.append((line, "PG306", f"Adding the foreign key {_q(c.desired.name)} without NOT VALID scans the "
-                                           f"whole {_q(key[1])} table and blocks writes to it and to "
-                                           f"{_q(c.desired.ref_table)}"))
+                out.append(
+                    (
+                        line,
+                        "PG306",
+                        f"Adding the foreign key {_q(c.desired.name)} without NOT VALID scans the "
+                        f"whole {_q(key[1])} table and blocks writes to it and to "
+                        f"{_q(c.desired.ref_table)}",
+                    )
+                )
     return out
 
 
@@ -592,12 +716,18 @@ def _transaction(run: FileRun) -> list[Diag]:
             continue  # CONCURRENTLY indexes are PG103's business
         why = p.non_transactional(run.server_version)
         if why:
-            out.append((step.stmt.line, "IN104", f"{why} cannot run inside the transaction this file runs in "
-                                                 f"(tx mode {run.txmode!r})"))
+            out.append(
+                (
+                    step.stmt.line,
+                    "IN104",
+                    f"{why} cannot run inside the transaction this file runs in (tx mode {run.txmode!r})",
+                )
+            )
     return out
 
 
 # --------------------------------------------------------------------------- the run
+
 
 def display_path(path: Path, root: Path | None) -> str:
     """`path` relative to `root` when it lies inside it (how findings and files are named), else as given."""
@@ -662,9 +792,13 @@ class Linter:
                     newer = files[i]
                     for j in idx:
                         if j < i:
-                            self.add(files[j].path, 1, "IN103",
-                                     f"{files[j].name} was added out of order: it sorts before {newer.name}, which "
-                                     f"is already in {git_base}")
+                            self.add(
+                                files[j].path,
+                                1,
+                                "IN103",
+                                f"{files[j].name} was added out of order: it sorts before {newer.name}, which "
+                                f"is already in {git_base}",
+                            )
                     break
             return files[first:]
         if latest is None:
@@ -674,8 +808,14 @@ class Linter:
         return files[-latest:] if latest < len(files) else files
 
     # -- replay and analysis -----------------------------------------------------------
-    def analyze(self, scratch: ConnSpec, linted: list[MigrationFile], *, revisions_schema: str | None,
-                replayed: Catalog | None = None) -> None:
+    def analyze(
+        self,
+        scratch: ConnSpec,
+        linted: list[MigrationFile],
+        *,
+        revisions_schema: str | None,
+        replayed: Catalog | None = None,
+    ) -> None:
         """Replay up to linted, then run and classify linted's statements one by one.
 
         replayed: the catalog the replay is known to give (migrate-diff has it cached): one
@@ -701,8 +841,9 @@ class Linter:
             def volatile(expr: str) -> bool:
                 if expr not in volatile_cache:
                     names = sorted(set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", expr)))
-                    row = pg.execute("select exists (select 1 from pg_proc where proname = any(%s) "
-                                     "and provolatile = 'v')", (names,)).fetchone()
+                    row = pg.execute(
+                        "select exists (select 1 from pg_proc where proname = any(%s) and provolatile = 'v')", (names,)
+                    ).fetchone()
                     volatile_cache[expr] = bool(row and row[0])
                 return volatile_cache[expr]
 
@@ -723,8 +864,11 @@ class Linter:
                         try:
                             pg.execute(st.text)
                         except psycopg.Error as exc:
-                            msg = (exc.diag.message_primary if exc.diag and exc.diag.message_primary
-                                   else str(exc).strip().splitlines()[0])
+                            msg = (
+                                exc.diag.message_primary
+                                if exc.diag and exc.diag.message_primary
+                                else str(exc).strip().splitlines()[0]
+                            )
                             self.add(f.path, st.line, "IN105", f"executing statement failed: {msg}")
                             return
                     changes: list = []
@@ -745,8 +889,15 @@ class Linter:
         if file_rules.skip_file:
             return
         by_line = {s.stmt.line: s.stmt for s in run.steps}
-        diags = (_destructive(run) + _data_depend(run) + _incompatible(run) + _condrop(run)
-                 + _concurrent_index(run) + _blocking(run, volatile) + _transaction(run))
+        diags = (
+            _destructive(run)
+            + _data_depend(run)
+            + _incompatible(run)
+            + _condrop(run)
+            + _concurrent_index(run)
+            + _blocking(run, volatile)
+            + _transaction(run)
+        )
         for line, code, message in sorted(diags, key=lambda d: (d[0], d[1])):
             stmt = by_line.get(line)
             rules = nolint_of(stmt, run.content) if stmt is not None else file_rules
@@ -762,8 +913,7 @@ def _git(top: str, *args: str) -> subprocess.CompletedProcess:
     """git with an allow-listed environment (no DATABASE_URL or password reaches it)."""
     from ..childenv import GIT_ALLOW, child_env
 
-    return subprocess.run(["git", "-C", top, *args], capture_output=True, text=True,
-                          env=child_env(GIT_ALLOW))
+    return subprocess.run(["git", "-C", top, *args], capture_output=True, text=True, env=child_env(GIT_ALLOW))
 
 
 def git_changed_files(base: str, dirs: Iterable[Path]) -> set[Path]:
@@ -775,11 +925,19 @@ def git_changed_files(base: str, dirs: Iterable[Path]) -> set[Path]:
         return set()
     # A ref is never an option: "--output=…" would be read by git as one (argument injection).
     if _GIT_REF_BAD.search(base):
-        raise UsageError(f"--git-base {base!r} is not a valid branch, tag or commit name",
-                         "pass a ref such as origin/main, a tag or a commit hash")
+        raise UsageError(
+            f"--git-base {base!r} is not a valid branch, tag or commit name",
+            "pass a ref such as origin/main, a tag or a commit hash",
+        )
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=dirs[0], capture_output=True, text=True,
-                             check=True, env=child_env(GIT_ALLOW)).stdout.strip()
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=dirs[0],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=child_env(GIT_ALLOW),
+        ).stdout.strip()
     except FileNotFoundError:
         raise UsageError("--git-base needs git, which is not installed", "install git or use --latest N") from None
     except subprocess.CalledProcessError:
@@ -787,25 +945,39 @@ def git_changed_files(base: str, dirs: Iterable[Path]) -> set[Path]:
     res = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}")
     sha = res.stdout.strip()
     if res.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", sha):
-        raise UsageError(f"--git-base {base}: no such branch, tag or commit here",
-                         "pass a branch, tag or commit that exists here (e.g. origin/main; `git fetch` first)")
+        raise UsageError(
+            f"--git-base {base}: no such branch, tag or commit here",
+            "pass a branch, tag or commit that exists here (e.g. origin/main; `git fetch` first)",
+        )
     rels = [str(d.relative_to(top)) if d.is_relative_to(top) else str(d) for d in dirs]
     names: set[str] = set()
-    for args in (["diff", "--name-only", "-z", f"{sha}...HEAD", "--"],
-                 ["diff", "--name-only", "-z", "HEAD", "--"],
-                 ["ls-files", "-z", "--others", "--exclude-standard", "--"]):
+    for args in (
+        ["diff", "--name-only", "-z", f"{sha}...HEAD", "--"],
+        ["diff", "--name-only", "-z", "HEAD", "--"],
+        ["ls-files", "-z", "--others", "--exclude-standard", "--"],
+    ):
         res = _git(top, *args, *rels)
         if res.returncode != 0:
             err = (res.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise UsageError(f"--git-base {base}: git {args[0]} failed: {err}",
-                             "pass a branch, tag or commit that exists here (e.g. origin/main)")
+            raise UsageError(
+                f"--git-base {base}: git {args[0]} failed: {err}",
+                "pass a branch, tag or commit that exists here (e.g. origin/main)",
+            )
         names.update(x for x in res.stdout.split("\0") if x)
     return {(Path(top) / n).resolve() for n in names}
 
 
-def lint_layers(layers: Layers, server: ConnSpec, *, latest: int | None = None, git_base: str | None = None,
-                strict: bool = False, revisions_schema: str | None = None, root: Path | None = None,
-                admin_db: str = "postgres") -> LintReport:
+def lint_layers(
+    layers: Layers,
+    server: ConnSpec,
+    *,
+    latest: int | None = None,
+    git_base: str | None = None,
+    strict: bool = False,
+    revisions_schema: str | None = None,
+    root: Path | None = None,
+    admin_db: str = "postgres",
+) -> LintReport:
     """Lint the selected files of layers, replaying on a scratch database of server's server."""
     from ..inspect.scratch import scratch_database
 
@@ -819,13 +991,29 @@ def lint_layers(layers: Layers, server: ConnSpec, *, latest: int | None = None, 
     return LintReport(findings=linter.findings, files=[display_path(f.path, root) for f in linted], strict=strict)
 
 
-def run_lint(settings: Settings, *, db: str | None = None, target: str | None = None, dir: str | None = None,
-             latest: int | None = None, git_base: str | None = None, strict: bool = False,
-             dir_format: str | None = None) -> LintReport:
+def run_lint(
+    settings: Settings,
+    *,
+    db: str | None = None,
+    target: str | None = None,
+    dir: str | None = None,
+    latest: int | None = None,
+    git_base: str | None = None,
+    strict: bool = False,
+    dir_format: str | None = None,
+) -> LintReport:
     """Lint a configured database's migrations (or --dir) using a scratch database on the target's server."""
     from ..migrations.commands import resolve
 
     conn, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir, dir_format=dir_format)
     admin = settings.local.admin_db if settings.target_settings(target).kind == "local" else "postgres"
-    return lint_layers(layers, conn, latest=latest, git_base=git_base, strict=strict,
-                       revisions_schema=rev_schema or None, root=settings.root, admin_db=admin)
+    return lint_layers(
+        layers,
+        conn,
+        latest=latest,
+        git_base=git_base,
+        strict=strict,
+        revisions_schema=rev_schema or None,
+        root=settings.root,
+        admin_db=admin,
+    )

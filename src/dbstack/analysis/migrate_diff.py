@@ -14,6 +14,7 @@ anyway) into the real directory, with the layer's atlas.sum re-hashed.
 ``repair_sql``: the same planner in the other direction — the statements
 that bring the live database back to what its migrations build.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -39,6 +40,7 @@ MIGRATIONS = "migrations"
 
 # --------------------------------------------------------------------------- db-drift --sql
 
+
 def repair_sql(report: DriftReport) -> tuple[list[str], list[str]]:
     """(statements with their comment lines, changes the planner cannot write) that undo the drift."""
     from ..inspect.planner import plan_partial
@@ -53,8 +55,11 @@ def render_repair(report: DriftReport) -> str:
     statements, unsupported = repair_sql(report)
     if report.in_sync:
         return ""
-    out = ["", f"-- SQL that brings {report.url} back to its migrations.",
-           "-- NOT APPLIED: review it, then run it yourself (e.g. psql -v ON_ERROR_STOP=1 -1 -f FILE)."]
+    out = [
+        "",
+        f"-- SQL that brings {report.url} back to its migrations.",
+        "-- NOT APPLIED: review it, then run it yourself (e.g. psql -v ON_ERROR_STOP=1 -1 -f FILE).",
+    ]
     out += statements
     if unsupported:
         out.append("-- Not written (no safe statement; change these by hand):")
@@ -64,11 +69,12 @@ def render_repair(report: DriftReport) -> str:
 
 # --------------------------------------------------------------------------- migrate-diff
 
+
 @dataclass
 class DiffResult:
     url: str
     changes: list[Change] = field(default_factory=list)
-    file: Path | None = None                 # the new migration (None: nothing written)
+    file: Path | None = None  # the new migration (None: nothing written)
     content: str = ""
     statements: int = 0
     unsupported: list[str] = field(default_factory=list)
@@ -83,31 +89,45 @@ class DiffResult:
 
     def render_text(self, root: Path | None = None) -> str:
         if not self.changes:
-            return (f"No changes: {self.url} matches its migrations; nothing written.\n")
+            return f"No changes: {self.url} matches its migrations; nothing written.\n"
         n = len(self.changes)
-        lines = [f"{n} change{'s' if n != 1 else ''} in {self.url} that the migrations do not have:",
-                 render_changes(self.changes, desired_label=LIVE, actual_label=MIGRATIONS).rstrip("\n")]
+        lines = [
+            f"{n} change{'s' if n != 1 else ''} in {self.url} that the migrations do not have:",
+            render_changes(self.changes, desired_label=LIVE, actual_label=MIGRATIONS).rstrip("\n"),
+        ]
         if self.file is not None:
             from .lint import display_path
 
             shown = display_path(self.file, root)
-            lines.append(f"created {shown} ({self.statements} statement{'s' if self.statements != 1 else ''}) "
-                         "and re-hashed atlas.sum")
+            lines.append(
+                f"created {shown} ({self.statements} statement{'s' if self.statements != 1 else ''}) "
+                "and re-hashed atlas.sum"
+            )
             if self.verified:
                 lines.append("verified: the directory plus the new file replay to exactly the live schema")
             else:
                 lines.append("NOT verified (--force): the new file does not reproduce the live schema:")
                 lines += [f"  - {u}" for u in self.unsupported]
-                lines.append(render_changes(self.remaining, desired_label=LIVE,
-                                            actual_label="migrations + new file").rstrip("\n"))
+                lines.append(
+                    render_changes(self.remaining, desired_label=LIVE, actual_label="migrations + new file").rstrip(
+                        "\n"
+                    )
+                )
         if self.lint is not None:
             lines.append("lint of the new file:" if self.file is not None else "lint of the planned file:")
             lines.append(self.lint.render_text().rstrip("\n"))
         return "\n".join(x for x in lines if x) + "\n"
 
 
-def current_catalog(live: ConnSpec, layers: Layers, *, revisions_schema: str | None, admin_db: str,
-                    cache_dir: Path | None, schemas: list[str] | None) -> tuple[Catalog, bool]:
+def current_catalog(
+    live: ConnSpec,
+    layers: Layers,
+    *,
+    revisions_schema: str | None,
+    admin_db: str,
+    cache_dir: Path | None,
+    schemas: list[str] | None,
+) -> tuple[Catalog, bool]:
     """The schema the migrations build: the drift cache, else a replay on a scratch database."""
     from ..inspect.catalog import read_catalog
     from ..inspect.scratch import scratch_database
@@ -127,9 +147,20 @@ def current_catalog(live: ConnSpec, layers: Layers, *, revisions_schema: str | N
     return cat, False
 
 
-def _verify(live_catalog: Catalog, layers: Layers, layer: str | None, file_name: str, content: bytes,
-            server: ConnSpec, *, revisions_schema: str | None, admin_db: str, schemas: list[str] | None,
-            root: Path | None, current: Catalog | None = None) -> tuple[list[Change], LintReport]:
+def _verify(
+    live_catalog: Catalog,
+    layers: Layers,
+    layer: str | None,
+    file_name: str,
+    content: bytes,
+    server: ConnSpec,
+    *,
+    revisions_schema: str | None,
+    admin_db: str,
+    schemas: list[str] | None,
+    root: Path | None,
+    current: Catalog | None = None,
+) -> tuple[list[Change], LintReport]:
     """Replay a copy of the directory plus the new file; (live vs result, lint findings of the new file)."""
     from ..inspect.catalog import read_catalog
     from ..inspect.scratch import scratch_database
@@ -156,7 +187,8 @@ def _verify(live_catalog: Catalog, layers: Layers, layer: str | None, file_name:
             if copy.files()[-1:] == linted and schemas is None:
                 # The linter's inspections (all schemas) double as the verification: its last one is the result.
                 linter.analyze(scratch, linted, revisions_schema=revisions_schema, replayed=current)
-                result = linter.last_catalog if not linter.stale else read_catalog(scratch, schemas=schemas)
+                last = linter.last_catalog
+                result = last if last is not None and not linter.stale else read_catalog(scratch, schemas=schemas)
             else:
                 if copy.files()[-1:] == linted:
                     linter.analyze(scratch, linted, revisions_schema=revisions_schema)
@@ -182,12 +214,22 @@ def _require_applied(live: ConnSpec, layers: Layers, revisions_schema: str | Non
         raise MigrationError(
             f"{n} migration file{'s are' if n != 1 else ' is'} not applied to {live.url(masked=True)} ({shown}): "
             f"migrate-diff would write a file undoing {them}",
-            f"apply {them} first (`inv migrate`), then run migrate-diff again; nothing was written")
+            f"apply {them} first (`inv migrate`), then run migrate-diff again; nothing was written",
+        )
 
 
-def migrate_diff(settings: Settings, name: str, *, db: str | None = None, target: str | None = None,
-                 layer: str | None = None, dir: str | None = None, force: bool = False, cache: bool = True,
-                 now: datetime | None = None) -> DiffResult:
+def migrate_diff(
+    settings: Settings,
+    name: str,
+    *,
+    db: str | None = None,
+    target: str | None = None,
+    layer: str | None = None,
+    dir: str | None = None,
+    force: bool = False,
+    cache: bool = True,
+    now: datetime | None = None,
+) -> DiffResult:
     """Write the live database's hand-made changes as the next migration (dev targets only)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -199,8 +241,9 @@ def migrate_diff(settings: Settings, name: str, *, db: str | None = None, target
     from ..migrations.layers import _NAME
 
     if not _NAME.match(name or ""):
-        raise UsageError(f"invalid migration name {name!r}",
-                         "use letters, digits, '_', '.' and '-' only, e.g. add_users_phone")
+        raise UsageError(
+            f"invalid migration name {name!r}", "use letters, digits, '_', '.' and '-' only, e.g. add_users_phone"
+        )
     # No --force here: that flag writes an unverified file, it does not widen the targets.
     t = settings.require_dev(target, False, "migrate-diff")
     live, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir)
@@ -213,8 +256,9 @@ def migrate_diff(settings: Settings, name: str, *, db: str | None = None, target
     with ThreadPoolExecutor(max_workers=1) as pool:
         live_future = pool.submit(read_catalog, live, schemas=only)
         try:
-            current, cached = current_catalog(live, layers, revisions_schema=rev_schema or None, admin_db=admin,
-                                              cache_dir=cache_dir, schemas=only)
+            current, cached = current_catalog(
+                live, layers, revisions_schema=rev_schema or None, admin_db=admin, cache_dir=cache_dir, schemas=only
+            )
         except BaseException:
             live_future.cancel()
             raise
@@ -228,16 +272,27 @@ def migrate_diff(settings: Settings, name: str, *, db: str | None = None, target
         raise DiffUnverified(
             "migrate-diff cannot write any of the changes:\n" + "\n".join(f"  - {u}" for u in result.unsupported),
             "write this migration by hand (`inv migrate-new NAME`, then `inv migrate-hash`)",
-            output=result.render_text(settings.root))
+            output=result.render_text(settings.root),
+        )
     now = now or datetime.now(UTC)
     version = layers.next_version(now)
     file_name = f"{version}_{name}.sql"
-    header = (f"-- Generated by `inv migrate-diff {name}` from the changes made by hand in {live.url(masked=True)}.\n")
+    header = f"-- Generated by `inv migrate-diff {name}` from the changes made by hand in {live.url(masked=True)}.\n"
     result.content = header + render(steps)
     result.statements = len(steps)
     result.remaining, result.lint = _verify(
-        live_catalog, layers, layer, file_name, result.content.encode("utf-8"), live,
-        revisions_schema=rev_schema or None, admin_db=admin, schemas=only, root=settings.root, current=current)
+        live_catalog,
+        layers,
+        layer,
+        file_name,
+        result.content.encode("utf-8"),
+        live,
+        revisions_schema=rev_schema or None,
+        admin_db=admin,
+        schemas=only,
+        root=settings.root,
+        current=current,
+    )
     if not result.verified and not force:
         lines = [f"  - {u}" for u in result.unsupported]
         lines += [f"  {c.describe(desired_label=LIVE, actual_label='migrations + new file')}" for c in result.remaining]
@@ -245,7 +300,8 @@ def migrate_diff(settings: Settings, name: str, *, db: str | None = None, target
             "migrate-diff: the planned file would not reproduce the live schema; nothing written. "
             "What the planner cannot express yet:\n" + "\n".join(lines),
             "write that part by hand (`inv migrate-new NAME`), or pass --force to write the planned file anyway",
-            output=result.render_text(settings.root))
+            output=result.render_text(settings.root),
+        )
     result.forced = not result.verified
     result.file = layers.new_file(name, layer, now=now, content=result.content.encode("utf-8"))
     if result.file.name != file_name:  # the directory changed meanwhile: findings name the old file

@@ -21,6 +21,7 @@ Left out on purpose: system schemas, objects owned by extensions, the
 cannot print them), and Atlas's revisions table (``atlas_schema_revisions``,
 in its own schema or any other).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,6 +49,7 @@ def qualify(schema: str, name: str) -> str:
 
 
 # --------------------------------------------------------------------------- model
+
 
 class _Model:
     def to_dict(self) -> dict[str, Any]:
@@ -78,10 +80,11 @@ def _plain(v: Any) -> Any:
 @dataclass(frozen=True)
 class Grant(_Model):
     """One privilege that differs from the object's built-in default (``acldefault``)."""
-    grantee: str              # role name, or PUBLIC
-    privilege: str            # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, CREATE, EXECUTE
-    grantable: bool = False   # WITH GRANT OPTION
-    revoked: bool = False     # a default privilege taken away (e.g. EXECUTE from PUBLIC on a function)
+
+    grantee: str  # role name, or PUBLIC
+    privilege: str  # SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, USAGE, CREATE, EXECUTE
+    grantable: bool = False  # WITH GRANT OPTION
+    revoked: bool = False  # a default privilege taken away (e.g. EXECUTE from PUBLIC on a function)
 
     def describe(self) -> str:
         if self.revoked:
@@ -136,7 +139,7 @@ class Domain(_InSchema):
 @dataclass(frozen=True)
 class CompositeField(_Model):
     name: str
-    type: str                     # format_type()
+    type: str  # format_type()
     collation: str | None = None  # qualified, only when not the type's default
 
 
@@ -153,12 +156,12 @@ class CompositeType(_InSchema):
 class RangeType(_InSchema):
     schema: str
     name: str
-    subtype: str                        # format_type() of the element type
+    subtype: str  # format_type() of the element type
     subtype_opclass: str | None = None  # only when not the subtype's default
-    collation: str | None = None        # only when not the subtype's default
-    canonical: str | None = None        # function names, qualified unless in pg_catalog
+    collation: str | None = None  # only when not the subtype's default
+    canonical: str | None = None  # function names, qualified unless in pg_catalog
     subtype_diff: str | None = None
-    multirange: str | None = None       # the multirange type's name (PostgreSQL 14+), same schema
+    multirange: str | None = None  # the multirange type's name (PostgreSQL 14+), same schema
     comment: str | None = None
     owner: str | None = None
 
@@ -166,9 +169,10 @@ class RangeType(_InSchema):
 @dataclass(frozen=True)
 class DefaultPrivilege(_Model):
     """ALTER DEFAULT PRIVILEGES FOR ROLE role [IN SCHEMA schema] ... ON <object_type>."""
+
     role: str
-    schema: str | None                  # None: for the whole database
-    object_type: str                    # TABLES, SEQUENCES, FUNCTIONS, TYPES, SCHEMAS
+    schema: str | None  # None: for the whole database
+    object_type: str  # TABLES, SEQUENCES, FUNCTIONS, TYPES, SCHEMAS
     privileges: tuple[Grant, ...] = ()
 
 
@@ -204,9 +208,9 @@ class Identity(_Model):
 @dataclass(frozen=True)
 class Column(_Model):
     name: str
-    type: str                     # format_type(): "character varying(320)", "public.mood"
+    type: str  # format_type(): "character varying(320)", "public.mood"
     nullable: bool = True
-    default: str | None = None    # pg_get_expr of the default (not for generated columns)
+    default: str | None = None  # pg_get_expr of the default (not for generated columns)
     identity: Identity | None = None
     generated: str | None = None  # generation expression
     generated_kind: str | None = None  # STORED | VIRTUAL (PostgreSQL 18)
@@ -244,8 +248,8 @@ class Unique(_Model):
 @dataclass(frozen=True)
 class Check(_Model):
     name: str
-    expr: str                 # the expression inside CHECK (...)
-    definition: str = ""      # "CHECK (...) [NO INHERIT] [NOT VALID]"
+    expr: str  # the expression inside CHECK (...)
+    definition: str = ""  # "CHECK (...) [NO INHERIT] [NOT VALID]"
     no_inherit: bool = False
     valid: bool = True
     comment: str | None = None
@@ -277,10 +281,10 @@ class ForeignKey(_Model):
 
 @dataclass(frozen=True)
 class IndexPart(_Model):
-    column: str | None = None   # a plain column ...
-    expr: str | None = None     # ... or an expression
+    column: str | None = None  # a plain column ...
+    expr: str | None = None  # ... or an expression
     desc: bool = False
-    nulls_first: bool = False   # as stored; the default is nulls_first == desc
+    nulls_first: bool = False  # as stored; the default is nulls_first == desc
     opclass: str | None = None  # only when not the type's default operator class
     collation: str | None = None
 
@@ -296,7 +300,7 @@ class Index(_InSchema):
     include: tuple[str, ...] = ()
     predicate: str | None = None
     nulls_not_distinct: bool = False
-    definition: str = ""      # pg_get_indexdef: CREATE [UNIQUE] INDEX ...
+    definition: str = ""  # pg_get_indexdef: CREATE [UNIQUE] INDEX ...
     comment: str | None = None
 
 
@@ -305,8 +309,8 @@ class Trigger(_Model):
     schema: str
     table: str
     name: str
-    definition: str           # pg_get_triggerdef
-    enabled: str = "O"        # O (origin/default), D (disabled), R (replica), A (always)
+    definition: str  # pg_get_triggerdef
+    enabled: str = "O"  # O (origin/default), D (disabled), R (replica), A (always)
     comment: str | None = None
 
 
@@ -315,11 +319,11 @@ class Policy(_Model):
     schema: str
     table: str
     name: str
-    command: str = "ALL"               # ALL | SELECT | INSERT | UPDATE | DELETE
-    permissive: bool = True            # AS PERMISSIVE (default) or RESTRICTIVE
+    command: str = "ALL"  # ALL | SELECT | INSERT | UPDATE | DELETE
+    permissive: bool = True  # AS PERMISSIVE (default) or RESTRICTIVE
     roles: tuple[str, ...] = ("PUBLIC",)
     using: str | None = None
-    check: str | None = None           # WITH CHECK
+    check: str | None = None  # WITH CHECK
     comment: str | None = None
 
 
@@ -336,13 +340,13 @@ class Table(_InSchema):
     indexes: tuple[Index, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     unlogged: bool = False
-    partition_key: str | None = None         # pg_get_partkeydef of a partitioned table
+    partition_key: str | None = None  # pg_get_partkeydef of a partitioned table
     partition_of: tuple[str, str] | None = None  # (schema, table) of the parent
-    partition_bound: str | None = None       # FOR VALUES ... / DEFAULT
+    partition_bound: str | None = None  # FOR VALUES ... / DEFAULT
     comment: str | None = None
     inherits: tuple[tuple[str, str], ...] = ()  # INHERITS parents (not partitioning), in order
-    rls_enabled: bool = False                # ALTER TABLE ... ENABLE ROW LEVEL SECURITY
-    rls_forced: bool = False                 # ... FORCE ROW LEVEL SECURITY
+    rls_enabled: bool = False  # ALTER TABLE ... ENABLE ROW LEVEL SECURITY
+    rls_forced: bool = False  # ... FORCE ROW LEVEL SECURITY
     policies: tuple[Policy, ...] = ()
     privileges: tuple[Grant, ...] = ()
     owner: str | None = None
@@ -364,13 +368,13 @@ class Table(_InSchema):
 class View(_InSchema):
     schema: str
     name: str
-    definition: str                     # pg_get_viewdef (the SELECT)
+    definition: str  # pg_get_viewdef (the SELECT)
     materialized: bool = False
     columns: tuple[Column, ...] = ()
-    options: tuple[str, ...] = ()       # reloptions, e.g. check_option=cascaded
+    options: tuple[str, ...] = ()  # reloptions, e.g. check_option=cascaded
     depends_on: tuple[tuple[str, str], ...] = ()  # relations it reads (schema, name)
     uses_functions: tuple[str, ...] = ()  # signatures of user functions it calls
-    indexes: tuple[Index, ...] = ()     # materialized views only
+    indexes: tuple[Index, ...] = ()  # materialized views only
     triggers: tuple[Trigger, ...] = ()  # INSTEAD OF triggers
     comment: str | None = None
     privileges: tuple[Grant, ...] = ()
@@ -381,11 +385,11 @@ class View(_InSchema):
 class Function(_Model):
     schema: str
     name: str
-    kind: str                 # function | procedure | window
-    arguments: str            # pg_get_function_identity_arguments
-    result: str | None        # pg_get_function_result (None for procedures)
+    kind: str  # function | procedure | window
+    arguments: str  # pg_get_function_identity_arguments
+    result: str | None  # pg_get_function_result (None for procedures)
     language: str
-    definition: str           # pg_get_functiondef: CREATE OR REPLACE ...
+    definition: str  # pg_get_functiondef: CREATE OR REPLACE ...
     # Relations its signature (row types) or SQL-standard body refers to:
     # such a function is created after tables and views, not before.
     depends_on: tuple[tuple[str, str], ...] = ()
@@ -433,6 +437,7 @@ class Catalog(_Model):
 
 # --------------------------------------------------------------------------- reading
 
+
 def read_catalog(conn: ConnSpec, *, schemas: list[str] | None = None, owners: bool = False) -> Catalog:
     """Read the schema of the database behind conn (all user schemas, or the given ones; owners if asked)."""
     from ..postgres import session
@@ -453,14 +458,17 @@ def read_catalog_from(pg: Any, *, schemas: list[str] | None = None, owners: bool
     try:
         return _Reader(pg, schemas, owners).read()
     except psycopg.Error as exc:
-        raise DatabaseError(f"reading the schema failed: {_first_line(exc)}",
-                            "the connecting role needs to see pg_catalog; re-run with `inv -d …` (or DBSTACK_DEBUG=1) for details") from None
+        raise DatabaseError(
+            f"reading the schema failed: {_first_line(exc)}",
+            "the connecting role needs to see pg_catalog; re-run with `inv -d …` (or DBSTACK_DEBUG=1) for details",
+        ) from None
 
 
 _SESSION = {"search_path": "pg_catalog", "TimeZone": "UTC", "DateStyle": "ISO, MDY", "IntervalStyle": "postgres"}
 
-_EXT_OWNED = ("not exists (select 1 from pg_depend e where e.classid = '{cls}'::regclass "
-              "and e.objid = {oid} and e.deptype = 'e')")
+_EXT_OWNED = (
+    "not exists (select 1 from pg_depend e where e.classid = '{cls}'::regclass and e.objid = {oid} and e.deptype = 'e')"
+)
 
 
 def _not_ext(cls: str, oid: str) -> str:
@@ -482,7 +490,8 @@ def _acl_items(acl: str, default: str, use_default: str = "true") -> str:
     who = "case when x.grantee = 0 then 'PUBLIC' else pg_get_userbyid(x.grantee)::text end"
     # A NULL acl is the default: nothing differs, no need to explode anything (most objects).
     return f"""case when {acl} is null then '{{}}'::text[] else array(
-        select distinct {who} || chr(31) || x.privilege_type || chr(31) || x.is_grantable::text || chr(31) || x.revoked::text
+        select distinct {who} || chr(31) || x.privilege_type || chr(31) || x.is_grantable::text
+               || chr(31) || x.revoked::text
         from (select e.grantee, e.privilege_type, e.is_grantable, false as revoked from {eff} e
               where not exists (select 1 from {dft} d where d.grantee = e.grantee
                                 and d.privilege_type = e.privilege_type and d.is_grantable = e.is_grantable)
@@ -536,37 +545,41 @@ class _Reader:
         finally:
             if not getattr(pg, "broken", False):
                 try:
-                    for n, v in zip(names, saved):
+                    for n, v in zip(names, saved, strict=True):
                         self.q("select set_config(%s, %s, false)", (n, v))
-                except Exception:  # the connection is gone; nothing to restore
+                except Exception:  # noqa: BLE001 - the connection is gone; nothing to restore
                     pass
 
     # -- per kind --------------------------------------------------------------
     def _read(self, dbname: str, version: int) -> Catalog:
-        schema_rows = self.q(f"""
+        schema_rows = self.q(
+            f"""
             select n.oid, n.nspname, d.description,
-                   {_acl_items('n.nspacl', "acldefault('n', n.nspowner)")}, {_owner_sql(self.owners, 'n.nspowner')}
+                   {_acl_items("n.nspacl", "acldefault('n', n.nspowner)")}, {_owner_sql(self.owners, "n.nspowner")}
             from pg_namespace n
             left join pg_description d on d.objoid = n.oid and d.classoid = 'pg_namespace'::regclass and d.objsubid = 0
             where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast', %s)
               and n.nspname not like 'pg\\_temp\\_%%' and n.nspname not like 'pg\\_toast\\_temp\\_%%'
-              and {_not_ext('pg_namespace', 'n.oid')}
+              and {_not_ext("pg_namespace", "n.oid")}
               and (%s::text[] is null or n.nspname = any(%s::text[]))
-            order by n.nspname collate "C" """, (REVISIONS_SCHEMA, self.only, self.only))
+            order by n.nspname collate "C" """,
+            (REVISIONS_SCHEMA, self.only, self.only),
+        )
         nsp = [r[0] for r in schema_rows]
         schemas = tuple(Schema(r[1], r[2], _grants(r[3]), r[4]) for r in schema_rows)
         extensions = self._extensions()
         enums = self._enums(nsp)
         domains = self._domains(nsp)
-        rels = self.q(f"""
+        rels = self.q(
+            f"""
             select c.oid, c.relkind, n.nspname, c.relname, d.description, c.relpersistence,
                    case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end,
                    case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end,
                    pn.nspname, pc.relname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid, true) end,
                    coalesce(c.reloptions, '{{}}'), c.relrowsecurity, c.relforcerowsecurity,
-                   {_acl_items('c.relacl', _REL_ACL_DEFAULT)},
-                   {_owner_sql(self.owners, 'c.relowner')},
+                   {_acl_items("c.relacl", _REL_ACL_DEFAULT)},
+                   {_owner_sql(self.owners, "c.relowner")},
                    array(select quote_ident(ipn.nspname) || '.' || quote_ident(ipc.relname)
                          from pg_inherits ih join pg_class ipc on ipc.oid = ih.inhparent
                          join pg_namespace ipn on ipn.oid = ipc.relnamespace
@@ -578,9 +591,11 @@ class _Reader:
             left join pg_class pc on pc.oid = h.inhparent
             left join pg_namespace pn on pn.oid = pc.relnamespace
             where c.relnamespace = any(%s) and c.relkind in ('r', 'p', 'v', 'm', 'S')
-              and {_not_ext('pg_class', 'c.oid')}
+              and {_not_ext("pg_class", "c.oid")}
               and not (c.relname = %s and c.relkind in ('r', 'p'))
-            order by n.nspname collate "C", c.relname collate "C" """, (nsp, REVISIONS_TABLE))
+            order by n.nspname collate "C", c.relname collate "C" """,
+            (nsp, REVISIONS_TABLE),
+        )
         table_oids = [r[0] for r in rels if r[1] in ("r", "p")]
         view_oids = [r[0] for r in rels if r[1] in ("v", "m")]
         seq_oids = [r[0] for r in rels if r[1] == "S"]
@@ -596,37 +611,91 @@ class _Reader:
 
         tables: list[Table] = []
         views: list[View] = []
-        for (oid, kind, sch, name, comment, persistence, partkey, bound, psch, ptab, viewdef, relopts,
-             rls, rls_force, acl, owner, parents) in rels:
+        for (
+            oid,
+            kind,
+            sch,
+            name,
+            comment,
+            persistence,
+            partkey,
+            bound,
+            psch,
+            ptab,
+            viewdef,
+            relopts,
+            rls,
+            rls_force,
+            acl,
+            owner,
+            parents,
+        ) in rels:
             if kind in ("r", "p"):
                 c = cons.get(oid, {})
-                tables.append(Table(
-                    schema=sch, name=name, columns=tuple(columns.get(oid, ())),
-                    primary_key=(c.get("p") or [None])[0],
-                    uniques=tuple(c.get("u", ())), checks=tuple(c.get("c", ())),
-                    exclusions=tuple(c.get("x", ())), foreign_keys=tuple(c.get("f", ())),
-                    indexes=tuple(indexes.get(oid, ())), triggers=tuple(triggers.get(oid, ())),
-                    unlogged=persistence == "u", partition_key=partkey,
-                    partition_of=(psch, ptab) if ptab else None, partition_bound=bound, comment=comment,
-                    inherits=tuple(_split_pair(x) for x in parents), rls_enabled=bool(rls),
-                    rls_forced=bool(rls_force), policies=tuple(policies.get(oid, ())), privileges=_grants(acl),
-                    owner=owner))
+                tables.append(
+                    Table(
+                        schema=sch,
+                        name=name,
+                        columns=tuple(columns.get(oid, ())),
+                        primary_key=(c.get("p") or [None])[0],
+                        uniques=tuple(c.get("u", ())),
+                        checks=tuple(c.get("c", ())),
+                        exclusions=tuple(c.get("x", ())),
+                        foreign_keys=tuple(c.get("f", ())),
+                        indexes=tuple(indexes.get(oid, ())),
+                        triggers=tuple(triggers.get(oid, ())),
+                        unlogged=persistence == "u",
+                        partition_key=partkey,
+                        partition_of=(psch, ptab) if ptab else None,
+                        partition_bound=bound,
+                        comment=comment,
+                        inherits=tuple(_split_pair(x) for x in parents),
+                        rls_enabled=bool(rls),
+                        rls_forced=bool(rls_force),
+                        policies=tuple(policies.get(oid, ())),
+                        privileges=_grants(acl),
+                        owner=owner,
+                    )
+                )
             elif kind in ("v", "m"):
-                views.append(View(
-                    schema=sch, name=name, definition=viewdef or "", materialized=kind == "m",
-                    columns=tuple(columns.get(oid, ())), options=tuple(sorted(relopts)),
-                    depends_on=tuple(view_deps.get(oid, ())), uses_functions=tuple(view_funcs.get(oid, ())),
-                    indexes=tuple(indexes.get(oid, ())),
-                    triggers=tuple(triggers.get(oid, ())), comment=comment, privileges=_grants(acl), owner=owner))
-        return Catalog(database=dbname, server_version=version, schemas=schemas, extensions=extensions,
-                       enums=enums, domains=domains, sequences=sequences, tables=tuple(tables),
-                       views=tuple(views), functions=functions, composites=self._composites(nsp),
-                       ranges=self._ranges(nsp), default_privileges=self._default_privileges(nsp))
+                views.append(
+                    View(
+                        schema=sch,
+                        name=name,
+                        definition=viewdef or "",
+                        materialized=kind == "m",
+                        columns=tuple(columns.get(oid, ())),
+                        options=tuple(sorted(relopts)),
+                        depends_on=tuple(view_deps.get(oid, ())),
+                        uses_functions=tuple(view_funcs.get(oid, ())),
+                        indexes=tuple(indexes.get(oid, ())),
+                        triggers=tuple(triggers.get(oid, ())),
+                        comment=comment,
+                        privileges=_grants(acl),
+                        owner=owner,
+                    )
+                )
+        return Catalog(
+            database=dbname,
+            server_version=version,
+            schemas=schemas,
+            extensions=extensions,
+            enums=enums,
+            domains=domains,
+            sequences=sequences,
+            tables=tuple(tables),
+            views=tuple(views),
+            functions=functions,
+            composites=self._composites(nsp),
+            ranges=self._ranges(nsp),
+            default_privileges=self._default_privileges(nsp),
+        )
 
     def _policies(self, rel_oids: list[int]) -> dict[int, list[Policy]]:
         if not rel_oids:
             return {}
-        rows = self.q("""
+        rows = self.q(
+            """
             select p.polrelid, n.nspname, c.relname, p.polname, p.polcmd, p.polpermissive,
                    array(select case when r = 0 then 'PUBLIC' else pg_get_userbyid(r)::text end
                          from unnest(p.polroles) r order by 1),
@@ -636,17 +705,23 @@ class _Reader:
             join pg_namespace n on n.oid = c.relnamespace
             left join pg_description d on d.objoid = p.oid and d.classoid = 'pg_policy'::regclass and d.objsubid = 0
             where p.polrelid = any(%s)
-            order by p.polrelid, p.polname collate "C" """, (rel_oids,))
+            order by p.polrelid, p.polname collate "C" """,
+            (rel_oids,),
+        )
         cmds = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
         out: dict[int, list[Policy]] = {}
         for rel, sch, tab, name, cmd, permissive, roles, using, check, comment in rows:
-            out.setdefault(rel, []).append(Policy(sch, tab, name, cmds.get(str(cmd), str(cmd)), bool(permissive),
-                                                  tuple(roles), using, check, comment))
+            out.setdefault(rel, []).append(
+                Policy(
+                    sch, tab, name, cmds.get(str(cmd), str(cmd)), bool(permissive), tuple(roles), using, check, comment
+                )
+            )
         return out
 
     def _composites(self, nsp: list[int]) -> tuple[CompositeType, ...]:
-        rows = self.q(f"""
-            select t.oid, n.nspname, t.typname, d.description, {_owner_sql(self.owners, 't.typowner')},
+        rows = self.q(
+            f"""
+            select t.oid, n.nspname, t.typname, d.description, {_owner_sql(self.owners, "t.typowner")},
                    array(select a.attname from pg_attribute a where a.attrelid = t.typrelid and a.attnum > 0
                          and not a.attisdropped order by a.attnum),
                    array(select format_type(a.atttypid, a.atttypmod) from pg_attribute a
@@ -660,16 +735,29 @@ class _Reader:
             join pg_class c on c.oid = t.typrelid and c.relkind = 'c'
             join pg_namespace n on n.oid = t.typnamespace
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
-            where t.typtype = 'c' and t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
-            order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
-        return tuple(CompositeType(r[1], r[2], tuple(CompositeField(a, ty, co or None)
-                                                     for a, ty, co in zip(r[5], r[6], r[7])), r[3], r[4])
-                     for r in rows)
+            where t.typtype = 'c' and t.typnamespace = any(%s) and {_not_ext("pg_type", "t.oid")}
+            order by n.nspname collate "C", t.typname collate "C" """,
+            (nsp,),
+        )
+        return tuple(
+            CompositeType(
+                r[1],
+                r[2],
+                tuple(CompositeField(a, ty, co or None) for a, ty, co in zip(r[5], r[6], r[7], strict=True)),
+                r[3],
+                r[4],
+            )
+            for r in rows
+        )
 
     def _ranges(self, nsp: list[int]) -> tuple[RangeType, ...]:
-        multi = ("(select mt.typname from pg_type mt where mt.oid = r.rngmultitypid)"
-                 if self.version >= 140000 else "null::name")
-        rows = self.q(f"""
+        multi = (
+            "(select mt.typname from pg_type mt where mt.oid = r.rngmultitypid)"
+            if self.version >= 140000
+            else "null::name"
+        )
+        rows = self.q(
+            f"""
             select n.nspname, t.typname, format_type(r.rngsubtype, null),
                    case when oc.opcdefault then null
                         else quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) end,
@@ -678,7 +766,7 @@ class _Reader:
                       from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace
                       where co.oid = r.rngcollation) end,
                    nullif(r.rngcanonical::regproc::text, '-'), nullif(r.rngsubdiff::regproc::text, '-'),
-                   {multi}, d.description, {_owner_sql(self.owners, 't.typowner')}
+                   {multi}, d.description, {_owner_sql(self.owners, "t.typowner")}
             from pg_range r
             join pg_type t on t.oid = r.rngtypid
             join pg_type st on st.oid = r.rngsubtype
@@ -686,78 +774,107 @@ class _Reader:
             join pg_opclass oc on oc.oid = r.rngsubopc
             join pg_namespace ocn on ocn.oid = oc.opcnamespace
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
-            where t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
-            order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
+            where t.typnamespace = any(%s) and {_not_ext("pg_type", "t.oid")}
+            order by n.nspname collate "C", t.typname collate "C" """,
+            (nsp,),
+        )
         return tuple(RangeType(*r) for r in rows)
 
     def _default_privileges(self, nsp: list[int]) -> tuple[DefaultPrivilege, ...]:
         kinds = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
         # A database-wide entry stores the whole ACL (defaults included); a
         # per-schema one only what it adds (PostgreSQL docs, pg_default_acl).
-        default = ("acldefault(case when a.defaclobjtype = 'S' then 's' else a.defaclobjtype end, a.defaclrole)")
-        rows = self.q(f"""
+        default = "acldefault(case when a.defaclobjtype = 'S' then 's' else a.defaclobjtype end, a.defaclrole)"
+        rows = self.q(
+            f"""
             select pg_get_userbyid(a.defaclrole)::text, n.nspname, a.defaclobjtype,
-                   {_acl_items('a.defaclacl', default, 'a.defaclnamespace = 0')}
+                   {_acl_items("a.defaclacl", default, "a.defaclnamespace = 0")}
             from pg_default_acl a
             left join pg_namespace n on n.oid = a.defaclnamespace
             where a.defaclnamespace = 0 or a.defaclnamespace = any(%s)
             order by pg_get_userbyid(a.defaclrole)::text collate "C", n.nspname collate "C" nulls first,
-                     a.defaclobjtype""", (nsp,))
-        return tuple(DefaultPrivilege(r[0], r[1], kinds.get(str(r[2]), str(r[2])), _grants(r[3]))
-                     for r in rows if r[3])
+                     a.defaclobjtype""",
+            (nsp,),
+        )
+        return tuple(DefaultPrivilege(r[0], r[1], kinds.get(str(r[2]), str(r[2])), _grants(r[3])) for r in rows if r[3])
 
     def _extensions(self) -> tuple[Extension, ...]:
-        rows = self.q("""
+        rows = self.q(
+            """
             select e.extname, n.nspname, e.extversion, d.description
             from pg_extension e
             join pg_namespace n on n.oid = e.extnamespace
             left join pg_description d on d.objoid = e.oid and d.classoid = 'pg_extension'::regclass and d.objsubid = 0
             where e.extname <> all(%s) and (%s::text[] is null or n.nspname = any(%s::text[]))
-            order by e.extname collate "C" """, (list(BUILTIN_EXTENSIONS), self.only, self.only))
+            order by e.extname collate "C" """,
+            (list(BUILTIN_EXTENSIONS), self.only, self.only),
+        )
         return tuple(Extension(*r) for r in rows)
 
     def _enums(self, nsp: list[int]) -> tuple[Enum, ...]:
-        rows = self.q(f"""
+        rows = self.q(
+            f"""
             select n.nspname, t.typname,
                    array(select e.enumlabel from pg_enum e where e.enumtypid = t.oid order by e.enumsortorder),
-                   d.description, {_owner_sql(self.owners, 't.typowner')}
+                   d.description, {_owner_sql(self.owners, "t.typowner")}
             from pg_type t
             join pg_namespace n on n.oid = t.typnamespace
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
-            where t.typtype = 'e' and t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
-            order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
+            where t.typtype = 'e' and t.typnamespace = any(%s) and {_not_ext("pg_type", "t.oid")}
+            order by n.nspname collate "C", t.typname collate "C" """,
+            (nsp,),
+        )
         return tuple(Enum(r[0], r[1], tuple(r[2]), r[3], r[4]) for r in rows)
 
     def _domains(self, nsp: list[int]) -> tuple[Domain, ...]:
-        rows = self.q(f"""
+        rows = self.q(
+            f"""
             select t.oid, n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull,
                    t.typdefault,
                    case when t.typcollation <> 0 and t.typcollation <> bt.typcollation then
                      (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname)
                       from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace
                       where co.oid = t.typcollation) end,
-                   d.description, {_owner_sql(self.owners, 't.typowner')}
+                   d.description, {_owner_sql(self.owners, "t.typowner")}
             from pg_type t
             join pg_namespace n on n.oid = t.typnamespace
             join pg_type bt on bt.oid = t.typbasetype
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_type'::regclass and d.objsubid = 0
-            where t.typtype = 'd' and t.typnamespace = any(%s) and {_not_ext('pg_type', 't.oid')}
-            order by n.nspname collate "C", t.typname collate "C" """, (nsp,))
+            where t.typtype = 'd' and t.typnamespace = any(%s) and {_not_ext("pg_type", "t.oid")}
+            order by n.nspname collate "C", t.typname collate "C" """,
+            (nsp,),
+        )
         if not rows:
             return ()
         checks: dict[int, list[DomainCheck]] = {}
-        for typ, name, definition in self.q("""
+        for typ, name, definition in self.q(
+            """
                 select c.contypid, c.conname, pg_get_constraintdef(c.oid, true)
                 from pg_constraint c where c.contypid = any(%s) and c.contype = 'c'
-                order by c.contypid, c.conname collate "C" """, ([r[0] for r in rows],)):
+                order by c.contypid, c.conname collate "C" """,
+            ([r[0] for r in rows],),
+        ):
             checks.setdefault(typ, []).append(DomainCheck(name, definition))
-        return tuple(Domain(schema=r[1], name=r[2], type=r[3], not_null=r[4], default=r[5], collation=r[6],
-                            checks=tuple(checks.get(r[0], ())), comment=r[7], owner=r[8]) for r in rows)
+        return tuple(
+            Domain(
+                schema=r[1],
+                name=r[2],
+                type=r[3],
+                not_null=r[4],
+                default=r[5],
+                collation=r[6],
+                checks=tuple(checks.get(r[0], ())),
+                comment=r[7],
+                owner=r[8],
+            )
+            for r in rows
+        )
 
     def _columns(self, rel_oids: list[int]) -> dict[int, list[Column]]:
         if not rel_oids:
             return {}
-        rows = self.q("""
+        rows = self.q(
+            """
             select a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                    pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated,
                    case when a.attcollation <> t.typcollation then
@@ -780,21 +897,54 @@ class _Reader:
                                    and dep.classid = 'pg_class'::regclass and dep.deptype = 'i'
             left join pg_sequence s on s.seqrelid = dep.objid
             where a.attrelid = any(%s) and a.attnum > 0 and not a.attisdropped
-            order by a.attrelid, a.attnum""", (rel_oids,))
+            order by a.attrelid, a.attnum""",
+            (rel_oids,),
+        )
         out: dict[int, list[Column]] = {}
-        for (rel, name, typ, notnull, default, ident, gen, coll, comment, enum_s, enum_n,
-             seqtype, start, inc, smin, smax, cache, cycle, islocal) in rows:
+        for (
+            rel,
+            name,
+            typ,
+            notnull,
+            default,
+            ident,
+            gen,
+            coll,
+            comment,
+            enum_s,
+            enum_n,
+            seqtype,
+            start,
+            inc,
+            smin,
+            smax,
+            cache,
+            cycle,
+            islocal,
+        ) in rows:
             identity = None
             if ident:
-                identity = Identity("ALWAYS" if ident == "a" else "BY DEFAULT",
-                                    SequenceOptions(seqtype or "integer", start, inc, smin, smax, cache, bool(cycle)))
+                identity = Identity(
+                    "ALWAYS" if ident == "a" else "BY DEFAULT",
+                    SequenceOptions(seqtype or "integer", start, inc, smin, smax, cache, bool(cycle)),
+                )
             generated = generated_kind = None
             if gen:
                 generated, default = default, None
                 generated_kind = "VIRTUAL" if gen == "v" else "STORED"
-            col = Column(name=name, type=typ, nullable=not notnull, default=default, identity=identity,
-                         generated=generated, generated_kind=generated_kind, collation=coll, comment=comment,
-                         enum=(enum_s, enum_n) if enum_n else None, inherited=not islocal)
+            col = Column(
+                name=name,
+                type=typ,
+                nullable=not notnull,
+                default=default,
+                identity=identity,
+                generated=generated,
+                generated_kind=generated_kind,
+                collation=coll,
+                comment=comment,
+                enum=(enum_s, enum_n) if enum_n else None,
+                inherited=not islocal,
+            )
             out.setdefault(rel, []).append(col)
         return out
 
@@ -802,7 +952,8 @@ class _Reader:
         if not rel_oids:
             return {}
         nnd = "coalesce(ix.indnullsnotdistinct, false)" if self.version >= 150000 else "false"
-        rows = self.q(f"""
+        rows = self.q(
+            f"""
             select c.conrelid, c.conname, c.contype, pg_get_constraintdef(c.oid, true),
                    array(select a.attname from unnest(c.conkey) with ordinality k(n, o)
                          join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.n order by k.o),
@@ -822,21 +973,57 @@ class _Reader:
             left join pg_index ix on c.contype in ('p', 'u') and ix.indexrelid = c.conindid
             left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_constraint'::regclass and d.objsubid = 0
             where c.conrelid = any(%s) and c.contype in ('p', 'u', 'f', 'c', 'x') and c.conislocal
-            order by c.conrelid, c.conname collate "C" """, (rel_oids,))
+            order by c.conrelid, c.conname collate "C" """,
+            (rel_oids,),
+        )
         out: dict[int, dict[str, list]] = {}
-        for (rel, name, kind, definition, cols, fsch, ftab, fcols, upd, dele, match, deferrable, deferred,
-             valid, noinherit, comment, check_expr, nulls_nd, include) in rows:
+        for (
+            rel,
+            name,
+            kind,
+            definition,
+            cols,
+            fsch,
+            ftab,
+            fcols,
+            upd,
+            dele,
+            match,
+            deferrable,
+            deferred,
+            valid,
+            noinherit,
+            comment,
+            check_expr,
+            nulls_nd,
+            include,
+        ) in rows:
             if kind == "p":
                 obj: Any = PrimaryKey(name, tuple(cols), tuple(include), definition, deferrable, deferred, comment)
             elif kind == "u":
-                obj = Unique(name, tuple(cols), tuple(include), bool(nulls_nd), deferrable, deferred, definition, comment)
+                obj = Unique(
+                    name, tuple(cols), tuple(include), bool(nulls_nd), deferrable, deferred, definition, comment
+                )
             elif kind == "c":
                 obj = Check(name, check_expr or "", definition, bool(noinherit), bool(valid), comment)
             elif kind == "x":
                 obj = Exclusion(name, definition, comment)
             else:
-                obj = ForeignKey(name, tuple(cols), fsch, ftab, tuple(fcols), FK_ACTIONS[upd], FK_ACTIONS[dele],
-                                 FK_MATCH.get(match, "SIMPLE"), deferrable, deferred, bool(valid), definition, comment)
+                obj = ForeignKey(
+                    name,
+                    tuple(cols),
+                    fsch,
+                    ftab,
+                    tuple(fcols),
+                    FK_ACTIONS[upd],
+                    FK_ACTIONS[dele],
+                    FK_MATCH.get(match, "SIMPLE"),
+                    deferrable,
+                    deferred,
+                    bool(valid),
+                    definition,
+                    comment,
+                )
             out.setdefault(rel, {}).setdefault(kind, []).append(obj)
         return out
 
@@ -844,14 +1031,17 @@ class _Reader:
         if not rel_oids:
             return {}
         nnd = "i.indnullsnotdistinct" if self.version >= 150000 else "false"
-        rows = self.q(f"""
+        rows = self.q(
+            f"""
             select i.indrelid, tn.nspname, t.relname, ic.relname, am.amname, i.indisunique,
                    pg_get_indexdef(i.indexrelid), pg_get_expr(i.indpred, i.indrelid, true),
                    i.indnkeyatts,
-                   array(select pg_get_indexdef(i.indexrelid, k, true) from generate_series(1, i.indnatts) k order by k),
+                   array(select pg_get_indexdef(i.indexrelid, k, true)
+                         from generate_series(1, i.indnatts) k order by k),
                    array(select x from unnest(i.indkey::int2[]) with ordinality u(x, o) order by o),
                    array(select x from unnest(i.indoption::int2[]) with ordinality u(x, o) order by o),
-                   array(select case when oc.opcdefault then '' else quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) end
+                   array(select case when oc.opcdefault then ''
+                                     else quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) end
                          from unnest(i.indclass::oid[]) with ordinality u(x, o)
                          join pg_opclass oc on oc.oid = u.x join pg_namespace ocn on ocn.oid = oc.opcnamespace
                          order by u.o),
@@ -871,43 +1061,81 @@ class _Reader:
             join pg_class t on t.oid = i.indrelid
             join pg_namespace tn on tn.oid = t.relnamespace
             join pg_am am on am.oid = ic.relam
-            left join pg_description d on d.objoid = i.indexrelid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
+            left join pg_description d
+                   on d.objoid = i.indexrelid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
             where i.indrelid = any(%s)
               and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid
                               and c.conrelid = i.indrelid and c.contype in ('p', 'u', 'x'))
               and not exists (select 1 from pg_inherits h where h.inhrelid = i.indexrelid)
-            order by i.indrelid, ic.relname collate "C" """, (rel_oids,))
+            order by i.indrelid, ic.relname collate "C" """,
+            (rel_oids,),
+        )
         out: dict[int, list[Index]] = {}
-        for (rel, sch, tab, name, method, unique, definition, pred, nkey, cols, keys, opts, opclasses,
-             collations, nulls_nd, comment) in rows:
+        for (
+            rel,
+            sch,
+            tab,
+            name,
+            method,
+            unique,
+            definition,
+            pred,
+            nkey,
+            cols,
+            keys,
+            opts,
+            opclasses,
+            collations,
+            nulls_nd,
+            comment,
+        ) in rows:
             parts = []
             for k in range(nkey):
                 opt = opts[k] if k < len(opts) else 0
                 is_col = keys[k] != 0
-                parts.append(IndexPart(
-                    column=_unquote(cols[k]) if is_col else None, expr=None if is_col else cols[k],
-                    desc=bool(opt & 1), nulls_first=bool(opt & 2),
-                    opclass=(opclasses[k] or None) if k < len(opclasses) else None,
-                    collation=(collations[k] or None) if k < len(collations) else None))
+                parts.append(
+                    IndexPart(
+                        column=_unquote(cols[k]) if is_col else None,
+                        expr=None if is_col else cols[k],
+                        desc=bool(opt & 1),
+                        nulls_first=bool(opt & 2),
+                        opclass=(opclasses[k] or None) if k < len(opclasses) else None,
+                        collation=(collations[k] or None) if k < len(collations) else None,
+                    )
+                )
             include = tuple(_unquote(c) for c in cols[nkey:])
-            out.setdefault(rel, []).append(Index(
-                schema=sch, table=tab, name=name, method=method, parts=tuple(parts), unique=unique,
-                include=include, predicate=pred, nulls_not_distinct=bool(nulls_nd), definition=definition,
-                comment=comment))
+            out.setdefault(rel, []).append(
+                Index(
+                    schema=sch,
+                    table=tab,
+                    name=name,
+                    method=method,
+                    parts=tuple(parts),
+                    unique=unique,
+                    include=include,
+                    predicate=pred,
+                    nulls_not_distinct=bool(nulls_nd),
+                    definition=definition,
+                    comment=comment,
+                )
+            )
         return out
 
     def _triggers(self, rel_oids: list[int]) -> dict[int, list[Trigger]]:
         if not rel_oids:
             return {}
         parent = "and t.tgparentid = 0" if self.version >= 130000 else ""
-        rows = self.q(f"""
+        rows = self.q(
+            f"""
             select t.tgrelid, n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid), t.tgenabled, d.description
             from pg_trigger t
             join pg_class c on c.oid = t.tgrelid
             join pg_namespace n on n.oid = c.relnamespace
             left join pg_description d on d.objoid = t.oid and d.classoid = 'pg_trigger'::regclass and d.objsubid = 0
             where t.tgrelid = any(%s) and not t.tgisinternal {parent}
-            order by t.tgrelid, t.tgname collate "C" """, (rel_oids,))
+            order by t.tgrelid, t.tgname collate "C" """,
+            (rel_oids,),
+        )
         out: dict[int, list[Trigger]] = {}
         for rel, sch, tab, name, definition, enabled, comment in rows:
             out.setdefault(rel, []).append(Trigger(sch, tab, name, definition, str(enabled), comment))
@@ -916,7 +1144,8 @@ class _Reader:
     def _view_deps(self, view_oids: list[int]) -> tuple[dict[int, list[tuple[str, str]]], dict[int, list[str]]]:
         if not view_oids:
             return {}, {}
-        rows = self.q("""
+        rows = self.q(
+            """
             select distinct r.ev_class, n.nspname, c.relname
             from pg_rewrite r
             join pg_depend dep on dep.classid = 'pg_rewrite'::regclass and dep.objid = r.oid
@@ -924,12 +1153,15 @@ class _Reader:
             join pg_class c on c.oid = dep.refobjid
             join pg_namespace n on n.oid = c.relnamespace
             where r.ev_class = any(%s) and dep.refobjid <> r.ev_class
-            """, (view_oids,))
+            """,
+            (view_oids,),
+        )
         rows = sorted(rows, key=lambda r: (r[0], r[1], r[2]))
         rels: dict[int, list[tuple[str, str]]] = {}
         for view, sch, name in rows:
             rels.setdefault(view, []).append((sch, name))
-        rows = self.q(f"""
+        rows = self.q(
+            f"""
             select distinct r.ev_class,
                    quote_ident(n.nspname) || '.' || quote_ident(p.proname)
                    || '(' || pg_get_function_identity_arguments(p.oid) || ')'
@@ -939,8 +1171,10 @@ class _Reader:
             join pg_proc p on p.oid = dep.refobjid
             join pg_namespace n on n.oid = p.pronamespace
             where r.ev_class = any(%s) and n.nspname not in ('pg_catalog', 'information_schema')
-              and {_not_ext('pg_proc', 'p.oid')}
-            """, (view_oids,))
+              and {_not_ext("pg_proc", "p.oid")}
+            """,
+            (view_oids,),
+        )
         rows = sorted(rows, key=lambda r: (r[0], r[1]))
         funcs: dict[int, list[str]] = {}
         for view, sig in rows:
@@ -950,7 +1184,8 @@ class _Reader:
     def _sequences(self, seq_oids: list[int], extra: dict[int, tuple]) -> tuple[Sequence, ...]:
         if not seq_oids:
             return ()
-        rows = self.q("""
+        rows = self.q(
+            """
             select n.nspname, c.relname, s.seqtypid::regtype::text, s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
                    s.seqcache, s.seqcycle, own_n.nspname, own_c.relname, own_a.attname, d.description, c.oid
             from pg_sequence s
@@ -966,30 +1201,44 @@ class _Reader:
             where s.seqrelid = any(%s)
               and not exists (select 1 from pg_depend i where i.classid = 'pg_class'::regclass
                               and i.objid = c.oid and i.deptype = 'i')
-            order by n.nspname collate "C", c.relname collate "C" """, (seq_oids,))
-        return tuple(Sequence(r[0], r[1], SequenceOptions(r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])),
-                              (r[9], r[10], r[11]) if r[11] else None, r[12],
-                              *extra.get(r[13], ((), None))) for r in rows)
+            order by n.nspname collate "C", c.relname collate "C" """,
+            (seq_oids,),
+        )
+        return tuple(
+            Sequence(
+                r[0],
+                r[1],
+                SequenceOptions(r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])),
+                (r[9], r[10], r[11]) if r[11] else None,
+                r[12],
+                *extra.get(r[13], ((), None)),
+            )
+            for r in rows
+        )
 
     def _functions(self, nsp: list[int]) -> tuple[Function, ...]:
-        rows = self.q(f"""
+        rows = self.q(
+            f"""
             select p.oid, n.nspname, p.proname, p.prokind, pg_get_function_identity_arguments(p.oid),
                    case when p.prokind <> 'p' then pg_get_function_result(p.oid) end, l.lanname,
                    pg_get_functiondef(p.oid), d.description,
-                   {_acl_items('p.proacl', "acldefault('f', p.proowner)")}, {_owner_sql(self.owners, 'p.proowner')}
+                   {_acl_items("p.proacl", "acldefault('f', p.proowner)")}, {_owner_sql(self.owners, "p.proowner")}
             from pg_proc p
             join pg_namespace n on n.oid = p.pronamespace
             join pg_language l on l.oid = p.prolang
             left join pg_description d on d.objoid = p.oid and d.classoid = 'pg_proc'::regclass and d.objsubid = 0
-            where p.pronamespace = any(%s) and p.prokind <> 'a' and {_not_ext('pg_proc', 'p.oid')}
+            where p.pronamespace = any(%s) and p.prokind <> 'a' and {_not_ext("pg_proc", "p.oid")}
               and not exists (select 1 from pg_depend i where i.classid = 'pg_proc'::regclass
                               and i.objid = p.oid and i.deptype = 'i')
             order by n.nspname collate "C", p.proname collate "C",
-                     pg_get_function_identity_arguments(p.oid) collate "C" """, (nsp,))
+                     pg_get_function_identity_arguments(p.oid) collate "C" """,
+            (nsp,),
+        )
         if not rows:
             return ()
         deps: dict[int, set[tuple[str, str]]] = {}
-        for oid, sch, name in self.q("""
+        for oid, sch, name in self.q(
+            """
                 select d.objid, n.nspname, c.relname
                 from pg_depend d join pg_class c on c.oid = d.refobjid join pg_namespace n on n.oid = c.relnamespace
                 where d.classid = 'pg_proc'::regclass and d.objid = any(%s) and d.refclassid = 'pg_class'::regclass
@@ -1001,11 +1250,27 @@ class _Reader:
                 left join pg_type el on el.oid = ty.typelem
                 join pg_class c on c.oid = coalesce(nullif(ty.typrelid, 0), el.typrelid)
                 join pg_namespace n on n.oid = c.relnamespace
-                where p.oid = any(%s) and c.relkind <> 'c'""", ([r[0] for r in rows], [r[0] for r in rows])):
+                where p.oid = any(%s) and c.relkind <> 'c'""",
+            ([r[0] for r in rows], [r[0] for r in rows]),
+        ):
             deps.setdefault(oid, set()).add((sch, name))
         kinds = {"f": "function", "p": "procedure", "w": "window"}
-        return tuple(Function(r[1], r[2], kinds.get(r[3], "function"), r[4], r[5], r[6], r[7].rstrip() + "\n",
-                              tuple(sorted(deps.get(r[0], ()))), r[8], _grants(r[9]), r[10]) for r in rows)
+        return tuple(
+            Function(
+                r[1],
+                r[2],
+                kinds.get(r[3], "function"),
+                r[4],
+                r[5],
+                r[6],
+                r[7].rstrip() + "\n",
+                tuple(sorted(deps.get(r[0], ()))),
+                r[8],
+                _grants(r[9]),
+                r[10],
+            )
+            for r in rows
+        )
 
 
 def _always_quoted_sig(sig: str) -> str:
@@ -1051,8 +1316,14 @@ def _unquote(ident: str) -> str:
     return ident
 
 
-def inspect_target(settings: Any, *, db: str | None = None, target: str | None = None,
-                   schemas: list[str] | None = None, owners: bool = False) -> Catalog:
+def inspect_target(
+    settings: Any,
+    *,
+    db: str | None = None,
+    target: str | None = None,
+    schemas: list[str] | None = None,
+    owners: bool = False,
+) -> Catalog:
     """The catalog of a configured database on a target (connection from settings, never argv)."""
     conn = settings.connection(target, db)
     if schemas is None and conn.search_path:
@@ -1085,8 +1356,8 @@ def _shape(tp: Any) -> tuple[str, Any]:
 
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _shape(args[0]) if args else ("plain", None)
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _shape(members[0]) if members else ("plain", None)
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
@@ -1106,5 +1377,5 @@ def _value_of(tp: Any, value: Any) -> Any:
     if kind == "tuple_of":
         return tuple(_value_of(detail, v) for v in value)
     if kind == "tuple":
-        return tuple(_value_of(a, v) for a, v in zip(detail, value))
+        return tuple(_value_of(a, v) for a, v in zip(detail, value, strict=False))  # as written
     return value

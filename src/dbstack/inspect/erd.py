@@ -14,6 +14,7 @@ diagram as inline SVG, laid out by erd_layout (Graphviz's dot, or grandalf),
 a small inline script for pan/zoom, search and highlighting, and the Mermaid
 source.
 """
+
 from __future__ import annotations
 
 import html
@@ -35,7 +36,7 @@ class Attribute:
 @dataclass(frozen=True)
 class Entity:
     key: tuple[str, str]
-    label: str             # "users" in public, "billing.invoices" elsewhere
+    label: str  # "users" in public, "billing.invoices" elsewhere
     attributes: tuple[Attribute, ...]
 
 
@@ -44,8 +45,8 @@ class Relationship:
     parent: tuple[str, str]
     child: tuple[str, str]
     name: str
-    parent_card: str       # "one" | "zero_or_one"
-    child_card: str        # "zero_or_one" | "zero_or_many"
+    parent_card: str  # "one" | "zero_or_one"
+    child_card: str  # "zero_or_one" | "zero_or_many"
     identifying: bool
 
 
@@ -60,17 +61,25 @@ def _unique_sets(t: Table) -> list[frozenset[str]]:
     if t.primary_key is not None:
         sets.append(frozenset(t.primary_key.columns))
     sets += [frozenset(u.columns) for u in t.uniques]
-    sets += [frozenset(p.column for p in i.parts if p.column) for i in t.indexes
-             if i.unique and not i.predicate and all(p.column for p in i.parts)]
+    sets += [
+        frozenset(p.column for p in i.parts if p.column)
+        for i in t.indexes
+        if i.unique and not i.predicate and all(p.column for p in i.parts)
+    ]
     return sets
 
 
 def _short_type(col_type: str) -> str:
     t = re.sub(r"^(\"?[^\".]+\"?)\.", "", col_type)  # drop a schema qualifier
     t = t.replace('"', "")
-    for long, short in (("character varying", "varchar"), ("timestamp with time zone", "timestamptz"),
-                        ("timestamp without time zone", "timestamp"), ("time with time zone", "timetz"),
-                        ("time without time zone", "time"), ("double precision", "float8")):
+    for long, short in (
+        ("character varying", "varchar"),
+        ("timestamp with time zone", "timestamptz"),
+        ("timestamp without time zone", "timestamp"),
+        ("time with time zone", "timetz"),
+        ("time without time zone", "time"),
+        ("double precision", "float8"),
+    ):
         t = t.replace(long, short)
     return t
 
@@ -81,7 +90,7 @@ def diagram(cat: Catalog) -> Diagram:
     for t in cat.tables:
         pk = set(t.primary_key.columns) if t.primary_key else set()
         fk_cols = {c for fk in t.foreign_keys for c in fk.columns}
-        uk_cols = {c for s in _unique_sets(t)[1 if t.primary_key else 0:] for c in s}
+        uk_cols = {c for s in _unique_sets(t)[1 if t.primary_key else 0 :] for c in s}
         attrs = []
         for c in t.columns:
             flags = (("PK", c.name in pk), ("FK", c.name in fk_cols), ("UK", c.name in uk_cols))
@@ -93,11 +102,16 @@ def diagram(cat: Catalog) -> Diagram:
         for fk in t.foreign_keys:
             cols = frozenset(fk.columns)
             not_null = all((col := t.column(c)) is not None and not col.nullable for c in fk.columns)
-            rels.append(Relationship(
-                parent=(fk.ref_schema, fk.ref_table), child=(t.schema, t.name), name=fk.name,
-                parent_card="one" if not_null else "zero_or_one",
-                child_card="zero_or_one" if any(cols >= s for s in uniques) else "zero_or_many",
-                identifying=bool(pk) and cols <= pk))
+            rels.append(
+                Relationship(
+                    parent=(fk.ref_schema, fk.ref_table),
+                    child=(t.schema, t.name),
+                    name=fk.name,
+                    parent_card="one" if not_null else "zero_or_one",
+                    child_card="zero_or_one" if any(cols >= s for s in uniques) else "zero_or_many",
+                    identifying=bool(pk) and cols <= pk,
+                )
+            )
     return Diagram(tuple(entities), tuple(rels))
 
 
@@ -145,12 +159,15 @@ def render_mermaid(cat: Catalog, d: Diagram | None = None) -> str:
         if r.parent not in known:
             continue  # the parent lives in a schema that was not inspected
         line = "--" if r.identifying else ".."
-        lines.append(f"    {_mermaid_id(r.parent)} {_LEFT[r.parent_card]}{line}{_RIGHT[r.child_card]} "
-                     f'{_mermaid_id(r.child)} : "{_mermaid_text(r.name)}"')
+        lines.append(
+            f"    {_mermaid_id(r.parent)} {_LEFT[r.parent_card]}{line}{_RIGHT[r.child_card]} "
+            f'{_mermaid_id(r.child)} : "{_mermaid_text(r.name)}"'
+        )
     return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- SVG / HTML
+
 
 def _marker(x: float, y: float, ux: float, uy: float, card: str) -> str:
     """Crow's-foot glyph at (x, y); (ux, uy) points from the box outwards along the line."""
@@ -207,7 +224,8 @@ _SVG_STYLE = (
     ".erd .rel text{fill:#4a5568;font-size:10px;text-anchor:middle;dominant-baseline:central}"
     ".erd.focus .entity,.erd.focus .rel{opacity:.15}"
     ".erd.focus .entity.hl,.erd.focus .rel.hl{opacity:1}"
-    ".erd .rel.hl path{stroke:#d69e2e;stroke-width:2.5}.erd .rel.hl circle.open{stroke:#d69e2e}")
+    ".erd .rel.hl path{stroke:#d69e2e;stroke-width:2.5}.erd .rel.hl circle.open{stroke:#d69e2e}"
+)
 
 
 def render_svg(cat: Catalog, d: Diagram | None = None, *, engine: str = "auto", lay=None) -> str:
@@ -223,16 +241,22 @@ def render_svg(cat: Catalog, d: Diagram | None = None, *, engine: str = "auto", 
         for k in {r.parent, r.child}:
             if k in degree and r.parent in by_key and r.child in by_key:
                 degree[k] += 1
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="erd" class="erd" width="{lay.width:.0f}" '
-             f'height="{lay.height:.0f}" viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" '
-             f'data-layout="{lay.engine}" role="img" aria-label="Entity-relationship diagram">',
-             f"<style>{_SVG_STYLE}</style>", '<g id="viewport">', '<g class="frames">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="erd" class="erd" width="{lay.width:.0f}" '
+        f'height="{lay.height:.0f}" viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" '
+        f'data-layout="{lay.engine}" role="img" aria-label="Entity-relationship diagram">',
+        f"<style>{_SVG_STYLE}</style>",
+        '<g id="viewport">',
+        '<g class="frames">',
+    ]
     for schema, (x, y, w, h) in lay.frames.items():
         tx, ty, tw, th = _frame_title(schema, (x, y, w, h))
-        parts.append(f'<g class="frame" data-schema="{esc(schema)}"><rect class="bg" x="{x:.1f}" y="{y:.1f}" '
-                     f'width="{w:.1f}" height="{h:.1f}" rx="8"/>'
-                     f'<rect class="title-box" x="{tx:.1f}" y="{ty:.1f}" width="{tw:.1f}" height="{th:.1f}" '
-                     f'fill="none"/><text class="title" x="{tx + 4:.1f}" y="{ty + 15:.1f}">{esc(schema)}</text></g>')
+        parts.append(
+            f'<g class="frame" data-schema="{esc(schema)}"><rect class="bg" x="{x:.1f}" y="{y:.1f}" '
+            f'width="{w:.1f}" height="{h:.1f}" rx="8"/>'
+            f'<rect class="title-box" x="{tx:.1f}" y="{ty:.1f}" width="{tw:.1f}" height="{th:.1f}" '
+            f'fill="none"/><text class="title" x="{tx + 4:.1f}" y="{ty + 15:.1f}">{esc(schema)}</text></g>'
+        )
     parts.append('</g><g class="rels">')
     for route in lay.routes:
         r = d.relationships[route.index]
@@ -249,28 +273,38 @@ def render_svg(cat: Catalog, d: Diagram | None = None, *, engine: str = "auto", 
         label = ""
         if route.label:
             lx, ly, lw, lh = route.label
-            label = (f'<rect class="lbl" x="{lx:.1f}" y="{ly:.1f}" width="{lw:.1f}" height="{lh:.1f}"/>'
-                     f'<text x="{lx + lw / 2:.1f}" y="{ly + lh / 2:.1f}">{esc(r.name)}</text>')
-        parts.append(f'<g class="rel" id="r{route.index}" data-fk="{esc(r.name)}" data-parent="{_table_id(r.parent)}" '
-                     f'data-child="{_table_id(r.child)}"><title>{esc(title)}</title>'
-                     f'<path class="line{"" if r.identifying else " weak"}" d="{d_attr}"/>'
-                     + _marker(pts[0][0], pts[0][1], ux, uy, r.parent_card)
-                     + _marker(pts[-1][0], pts[-1][1], vx, vy, r.child_card) + label + "</g>")
+            label = (
+                f'<rect class="lbl" x="{lx:.1f}" y="{ly:.1f}" width="{lw:.1f}" height="{lh:.1f}"/>'
+                f'<text x="{lx + lw / 2:.1f}" y="{ly + lh / 2:.1f}">{esc(r.name)}</text>'
+            )
+        parts.append(
+            f'<g class="rel" id="r{route.index}" data-fk="{esc(r.name)}" data-parent="{_table_id(r.parent)}" '
+            f'data-child="{_table_id(r.child)}"><title>{esc(title)}</title>'
+            f'<path class="line{"" if r.identifying else " weak"}" d="{d_attr}"/>'
+            + _marker(pts[0][0], pts[0][1], ux, uy, r.parent_card)
+            + _marker(pts[-1][0], pts[-1][1], vx, vy, r.child_card)
+            + label
+            + "</g>"
+        )
     parts.append('</g><g class="entities">')
     for key, (x, y, w, h) in lay.boxes.items():
         e = by_key[key]
         name = f"{key[0]}.{key[1]}"
-        parts.append(f'<g class="entity" id="{_table_id(key)}" data-table="{esc(name)}" data-schema="{esc(key[0])}" '
-                     f'tabindex="0" role="button" aria-label="table {esc(name)}, {degree[key]} relationships">'
-                     f'<rect class="box" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4"/>'
-                     f'<rect class="head" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{HEAD_H}" rx="4"/>'
-                     f'<text class="name" x="{x + 8:.1f}" y="{y + 16:.1f}">{esc(e.label)}</text>')
+        parts.append(
+            f'<g class="entity" id="{_table_id(key)}" data-table="{esc(name)}" data-schema="{esc(key[0])}" '
+            f'tabindex="0" role="button" aria-label="table {esc(name)}, {degree[key]} relationships">'
+            f'<rect class="box" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="4"/>'
+            f'<rect class="head" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{HEAD_H}" rx="4"/>'
+            f'<text class="name" x="{x + 8:.1f}" y="{y + 16:.1f}">{esc(e.label)}</text>'
+        )
         for i, a in enumerate(e.attributes):
             ty = y + HEAD_H + ROW_H * (i + 1) - 4
             keys = f'<tspan class="key">{esc(" ".join(a.keys))} </tspan>' if a.keys else ""
             tip = f"<title>{esc(a.comment)}</title>" if a.comment else ""
-            parts.append(f'<text x="{x + 8:.1f}" y="{ty:.1f}">{tip}{keys}{esc(a.name)} '
-                         f'<tspan class="type">{esc(a.type)}</tspan></text>')
+            parts.append(
+                f'<text x="{x + 8:.1f}" y="{ty:.1f}">{tip}{keys}{esc(a.name)} '
+                f'<tspan class="type">{esc(a.type)}</tspan></text>'
+            )
         parts.append("</g>")
     parts.append("</g></g></svg>")
     return "\n".join(parts)
@@ -296,7 +330,8 @@ _PAGE_STYLE = (
     "#info ul{margin:0;padding-left:1.1em}#info li button{border:none;background:none;color:#2b6cb0;padding:0;"
     "text-decoration:underline;font:13px ui-monospace,monospace;text-align:left;display:block}"
     "details{margin:6px 16px}pre{background:#fff;border:1px solid #cbd5e0;padding:10px;overflow:auto;max-height:40vh}"
-    ".sr{position:absolute;left:-9999px}")
+    ".sr{position:absolute;left:-9999px}"
+)
 
 # Pan and zoom move the SVG's viewBox; search, highlight and the keys are plain DOM. No library, no network.
 _PAGE_SCRIPT = r"""
@@ -464,8 +499,8 @@ def render_html(cat: Catalog, *, title: str | None = None, engine: str = "auto",
     mermaid = render_mermaid(cat, d)
     svg = render_svg(cat, d, engine=engine, lay=lay)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_PAGE_STYLE}</style>\n</head>\n<body>\n"
         f"<header><h1>{html.escape(title)}</h1>"
         '<div id="tools" role="search"><label class="sr" for="search">Find a table</label>'
@@ -482,4 +517,5 @@ def render_html(cat: Catalog, *, title: str | None = None, engine: str = "auto",
         f'<main>\n{svg}\n<aside id="info" hidden aria-live="polite"></aside>'
         '<div id="status" class="sr" role="status" aria-live="polite"></div>\n</main>\n'
         f"<details><summary>Mermaid source</summary><pre>{html.escape(mermaid)}</pre></details>\n"
-        f"<script>{_PAGE_SCRIPT}</script>\n</body>\n</html>\n")
+        f"<script>{_PAGE_SCRIPT}</script>\n</body>\n</html>\n"
+    )

@@ -20,6 +20,7 @@ a labelled frame:
 table, tables outside their frame, overlapping labels); bench/erd_bench.py
 compares the engines with it.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ Point = tuple[float, float]
 
 LAYER_ORDER = ("bronze", "bronzehistory", "silver", "gold")
 
-CHAR_W = 7.2        # px per character of the 12px monospace font (tables)
+CHAR_W = 7.2  # px per character of the 12px monospace font (tables)
 LABEL_CHAR_W = 6.2  # px per character of the 10px monospace font (line labels)
 ROW_H = 18
 HEAD_H = 24
@@ -49,10 +50,10 @@ FRAME_HEAD = 26
 
 @dataclass
 class Route:
-    index: int                  # position in Diagram.relationships
+    index: int  # position in Diagram.relationships
     points: list[Point]
-    curved: bool                # True: cubic Bézier chain p0 c1 c2 p1 c1 c2 p2 …; False: polyline
-    label: Rect | None = None   # None: no room for the name on the drawing (it stays in the tooltip)
+    curved: bool  # True: cubic Bézier chain p0 c1 c2 p1 c1 c2 p2 …; False: polyline
+    label: Rect | None = None  # None: no room for the name on the drawing (it stays in the tooltip)
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Layout:
     boxes: dict[Key, Rect]
     frames: dict[str, Rect]
     routes: list[Route] = field(default_factory=list)
-    note: str = ""              # why the engine asked for was not used, when it was not
+    note: str = ""  # why the engine asked for was not used, when it was not
 
 
 def schema_order(schemas) -> list[str]:
@@ -72,8 +73,9 @@ def schema_order(schemas) -> list[str]:
 
 
 def box_size(entity) -> tuple[float, float]:
-    widest = max([len(entity.label) + 2] +
-                 [len(a.type) + len(a.name) + len(" ".join(a.keys)) + 4 for a in entity.attributes])
+    widest = max(
+        [len(entity.label) + 2] + [len(a.type) + len(a.name) + len(" ".join(a.keys)) + 4 for a in entity.attributes]
+    )
     return max(140.0, widest * CHAR_W + 16), HEAD_H + ROW_H * max(1, len(entity.attributes)) + 6
 
 
@@ -92,6 +94,7 @@ def available_engines() -> list[str]:
         found.append("graphviz")
     try:
         import grandalf  # noqa: F401
+
         found.append("grandalf")
     except ImportError:
         pass
@@ -104,9 +107,11 @@ def resolve_engine(engine: str = "auto") -> str:
         return engine
     engines = available_engines()
     if not engines:
-        raise DbstackError("cannot lay out the ERD: neither Graphviz's `dot` nor the grandalf package is installed",
-                           "install Graphviz (apt-get install graphviz) or `pip install grandalf`, "
-                           "or write the Mermaid source with --format mmd")
+        raise DbstackError(
+            "cannot lay out the ERD: neither Graphviz's `dot` nor the grandalf package is installed",
+            "install Graphviz (apt-get install graphviz) or `pip install grandalf`, "
+            "or write the Mermaid source with --format mmd",
+        )
     return engines[0]
 
 
@@ -133,6 +138,7 @@ def layout(d, engine: str = "auto") -> Layout:
 
 # --------------------------------------------------------------------------- Graphviz dot
 
+
 def _dot_quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -147,11 +153,12 @@ def dot_source(d) -> str:
     The clusters carry no label: a label reserves room on one side only, and we may mirror the
     drawing (see _graphviz). Their margin is wide enough for the schema's title on every side.
     """
-    lines = ["digraph erd {",
-             '  graph [rankdir=LR, splines=spline, nodesep=0.35, ranksep=0.9, '
-             'margin=0.2];',
-             '  node [shape=box, fixedsize=true, label="", margin=0];',
-             '  edge [dir=none, arrowhead=none, arrowtail=none];']
+    lines = [
+        "digraph erd {",
+        "  graph [rankdir=LR, splines=spline, nodesep=0.35, ranksep=0.9, margin=0.2];",
+        '  node [shape=box, fixedsize=true, label="", margin=0];',
+        "  edge [dir=none, arrowhead=none, arrowtail=none];",
+    ]
     ids = {e.key: f"n{i}" for i, e in enumerate(d.entities)}
     by_schema: dict[str, list] = {}
     for e in d.entities:
@@ -167,10 +174,12 @@ def dot_source(d) -> str:
         lines.append("  }")
     for i, parent, child in _edges(d):
         w, h = label_size(d.relationships[i].name)
-        cell = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>'
-                f'<TD FIXEDSIZE="TRUE" WIDTH="{math.ceil(w)}" HEIGHT="{math.ceil(h)}">'
-                f"{_html_escape(d.relationships[i].name)}"
-                f"</TD></TR></TABLE>>")
+        cell = (
+            f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>'
+            f'<TD FIXEDSIZE="TRUE" WIDTH="{math.ceil(w)}" HEIGHT="{math.ceil(h)}">'
+            f"{_html_escape(d.relationships[i].name)}"
+            f"</TD></TR></TABLE>>"
+        )
         lines.append(f'  {ids[parent]} -> {ids[child]} [id="e{i}", label={cell}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -243,7 +252,7 @@ def _inversions(lay: Layout, order: list[str]) -> int:
     frames = [lay.frames[s] for s in order if s in lay.frames]
     bad = 0
     for i, a in enumerate(frames):
-        for b in frames[i + 1:]:
+        for b in frames[i + 1 :]:
             bad += b[0] < a[0] - 50 or (abs(b[0] - a[0]) <= 50 and b[1] < a[1])
     return bad
 
@@ -254,10 +263,14 @@ def _mirrored(lay: Layout) -> Layout:
     def rect(r: Rect) -> Rect:
         return (r[0], h - r[1] - r[3], r[2], r[3])
 
-    return Layout(lay.engine, lay.width, h, {k: rect(r) for k, r in lay.boxes.items()},
-                  {s: rect(r) for s, r in lay.frames.items()},
-                  [Route(r.index, [(x, h - y) for x, y in r.points], r.curved, r.label and rect(r.label))
-                   for r in lay.routes])
+    return Layout(
+        lay.engine,
+        lay.width,
+        h,
+        {k: rect(r) for k, r in lay.boxes.items()},
+        {s: rect(r) for s, r in lay.frames.items()},
+        [Route(r.index, [(x, h - y) for x, y in r.points], r.curved, r.label and rect(r.label)) for r in lay.routes],
+    )
 
 
 def _graphviz_run(d) -> Layout:
@@ -282,7 +295,7 @@ def _graphviz_run(d) -> Layout:
         if oid.startswith("frame:"):
             bx0, by0, bx1, by1 = (float(v) for v in obj["bb"].split(","))
             fx, fy = flip((bx0, by1))
-            frames[oid[len("frame:"):]] = (fx, fy, bx1 - bx0, by1 - by0)
+            frames[oid[len("frame:") :]] = (fx, fy, bx1 - bx0, by1 - by0)
         elif oid in keys:
             cx, cy = flip(_pts(obj["pos"])[0])
             w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
@@ -305,9 +318,9 @@ def _graphviz_run(d) -> Layout:
 
 # --------------------------------------------------------------------------- grandalf (pure Python)
 
-_COL_GAP = 150     # between the columns of one schema: room for the lines and their labels
-_BAND_GAP = 70     # extra room between two schemas' frames
-_SLOT = 12         # height grandalf reserves where a line passes a column
+_COL_GAP = 150  # between the columns of one schema: room for the lines and their labels
+_BAND_GAP = 70  # extra room between two schemas' frames
+_SLOT = 12  # height grandalf reserves where a line passes a column
 _NODE_GAP = 24
 
 
@@ -363,8 +376,9 @@ def _grandalf(d) -> Layout:
         from grandalf.graphs import Graph, Vertex
         from grandalf.layouts import Layer, SugiyamaLayout
     except ImportError as exc:
-        raise DbstackError("the grandalf package is not installed",
-                           "pip install grandalf (or install Graphviz)") from exc
+        raise DbstackError(
+            "the grandalf package is not installed", "pip install grandalf (or install Graphviz)"
+        ) from exc
 
     order = schema_order(e.key[0] for e in d.entities)
     ranks = _ranks(d, order)
@@ -490,14 +504,25 @@ def _grandalf(d) -> Layout:
         bp, bc = boxes[parent], boxes[child]
         if parent == child:
             x, y, w, h = bp
-            routes.append(Route(i, [(x + w, y + 10), (x + w + 24, y + 10), (x + w + 24, y + 34), (x + w, y + 34)],
-                                False))
+            routes.append(
+                Route(i, [(x + w, y + 10), (x + w + 24, y + 10), (x + w + 24, y + 34), (x + w, y + 34)], False)
+            )
             continue
         rp, rc = ranks[parent], ranks[child]
         if rp == rc:  # same column: loop out on the right side, beside the column
             xr = col_x[rp] + col_w[rp] + 20
-            routes.append(Route(i, [(bp[0] + bp[2], bp[1] + bp[3] / 2), (xr, bp[1] + bp[3] / 2),
-                                    (xr, bc[1] + bc[3] / 2), (bc[0] + bc[2], bc[1] + bc[3] / 2)], False))
+            routes.append(
+                Route(
+                    i,
+                    [
+                        (bp[0] + bp[2], bp[1] + bp[3] / 2),
+                        (xr, bp[1] + bp[3] / 2),
+                        (xr, bc[1] + bc[3] / 2),
+                        (bc[0] + bc[2], bc[1] + bc[3] / 2),
+                    ],
+                    False,
+                )
+            )
             continue
         a, b, ra, rb = (bp, bc, rp, rc) if rp < rc else (bc, bp, rc, rp)
         pts: list[Point] = [(a[0] + a[2], a[1] + a[3] / 2), (col_x[ra] + col_w[ra], a[1] + a[3] / 2)]
@@ -559,13 +584,18 @@ class _Grid:
     def hits(self, r: Rect, pad: float = 2.0) -> bool:
         for cell in self._cells(r):
             for o in self.buckets.get(cell, ()):
-                if (r[0] < o[0] + o[2] + pad and o[0] < r[0] + r[2] + pad and
-                        r[1] < o[1] + o[3] + pad and o[1] < r[1] + r[3] + pad):
+                if (
+                    r[0] < o[0] + o[2] + pad
+                    and o[0] < r[0] + r[2] + pad
+                    and r[1] < o[1] + o[3] + pad
+                    and o[1] < r[1] + r[3] + pad
+                ):
                     return True
         return False
 
 
 # --------------------------------------------------------------------------- measuring a drawing
+
 
 def sample(route: Route, step: float = 4.0) -> list[Point]:
     """Points along the line, at most `step` px apart."""
@@ -573,13 +603,17 @@ def sample(route: Route, step: float = 4.0) -> list[Point]:
     out: list[Point] = []
     if route.curved:
         for k in range(0, len(pts) - 3, 3):
-            p0, p1, p2, p3 = pts[k:k + 4]
+            p0, p1, p2, p3 = pts[k : k + 4]
             n = max(2, int((abs(p3[0] - p0[0]) + abs(p3[1] - p0[1]) + abs(p1[0] - p0[0]) + abs(p2[1] - p3[1])) / step))
             for j in range(n + 1):
                 t = j / n
                 u = 1 - t
-                out.append((u ** 3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t ** 3 * p3[0],
-                            u ** 3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t ** 3 * p3[1]))
+                out.append(
+                    (
+                        u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
+                        u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1],
+                    )
+                )
     else:
         for (xa, ya), (xb, yb) in pairwise(pts):
             n = max(1, int(max(abs(xb - xa), abs(yb - ya)) / step))
@@ -589,9 +623,9 @@ def sample(route: Route, step: float = 4.0) -> list[Point]:
 
 @dataclass
 class Quality:
-    line_table_crossings: int       # lines that enter a table other than their two ends
+    line_table_crossings: int  # lines that enter a table other than their two ends
     tables_outside_frame: int
-    label_overlaps: int             # pairs of line labels overlapping each other or a table
+    label_overlaps: int  # pairs of line labels overlapping each other or a table
     labels_placed: int
     labels_total: int
 
@@ -608,7 +642,7 @@ def check(d, lay: Layout, inset: float = 1.0) -> Quality:
     for route in lay.routes:
         ends = ends_of[route.index]
         hit = False
-        for (x, y) in sample(route):
+        for x, y in sample(route):
             for o in grid.buckets.get((int(x // grid.cell), int(y // grid.cell)), ()):
                 if owner[id(o)] not in ends and o[0] < x < o[0] + o[2] and o[1] < y < o[1] + o[3]:
                     hit = True

@@ -6,6 +6,7 @@ Atlas prints them), attribute ``=`` signs are aligned within a run of
 attributes like ``hclwrite`` does, and tables are qualified
 (``table "public" "users"``) only when two schemas hold the same name.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,13 +24,19 @@ _TYPE_NAMES = {
     "double precision": "double_precision",
     "bit varying": "bit_varying",
 }
-_FK_ACTIONS = {"NO ACTION": "NO_ACTION", "RESTRICT": "RESTRICT", "CASCADE": "CASCADE", "SET NULL": "SET_NULL",
-               "SET DEFAULT": "SET_DEFAULT"}
+_FK_ACTIONS = {
+    "NO ACTION": "NO_ACTION",
+    "RESTRICT": "RESTRICT",
+    "CASCADE": "CASCADE",
+    "SET NULL": "SET_NULL",
+    "SET DEFAULT": "SET_DEFAULT",
+}
 _LANGS = {"plpgsql": "PLpgSQL", "sql": "SQL", "c": "C", "internal": "INTERNAL"}
 _SERIALS = {"smallint": "smallserial", "integer": "serial", "bigint": "bigserial"}
 
 
 # --------------------------------------------------------------------------- values
+
 
 def hcl_string(text: str) -> str:
     """A quoted HCL string (template sequences escaped)."""
@@ -122,6 +129,7 @@ def _sql(text: str) -> _Raw:
 
 # --------------------------------------------------------------------------- names
 
+
 class _Names:
     """How to refer to tables/views/enums: qualified only when a name repeats across schemas."""
 
@@ -167,6 +175,7 @@ def _schema_ref(name: str) -> _Raw:
 
 # --------------------------------------------------------------------------- pieces
 
+
 def hcl_type(col_type: str, names: _Names | None = None) -> _Raw:
     """format_type() text → an HCL type expression."""
     t = col_type
@@ -185,8 +194,12 @@ def hcl_type(col_type: str, names: _Names | None = None) -> _Raw:
     base, args, tz = m.group(1), m.group(2) or "", m.group(3) or ""
     full = base + tz
     if tz:
-        tz_name = {"timestamp with time zone": "timestamptz", "timestamp without time zone": "timestamp",
-                   "time with time zone": "timetz", "time without time zone": "time"}.get(full)
+        tz_name = {
+            "timestamp with time zone": "timestamptz",
+            "timestamp without time zone": "timestamp",
+            "time with time zone": "timetz",
+            "time without time zone": "time",
+        }.get(full)
         if tz_name is None:
             return _sql(t)
         return _Raw(tz_name + args.replace(" ", ""))
@@ -239,6 +252,7 @@ def _serial_of(table: Table, col: Column, serials: dict[tuple[str, str, str], Se
 def _regclass_text(seq: Sequence) -> str:
     def q(x: str) -> str:
         return x if re.fullmatch(r"[a-z_][a-z0-9_$]*", x) else '"' + x.replace('"', '""') + '"'
+
     return f"{q(seq.schema)}.{q(seq.name)}".replace("'", "''")
 
 
@@ -265,8 +279,11 @@ def _index_block(parent: Block, idx: Index, names: _Names) -> None:
     if idx.unique:
         b.attr("unique", True)
     # Plain columns in ascending order are written as `columns = [...]`, anything else as `on` blocks.
-    plain = [p.column for p in idx.parts
-             if p.column and not p.desc and not p.opclass and not p.collation and p.nulls_first == p.desc]
+    plain = [
+        p.column
+        for p in idx.parts
+        if p.column and not p.desc and not p.opclass and not p.collation and p.nulls_first == p.desc
+    ]
     simple = len(plain) == len(idx.parts)
     if simple:
         b.attr("columns", [_Raw(f"column{_ident_ref(c)}") for c in plain])
@@ -316,7 +333,7 @@ def _check_expr(definition: str) -> str:
     for suffix in (" NOT VALID", " NO INHERIT"):
         if d.endswith(suffix):
             d = d[: -len(suffix)]
-    return d[len("CHECK "):] if d.startswith("CHECK ") else d
+    return d[len("CHECK ") :] if d.startswith("CHECK ") else d
 
 
 def _partition_block(parent: Block, key: str) -> None:
@@ -472,7 +489,7 @@ def _function_body(fn: Function) -> str:
     # SQL-standard body: everything from RETURN / BEGIN ATOMIC on.
     m2 = re.search(r"\n(RETURN |BEGIN ATOMIC)", fn.definition)
     if m2:
-        return fn.definition[m2.start() + 1:]
+        return fn.definition[m2.start() + 1 :]
     return fn.definition
 
 
@@ -514,7 +531,9 @@ def function_block(fn: Function, names: _Names) -> Block:
 
 _TRIGGER = re.compile(
     r"^CREATE (?:CONSTRAINT )?TRIGGER \S+ (BEFORE|AFTER|INSTEAD OF) (.+?) ON \S+ (?:.*?)"
-    r"FOR EACH (ROW|STATEMENT)(?: WHEN \((.*)\))? EXECUTE (?:FUNCTION|PROCEDURE) ([^(]+)\((.*)\)$", re.S)
+    r"FOR EACH (ROW|STATEMENT)(?: WHEN \((.*)\))? EXECUTE (?:FUNCTION|PROCEDURE) ([^(]+)\((.*)\)$",
+    re.S,
+)
 
 
 def trigger_block(tr: Trigger, names: _Names, fn_names: dict[str, str]) -> Block:
@@ -529,7 +548,7 @@ def trigger_block(tr: Trigger, names: _Names, fn_names: dict[str, str]) -> Block
     for ev in events.split(" OR "):
         ev = ev.strip()
         if ev.startswith("UPDATE OF "):
-            cols = [c.strip().strip('"') for c in ev[len("UPDATE OF "):].split(",")]
+            cols = [c.strip().strip('"') for c in ev[len("UPDATE OF ") :].split(",")]
             tb.attr("update_of", [_Raw(names.column_ref(tr.schema, tr.table, c, local=False)) for c in cols])
         else:
             tb.attr(ev.lower(), True)
@@ -575,6 +594,7 @@ def sequence_block(seq: Sequence, names: _Names) -> Block:
 
 
 # --------------------------------------------------------------------------- whole catalog
+
 
 def blocks(cat: Catalog) -> list[Block]:
     names = _Names(cat)
@@ -680,8 +700,9 @@ def blocks(cat: Catalog) -> list[Block]:
     for v in cat.views:
         out += permission_blocks(_Raw(names.table_ref(v.schema, v.name)), v.privileges)
     for f in cat.functions:
-        out += permission_blocks(_Raw(f"{'procedure' if f.kind == 'procedure' else 'function'}{_ident_ref(f.name)}"),
-                                 f.privileges)
+        out += permission_blocks(
+            _Raw(f"{'procedure' if f.kind == 'procedure' else 'function'}{_ident_ref(f.name)}"), f.privileges
+        )
     for dp in cat.default_privileges:
         for blk in permission_blocks(_Raw(dp.object_type), dp.privileges):
             blk.kind = "default_" + blk.kind
@@ -695,5 +716,3 @@ def blocks(cat: Catalog) -> list[Block]:
 def render_hcl(cat: Catalog) -> str:
     """The whole catalog as Atlas-style HCL (deterministic: same schema, same bytes)."""
     return "\n".join(b.render() for b in blocks(cat)) + "\n"
-
-

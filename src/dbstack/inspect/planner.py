@@ -19,6 +19,7 @@ Changes with no safe statement (an enum label removed or reordered, a domain
 or an extension changed, a partitioning change) raise :class:`Unsupported`
 listing them: write that migration by hand.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -57,10 +58,39 @@ class Step:
 
 
 # Phases, in execution order.
-(DROP_POLICIES, DROP_VIEWS, DROP_TRIGGERS, DROP_FKS, DROP_INDEXES, DROP_CONSTRAINTS, DROP_TABLES, DROP_COLUMNS,
- DROP_FUNCS, DROP_TYPES, SCHEMAS, EXTENSIONS, TYPES, SEQUENCES, EARLY_FUNCS, TABLES, COLUMNS, COLUMN_DEFAULTS,
- COLUMN_NULLS, CONSTRAINTS, FKS, OWNED, INDEXES, LATE, TRIGGERS, RLS, POLICIES, REVOKES, GRANTS, OWNERS,
- COMMENTS) = range(31)
+(
+    DROP_POLICIES,
+    DROP_VIEWS,
+    DROP_TRIGGERS,
+    DROP_FKS,
+    DROP_INDEXES,
+    DROP_CONSTRAINTS,
+    DROP_TABLES,
+    DROP_COLUMNS,
+    DROP_FUNCS,
+    DROP_TYPES,
+    SCHEMAS,
+    EXTENSIONS,
+    TYPES,
+    SEQUENCES,
+    EARLY_FUNCS,
+    TABLES,
+    COLUMNS,
+    COLUMN_DEFAULTS,
+    COLUMN_NULLS,
+    CONSTRAINTS,
+    FKS,
+    OWNED,
+    INDEXES,
+    LATE,
+    TRIGGERS,
+    RLS,
+    POLICIES,
+    REVOKES,
+    GRANTS,
+    OWNERS,
+    COMMENTS,
+) = range(31)
 
 
 @dataclass
@@ -109,13 +139,15 @@ def _q(name: str) -> str:
 
 # --------------------------------------------------------------------------- planning
 
+
 def plan(desired: Catalog, actual: Catalog, changes: list[Change] | None = None) -> list[Step]:
     """The statements that turn actual into desired; Unsupported when some change cannot be written."""
     steps, unsupported = plan_partial(desired, actual, changes)
     if unsupported:
         raise Unsupported(
             "genmigrate cannot write these changes safely:\n" + "\n".join(f"  - {u}" for u in unsupported),
-            "write this part of the migration by hand (a new file in the layer's directory, then re-hash)")
+            "write this part of the migration by hand (a new file in the layer's directory, then re-hash)",
+        )
     return steps
 
 
@@ -134,9 +166,19 @@ def _on(obj: Any) -> str | None:
     return None
 
 
-_OWNER_KIND = {"schema": "SCHEMA", "enum": "TYPE", "domain": "DOMAIN", "composite type": "TYPE", "range type": "TYPE",
-               "sequence": "SEQUENCE", "table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW",
-               "function": "FUNCTION", "procedure": "PROCEDURE"}
+_OWNER_KIND = {
+    "schema": "SCHEMA",
+    "enum": "TYPE",
+    "domain": "DOMAIN",
+    "composite type": "TYPE",
+    "range type": "TYPE",
+    "sequence": "SEQUENCE",
+    "table": "TABLE",
+    "view": "VIEW",
+    "materialized view": "MATERIALIZED VIEW",
+    "function": "FUNCTION",
+    "procedure": "PROCEDURE",
+}
 
 
 def _owner_target(object_type: str, obj: Any) -> str:
@@ -155,12 +197,16 @@ def _security_of_new(p: Plan, c: Change) -> None:
         for stmt in S.privileges_sql(on, obj.privileges):
             p.add(GRANTS, f'Grant privileges on {c.object_type} "{obj.name}"', stmt)
     if getattr(obj, "owner", None) and c.object_type in _OWNER_KIND:
-        p.add(OWNERS, f'Set owner of {c.object_type} "{obj.name}"',
-              S.owner_sql(_OWNER_KIND[c.object_type], _owner_target(c.object_type, obj), obj.owner))
+        p.add(
+            OWNERS,
+            f'Set owner of {c.object_type} "{obj.name}"',
+            S.owner_sql(_OWNER_KIND[c.object_type], _owner_target(c.object_type, obj), obj.owner),
+        )
 
 
-def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None = None, *,
-                 recreate_enums: bool = False) -> tuple[list[Step], list[str]]:
+def plan_partial(
+    desired: Catalog, actual: Catalog, changes: list[Change] | None = None, *, recreate_enums: bool = False
+) -> tuple[list[Step], list[str]]:
     """(statements, changes that cannot be written) for turning actual into desired.
 
     recreate_enums: an enum whose labels were removed or reordered is rebuilt
@@ -206,17 +252,25 @@ def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None
             continue
         if t == "privilege":
             if c.kind == "missing":
-                p.add(REVOKES if c.desired.grant.revoked else GRANTS, f"Grant on {c.desired.label}",
-                      S.grant_sql(c.desired.on, c.desired.grant))
+                p.add(
+                    REVOKES if c.desired.grant.revoked else GRANTS,
+                    f"Grant on {c.desired.label}",
+                    S.grant_sql(c.desired.on, c.desired.grant),
+                )
             else:
-                p.add(GRANTS if c.actual.grant.revoked else REVOKES, f"Revoke on {c.actual.label}",
-                      S.ungrant_sql(c.actual.on, c.actual.grant))
+                p.add(
+                    GRANTS if c.actual.grant.revoked else REVOKES,
+                    f"Revoke on {c.actual.label}",
+                    S.ungrant_sql(c.actual.on, c.actual.grant),
+                )
             continue
         if t == "default privilege":
             item = c.desired if c.kind == "missing" else c.actual
-            p.add(GRANTS, f"Default privileges {item.label}",
-                  S.default_privilege_sql(item.role, item.schema, item.object_type, item.grant,
-                                          undo=c.kind == "extra"))
+            p.add(
+                GRANTS,
+                f"Default privileges {item.label}",
+                S.default_privilege_sql(item.role, item.schema, item.object_type, item.grant, undo=c.kind == "extra"),
+            )
             continue
         if t == "policy":
             _policy(p, c, dt, at)
@@ -228,13 +282,19 @@ def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None
             if c.kind == "missing":
                 p.add(TYPES, f'Create range type "{c.desired.name}"', S.create_range_sql(c.desired))
                 if c.desired.comment is not None:
-                    p.add(COMMENTS, f'Set comment on range type "{c.desired.name}"',
-                          S._comment("TYPE", c.desired.qualified, c.desired.comment))
+                    p.add(
+                        COMMENTS,
+                        f'Set comment on range type "{c.desired.name}"',
+                        S._comment("TYPE", c.desired.qualified, c.desired.comment),
+                    )
             elif c.kind == "extra":
                 p.add(DROP_TYPES, f'Drop range type "{c.actual.name}"', S.drop_type_sql(c.actual))
             elif c.attribute == "comment":
-                p.add(COMMENTS, f'Set comment on range type "{c.name}"',
-                      S._comment("TYPE", qualify(*c.name.split(".", 1)), c.desired))
+                p.add(
+                    COMMENTS,
+                    f'Set comment on range type "{c.name}"',
+                    S._comment("TYPE", qualify(*c.name.split(".", 1)), c.desired),
+                )
             else:
                 p.unsupported.append(f"range type {c.name}: {c.attribute} changed")
             continue
@@ -255,8 +315,11 @@ def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None
             elif c.kind == "extra":
                 p.add(DROP_TYPES, f'Drop domain "{c.actual.name}"', S.drop_type_sql(c.actual))
             elif c.attribute == "comment":
-                p.add(COMMENTS, f'Set comment on domain "{c.desired.name}"',
-                      S._comment("DOMAIN", c.desired.qualified, c.desired.comment))
+                p.add(
+                    COMMENTS,
+                    f'Set comment on domain "{c.desired.name}"',
+                    S._comment("DOMAIN", c.desired.qualified, c.desired.comment),
+                )
             else:
                 p.unsupported.append(f"domain {c.name}: {c.attribute} changed")
         elif t == "sequence":
@@ -268,8 +331,11 @@ def plan_partial(desired: Catalog, actual: Catalog, changes: list[Change] | None
                 if c.actual.partition_of is not None and c.actual.partition_of not in dt:
                     continue  # dropped with its partitioned parent
                 # An INHERITS child before its parent (DROP_CONSTRAINTS runs just before DROP_TABLES).
-                p.add(DROP_CONSTRAINTS if c.actual.inherits else DROP_TABLES, f'Drop "{c.actual.name}" table',
-                      S.drop_table_sql(c.actual))
+                p.add(
+                    DROP_CONSTRAINTS if c.actual.inherits else DROP_TABLES,
+                    f'Drop "{c.actual.name}" table',
+                    S.drop_table_sql(c.actual),
+                )
             else:
                 _table_attr(p, c, dt, at)
         elif t == "column":
@@ -296,8 +362,11 @@ def _policy(p: Plan, c: Change, dt: dict, at: dict) -> None:
         pol: Policy = c.desired
         p.add(POLICIES, f'Create policy "{pol.name}"', S.create_policy_sql(pol))
         if pol.comment is not None:
-            p.add(COMMENTS, f'Set comment on policy "{pol.name}"',
-                  S._comment("POLICY", f"{_q(pol.name)} ON {qualify(pol.schema, pol.table)}", pol.comment))
+            p.add(
+                COMMENTS,
+                f'Set comment on policy "{pol.name}"',
+                S._comment("POLICY", f"{_q(pol.name)} ON {qualify(pol.schema, pol.table)}", pol.comment),
+            )
         return
     if c.kind == "extra":
         if c.table in dt:
@@ -307,8 +376,11 @@ def _policy(p: Plan, c: Change, dt: dict, at: dict) -> None:
     want = next(x for x in dt[c.table].policies if x.name == name)
     have = next(x for x in at[c.table].policies if x.name == name)
     if c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment on policy "{name}"',
-              S._comment("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment))
+        p.add(
+            COMMENTS,
+            f'Set comment on policy "{name}"',
+            S._comment("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
+        )
         return
     stamp = f"-- policy {want.schema}.{want.table}.{name}"
     if any(st.sql == stamp for st in p.steps.get(-1, [])):
@@ -318,8 +390,11 @@ def _policy(p: Plan, c: Change, dt: dict, at: dict) -> None:
     p.add(DROP_POLICIES, f'Drop policy "{name}"', S.drop_policy_sql(have))
     p.add(POLICIES, f'Create policy "{name}"', S.create_policy_sql(want))
     if want.comment is not None:
-        p.add(COMMENTS, f'Set comment on policy "{name}"',
-              S._comment("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment))
+        p.add(
+            COMMENTS,
+            f'Set comment on policy "{name}"',
+            S._comment("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
+        )
 
 
 def _composite(p: Plan, c: Change, desired: Catalog) -> None:
@@ -361,21 +436,30 @@ def _schema(p: Plan, c: Change) -> None:
     if c.kind == "missing":
         p.add(SCHEMAS, f'Add new schema named "{c.desired.name}"', f"CREATE SCHEMA {_q(c.desired.name)};")
         if c.desired.comment is not None:
-            p.add(COMMENTS, f'Set comment on schema "{c.desired.name}"',
-                  S._comment("SCHEMA", _q(c.desired.name), c.desired.comment))
+            p.add(
+                COMMENTS,
+                f'Set comment on schema "{c.desired.name}"',
+                S._comment("SCHEMA", _q(c.desired.name), c.desired.comment),
+            )
     elif c.kind == "extra":
         p.add(DROP_TYPES, f'Drop schema named "{c.actual.name}"', f"DROP SCHEMA {_q(c.actual.name)};")
     elif c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment on schema "{c.desired.name}"',
-              S._comment("SCHEMA", _q(c.desired.name), c.desired.comment))
+        p.add(
+            COMMENTS,
+            f'Set comment on schema "{c.desired.name}"',
+            S._comment("SCHEMA", _q(c.desired.name), c.desired.comment),
+        )
     else:
         p.unsupported.append(f"schema {c.name}: {c.attribute} changed")
 
 
 def _recreate_enum(p: Plan, e: Enum, desired: Catalog, actual: Catalog) -> None:
     old = f"{e.name[:50]}__dbstack_old"
-    p.add(TYPES, f'Rename enum type "{e.name}" (labels removed or reordered)',
-          f"ALTER TYPE {e.qualified} RENAME TO {_q(old)};")
+    p.add(
+        TYPES,
+        f'Rename enum type "{e.name}" (labels removed or reordered)',
+        f"ALTER TYPE {e.qualified} RENAME TO {_q(old)};",
+    )
     p.add(TYPES, f'Create enum type "{e.name}"', S.create_enum_sql(e))
     dt = desired.tables_by_key()
     for t in actual.tables:
@@ -387,8 +471,11 @@ def _recreate_enum(p: Plan, e: Enum, desired: Catalog, actual: Catalog) -> None:
             cq = f"ALTER TABLE {t.qualified} ALTER COLUMN {_q(col.name)}"
             if col.default is not None:
                 p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} DROP DEFAULT;")
-            p.add(COLUMNS, f'Modify "{t.name}" table',
-                  f"{cq} TYPE {e.qualified} USING {_q(col.name)}::text::{e.qualified};")
+            p.add(
+                COLUMNS,
+                f'Modify "{t.name}" table',
+                f"{cq} TYPE {e.qualified} USING {_q(col.name)}::text::{e.qualified};",
+            )
             if want_col is not None and want_col.default is not None:
                 p.add(COLUMNS, f'Modify "{t.name}" table', f"{cq} SET DEFAULT {want_col.default};")
     p.add(OWNED, f'Drop the old enum type "{e.name}"', f"DROP TYPE {qualify(e.schema, old)};")
@@ -436,8 +523,13 @@ def _seq_alter(o: SequenceOptions, a: SequenceOptions) -> list[str]:
     out = []
     if o.type != a.type:
         out.append(f"AS {o.type}")
-    for word, attr in (("INCREMENT BY", "increment"), ("MINVALUE", "min_value"), ("MAXVALUE", "max_value"),
-                       ("START WITH", "start"), ("CACHE", "cache")):
+    for word, attr in (
+        ("INCREMENT BY", "increment"),
+        ("MINVALUE", "min_value"),
+        ("MAXVALUE", "max_value"),
+        ("START WITH", "start"),
+        ("CACHE", "cache"),
+    ):
         if getattr(o, attr) != getattr(a, attr):
             out.append(f"{word} {getattr(o, attr)}")
     if o.cycle != a.cycle:
@@ -461,19 +553,28 @@ def _sequence(p: Plan, c: Change) -> None:
     elif c.attribute == "options":
         parts = _seq_alter(c.desired, c.actual)
         if parts:
-            p.add(SEQUENCES, f'Modify "{c.name.split(".")[-1]}" sequence',
-                  f"ALTER SEQUENCE {qualify(*c.name.split('.', 1))} {' '.join(parts)};")
+            p.add(
+                SEQUENCES,
+                f'Modify "{c.name.split(".")[-1]}" sequence',
+                f"ALTER SEQUENCE {qualify(*c.name.split('.', 1))} {' '.join(parts)};",
+            )
     elif c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment on sequence "{c.name}"',
-              S._comment("SEQUENCE", qualify(*c.name.split(".", 1)), c.desired))
+        p.add(
+            COMMENTS,
+            f'Set comment on sequence "{c.name}"',
+            S._comment("SEQUENCE", qualify(*c.name.split(".", 1)), c.desired),
+        )
     elif c.attribute == "owned_by":
         sch, name = c.name.split(".", 1)
         if c.desired is None:
             p.add(OWNED, f'Modify "{name}" sequence', f"ALTER SEQUENCE {qualify(sch, name)} OWNED BY NONE;")
         else:
             s_, t_, col_ = c.desired
-            p.add(OWNED, f'Modify "{name}" sequence',
-                  f"ALTER SEQUENCE {qualify(sch, name)} OWNED BY {qualify(s_, t_)}.{_q(col_)};")
+            p.add(
+                OWNED,
+                f'Modify "{name}" sequence',
+                f"ALTER SEQUENCE {qualify(sch, name)} OWNED BY {qualify(s_, t_)}.{_q(col_)};",
+            )
     else:
         p.unsupported.append(f"sequence {c.name}: {c.attribute} changed")
 
@@ -488,8 +589,7 @@ def _create_table(p: Plan, t: Table) -> None:
         p.add(INDEXES, f'Create index "{i.name}" to table: "{t.name}"', S.create_index_sql(i))
     for tr in t.triggers:
         p.add(TRIGGERS, f'Create trigger "{tr.name}"', *S.create_trigger_sql(tr))
-    for stmt in S.row_security_sql(t, enabled=True if t.rls_enabled else None,
-                                   forced=True if t.rls_forced else None):
+    for stmt in S.row_security_sql(t, enabled=True if t.rls_enabled else None, forced=True if t.rls_forced else None):
         p.add(RLS, f'Modify "{t.name}" table', stmt)
     for pol in t.policies:
         p.add(POLICIES, f'Create policy "{pol.name}"', S.create_policy_sql(pol))
@@ -508,8 +608,11 @@ def _table_attr(p: Plan, c: Change, dt: dict, at: dict) -> None:
     if c.attribute == "comment":
         p.add(COMMENTS, f'Set comment to table: "{d.name}"', S._comment("TABLE", d.qualified, d.comment))
     elif c.attribute == "unlogged":
-        p.add(COLUMNS, f'Modify "{d.name}" table',
-              f"ALTER TABLE {d.qualified} SET {'UNLOGGED' if d.unlogged else 'LOGGED'};")
+        p.add(
+            COLUMNS,
+            f'Modify "{d.name}" table',
+            f"ALTER TABLE {d.qualified} SET {'UNLOGGED' if d.unlogged else 'LOGGED'};",
+        )
     elif c.attribute == "rls_enabled":
         p.add(RLS, f'Modify "{d.name}" table', *S.row_security_sql(d, enabled=d.rls_enabled))
     elif c.attribute == "rls_forced":
@@ -549,8 +652,11 @@ def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
             return  # comes with the parent's ADD COLUMN
         p.add(COLUMNS, f'Modify "{d.name}" table', S.add_column_sql(d, col))
         if col.comment is not None:
-            p.add(COMMENTS, f'Set comment to column: "{col.name}" on table: "{d.name}"',
-                  S._comment("COLUMN", f"{d.qualified}.{_q(col.name)}", col.comment))
+            p.add(
+                COMMENTS,
+                f'Set comment to column: "{col.name}" on table: "{d.name}"',
+                S._comment("COLUMN", f"{d.qualified}.{_q(col.name)}", col.comment),
+            )
         return
     if c.kind == "extra":
         if c.actual.inherited and a.inherits:
@@ -584,8 +690,11 @@ def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
         for stmt in _identity_alter(d, want, have):
             p.add(COLUMNS, f'Modify "{d.name}" table', stmt)
     elif attr == "comment":
-        p.add(COMMENTS, f'Set comment to column: "{colname}" on table: "{d.name}"',
-              S._comment("COLUMN", f"{d.qualified}.{_q(colname)}", want.comment))
+        p.add(
+            COMMENTS,
+            f'Set comment to column: "{colname}" on table: "{d.name}"',
+            S._comment("COLUMN", f"{d.qualified}.{_q(colname)}", want.comment),
+        )
     elif attr == "inherited" and d.inherits != a.inherits:
         return  # follows INHERIT / NO INHERIT of the table
     else:
@@ -602,8 +711,11 @@ def _find_constraint(t: Table, object_type: str, name: str):
 
 
 def _constraint_comment(p: Plan, t: Table, name: str, comment: str | None) -> None:
-    p.add(COMMENTS, f'Set comment on constraint "{name}"',
-          S._comment("CONSTRAINT", f"{_q(name)} ON {t.qualified}", comment))
+    p.add(
+        COMMENTS,
+        f'Set comment on constraint "{name}"',
+        S._comment("CONSTRAINT", f"{_q(name)} ON {t.qualified}", comment),
+    )
 
 
 def _constraint(p: Plan, c: Change, dt: dict, at: dict) -> None:
@@ -631,8 +743,9 @@ def _constraint(p: Plan, c: Change, dt: dict, at: dict) -> None:
         _constraint_comment(p, d, want.name, want.comment)
         return
     if c.object_type == "check" and c.attribute == "valid" and want.valid:
-        p.add(CONSTRAINTS, f'Modify "{d.name}" table',
-              f"ALTER TABLE {d.qualified} VALIDATE CONSTRAINT {_q(want.name)};")
+        p.add(
+            CONSTRAINTS, f'Modify "{d.name}" table', f"ALTER TABLE {d.qualified} VALIDATE CONSTRAINT {_q(want.name)};"
+        )
         return
     stamp = f"-- constraint {d.schema}.{d.name}.{c.object_type}.{name}"
     if any(st.sql == stamp for st in p.steps.get(-1, [])):
@@ -686,8 +799,11 @@ def _trigger(p: Plan, c: Change, dt: dict, dv: dict, at: dict, av: dict) -> None
         tr: Trigger = c.desired
         p.add(TRIGGERS, f'Create trigger "{tr.name}"', *S.create_trigger_sql(tr))
         if tr.comment is not None:
-            p.add(COMMENTS, f'Set comment on trigger "{tr.name}"',
-                  S._comment("TRIGGER", f"{_q(tr.name)} ON {qualify(tr.schema, tr.table)}", tr.comment))
+            p.add(
+                COMMENTS,
+                f'Set comment on trigger "{tr.name}"',
+                S._comment("TRIGGER", f"{_q(tr.name)} ON {qualify(tr.schema, tr.table)}", tr.comment),
+            )
         return
     if c.kind == "extra":
         if c.table in dt or c.table in dv:
@@ -697,16 +813,23 @@ def _trigger(p: Plan, c: Change, dt: dict, dv: dict, at: dict, av: dict) -> None
     want = next(x for x in _owner(c.table, dt, dv).triggers if x.name == name)
     have = next(x for x in _owner(c.table, at, av).triggers if x.name == name)
     if c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment on trigger "{name}"',
-              S._comment("TRIGGER", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment))
+        p.add(
+            COMMENTS,
+            f'Set comment on trigger "{name}"',
+            S._comment("TRIGGER", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
+        )
         return
     stamp = f"-- trigger {want.schema}.{want.table}.{name}"
     if any(st.sql == stamp for st in p.steps.get(-1, [])):
         return
     p.steps.setdefault(-1, []).append(Step("", stamp))
     if want.definition == have.definition:  # only enabled/disabled changed
-        p.add(TRIGGERS, f'Modify trigger "{name}"', *S.create_trigger_sql(want)[1:] or [
-            f"ALTER TABLE {qualify(want.schema, want.table)} ENABLE TRIGGER {_q(name)};"])
+        p.add(
+            TRIGGERS,
+            f'Modify trigger "{name}"',
+            *S.create_trigger_sql(want)[1:]
+            or [f"ALTER TABLE {qualify(want.schema, want.table)} ENABLE TRIGGER {_q(name)};"],
+        )
         return
     p.add(DROP_TRIGGERS, f'Drop trigger "{name}"', S.drop_trigger_sql(have))
     p.add(TRIGGERS, f'Create trigger "{name}"', *S.create_trigger_sql(want))
@@ -736,15 +859,18 @@ def _view(p: Plan, c: Change, dv: dict, av: dict, replaced: set) -> None:
     key = tuple(c.name.split(".", 1))
     want, have = dv[key], av[key]
     if c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment to view: "{want.name}"',
-              S._comment("MATERIALIZED VIEW" if want.materialized else "VIEW", want.qualified, want.comment))
+        p.add(
+            COMMENTS,
+            f'Set comment to view: "{want.name}"',
+            S._comment("MATERIALIZED VIEW" if want.materialized else "VIEW", want.qualified, want.comment),
+        )
         return
     if key in replaced:
         return
     replaced.add(key)
     old_cols = [(x.name, x.type) for x in have.columns]
     new_cols = [(x.name, x.type) for x in want.columns]
-    if not want.materialized and new_cols[:len(old_cols)] == old_cols:
+    if not want.materialized and new_cols[: len(old_cols)] == old_cols:
         # CREATE OR REPLACE keeps dependent views working (columns may only be appended).
         p.late.append((want, _view_steps(want, replace=True)))
         return
@@ -762,8 +888,11 @@ def _function(p: Plan, c: Change, df: dict, af: dict) -> None:
     key = c.name
     want, have = df[key], af[key]
     if c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment to {want.kind}: "{want.name}"',
-              S.function_comment_sql(want) or S._comment("FUNCTION", want.signature, None))
+        p.add(
+            COMMENTS,
+            f'Set comment to {want.kind}: "{want.name}"',
+            S.function_comment_sql(want) or S._comment("FUNCTION", want.signature, None),
+        )
         return
     stamp = f"-- function {key}"
     if any(st.sql == stamp for st in p.steps.get(-1, [])):

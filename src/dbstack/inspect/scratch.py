@@ -6,6 +6,7 @@ exception, Ctrl-C (SIGINT) or SIGTERM (turned into an exception for the
 duration, so the ``finally`` runs). While dropping, SIGINT and SIGTERM are
 held back so a second Ctrl-C cannot leave the database behind.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,15 @@ from collections.abc import Iterator
 from ..postgres import MAINTENANCE_DB, create_database, drop_database, scratch_name, session
 from ..settings import ConnSpec
 
-__all__ = ["MAINTENANCE_DB", "SCRATCH_PREFIXES", "Terminated", "drop_leftovers", "leftovers", "scratch_database",
-           "signals_held"]
+__all__ = [
+    "MAINTENANCE_DB",
+    "SCRATCH_PREFIXES",
+    "Terminated",
+    "drop_leftovers",
+    "leftovers",
+    "scratch_database",
+    "signals_held",
+]
 
 
 class Terminated(SystemExit):
@@ -64,8 +72,9 @@ def signals_held() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def scratch_database(server: ConnSpec, prefix: str = "dbstack_scratch", *,
-                     admin_db: str = MAINTENANCE_DB) -> Iterator[ConnSpec]:
+def scratch_database(
+    server: ConnSpec, prefix: str = "dbstack_scratch", *, admin_db: str = MAINTENANCE_DB
+) -> Iterator[ConnSpec]:
     """Yield the ConnSpec of a new empty database on server's server; always drop it.
 
     The window is airtight: the signals are blocked from before CREATE DATABASE
@@ -93,17 +102,22 @@ def scratch_database(server: ConnSpec, prefix: str = "dbstack_scratch", *,
                 with signals_held():
                     try:
                         drop_database(server, name, admin_db=admin_db)
-                    except Exception as exc:  # report, but do not hide the original error
+                    except Exception as exc:  # noqa: BLE001 - report, but do not hide the original error
                         import sys
-                        print(f"warning: could not drop scratch database {name!r}: {_first_line(exc)}; "
-                              f"drop it by hand: DROP DATABASE \"{name}\"", file=sys.stderr)
+
+                        print(
+                            f"warning: could not drop scratch database {name!r}: {_first_line(exc)}; "
+                            f'drop it by hand: DROP DATABASE "{name}"',
+                            file=sys.stderr,
+                        )
 
 
 SCRATCH_PREFIXES = ("dbstack_scratch", "dbstack_lint", "genmigrate_desired", "genmigrate_replay", "genmigrate_dev")
 
 
-def leftovers(server: ConnSpec, prefixes: tuple[str, ...] = SCRATCH_PREFIXES, *,
-              admin_db: str = MAINTENANCE_DB) -> list[str]:
+def leftovers(
+    server: ConnSpec, prefixes: tuple[str, ...] = SCRATCH_PREFIXES, *, admin_db: str = MAINTENANCE_DB
+) -> list[str]:
     """Scratch databases on the server whose creating process is gone (on this machine).
 
     Names are ``<prefix>_<pid>_<8 hex>``; one whose pid is still alive here may be
@@ -111,12 +125,16 @@ def leftovers(server: ConnSpec, prefixes: tuple[str, ...] = SCRATCH_PREFIXES, *,
     """
     import re
 
-    pattern = re.compile(r"^(%s)_(\d+)_[0-9a-f]{8}$" % "|".join(re.escape(p) for p in prefixes))
+    pattern = re.compile(rf"^({'|'.join(re.escape(p) for p in prefixes)})_(\d+)_[0-9a-f]{{8}}$")
     with session(server.with_db(admin_db)) as pg:
         # A database someone is connected to is in use, whatever its name says.
-        names = [r[0] for r in pg.execute(
-            "SELECT d.datname FROM pg_catalog.pg_database d WHERE NOT EXISTS "
-            "(SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)").fetchall()]
+        names = [
+            r[0]
+            for r in pg.execute(
+                "SELECT d.datname FROM pg_catalog.pg_database d WHERE NOT EXISTS "
+                "(SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)"
+            ).fetchall()
+        ]
     out = []
     for n in names:
         m = pattern.match(n)
@@ -137,8 +155,9 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def drop_leftovers(server: ConnSpec, prefixes: tuple[str, ...] = SCRATCH_PREFIXES, *,
-                   admin_db: str = MAINTENANCE_DB) -> list[str]:
+def drop_leftovers(
+    server: ConnSpec, prefixes: tuple[str, ...] = SCRATCH_PREFIXES, *, admin_db: str = MAINTENANCE_DB
+) -> list[str]:
     """Drop the scratch databases an interrupted earlier run left behind; their names."""
     gone = leftovers(server, prefixes, admin_db=admin_db)
     for n in gone:
@@ -151,7 +170,6 @@ def _drop_leftovers_quietly(server: ConnSpec, prefix: str, admin_db: str) -> Non
 
     try:
         for n in drop_leftovers(server, (prefix,), admin_db=admin_db):
-            print(f"note: dropped scratch database {n!r} left behind by an interrupted earlier run",
-                  file=sys.stderr)
+            print(f"note: dropped scratch database {n!r} left behind by an interrupted earlier run", file=sys.stderr)
     except Exception:  # noqa: BLE001 — cleaning up after others must never stop this run
         pass

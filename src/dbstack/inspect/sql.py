@@ -13,6 +13,7 @@ row-level security and policies, privileges and default privileges, owners
 The per-object helpers (``create_table_sql`` …, ``add_column_sql`` …) are
 public: the migration generator builds its statements from them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -52,6 +53,7 @@ _PUBLIC_COMMENT = "standard public schema"
 
 # --------------------------------------------------------------------------- small pieces
 
+
 def _comment(kind: str, target: str, comment: str | None) -> str:
     return f"COMMENT ON {kind} {target} IS {quote_literal(comment) if comment is not None else 'NULL'};"
 
@@ -72,8 +74,11 @@ def sequence_options_sql(o: SequenceOptions, *, with_type: bool = True, only_non
     if with_type and not only_non_default:
         parts.append(f"AS {o.type}")
     checks = [
-        ("START WITH", o.start, dstart), ("INCREMENT BY", o.increment, 1),
-        ("MINVALUE", o.min_value, dmin), ("MAXVALUE", o.max_value, dmax), ("CACHE", o.cache, 1),
+        ("START WITH", o.start, dstart),
+        ("INCREMENT BY", o.increment, 1),
+        ("MINVALUE", o.min_value, dmin),
+        ("MAXVALUE", o.max_value, dmax),
+        ("CACHE", o.cache, 1),
     ]
     for word, value, default in checks:
         if not only_non_default or value != default:
@@ -113,13 +118,16 @@ def _inline_checks(table: Table) -> list[Check]:
 
 # --------------------------------------------------------------------------- CREATE
 
+
 def create_schema_sql(schema: Schema) -> str:
     return f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema.name)};"
 
 
 def create_extension_sql(ext: Extension) -> str:
-    return (f"CREATE EXTENSION IF NOT EXISTS {quote_ident(ext.name)} WITH SCHEMA {quote_ident(ext.schema)}"
-            f" VERSION {quote_literal(ext.version)};")
+    return (
+        f"CREATE EXTENSION IF NOT EXISTS {quote_ident(ext.name)} WITH SCHEMA {quote_ident(ext.schema)}"
+        f" VERSION {quote_literal(ext.version)};"
+    )
 
 
 def create_enum_sql(enum: Enum) -> str:
@@ -178,7 +186,7 @@ def create_table_sql(table: Table, *, indent: str = "    ") -> str:
     items += [constraint_sql(u) for u in table.uniques]
     items += [constraint_sql(c) for c in _inline_checks(table)]
     items += [constraint_sql(x) for x in table.exclusions]
-    body = (",\n".join(indent + i for i in items))
+    body = ",\n".join(indent + i for i in items)
     text = f"{prefix} {table.qualified} (\n{body}\n)" if items else f"{prefix} {table.qualified} ()"
     if table.inherits:
         text += f" INHERITS ({', '.join(qualify(*p) for p in table.inherits)})"
@@ -235,8 +243,9 @@ def create_trigger_sql(trigger: Trigger) -> list[str]:
 
 
 def create_composite_sql(ct: CompositeType) -> str:
-    fields = ", ".join(f"{quote_ident(f.name)} {f.type}" + (f" COLLATE {f.collation}" if f.collation else "")
-                       for f in ct.fields)
+    fields = ", ".join(
+        f"{quote_ident(f.name)} {f.type}" + (f" COLLATE {f.collation}" if f.collation else "") for f in ct.fields
+    )
     return f"CREATE TYPE {ct.qualified} AS ({fields});"
 
 
@@ -284,8 +293,10 @@ def default_privilege_sql(role: str, schema: str | None, object_type: str, g: Gr
         head += f" IN SCHEMA {quote_ident(schema)}"
     give = g.revoked == undo
     if give:
-        return (f"{head} GRANT {g.privilege} ON {object_type} TO {_role(g.grantee)}"
-                f"{' WITH GRANT OPTION' if g.grantable else ''};")
+        return (
+            f"{head} GRANT {g.privilege} ON {object_type} TO {_role(g.grantee)}"
+            f"{' WITH GRANT OPTION' if g.grantable else ''};"
+        )
     return f"{head} REVOKE {g.privilege} ON {object_type} FROM {_role(g.grantee)};"
 
 
@@ -324,8 +335,9 @@ def row_security_sql(table: Table, *, enabled: bool | None = None, forced: bool 
 
 def table_security_sql(table: Table) -> list[str]:
     """What a new table needs after CREATE TABLE: RLS switches, policies, grants."""
-    out = row_security_sql(table, enabled=True if table.rls_enabled else None,
-                           forced=True if table.rls_forced else None)
+    out = row_security_sql(
+        table, enabled=True if table.rls_enabled else None, forced=True if table.rls_forced else None
+    )
     out += [create_policy_sql(p) for p in table.policies]
     return out
 
@@ -335,6 +347,7 @@ def owner_sql(kind: str, target: str, owner: str) -> str:
 
 
 # --------------------------------------------------------------------------- ALTER / DROP (for generated migrations)
+
 
 def add_column_sql(table: Table, col: Column) -> str:
     return f"ALTER TABLE {table.qualified} ADD COLUMN {column_sql(col)};"
@@ -394,6 +407,7 @@ def drop_type_sql(obj: Enum | Domain | CompositeType | RangeType) -> str:
 
 # --------------------------------------------------------------------------- comments
 
+
 def table_comments_sql(table: Table) -> list[str]:
     out = []
     if table.comment is not None:
@@ -401,8 +415,13 @@ def table_comments_sql(table: Table) -> list[str]:
     for c in table.columns:
         if c.comment is not None:
             out.append(_comment("COLUMN", f"{table.qualified}.{quote_ident(c.name)}", c.comment))
-    cons: list = ([table.primary_key] if table.primary_key else []) + list(table.uniques) + list(table.checks) \
-        + list(table.exclusions) + list(table.foreign_keys)
+    cons: list = (
+        ([table.primary_key] if table.primary_key else [])
+        + list(table.uniques)
+        + list(table.checks)
+        + list(table.exclusions)
+        + list(table.foreign_keys)
+    )
     for con in cons:
         if con.comment is not None:
             out.append(_comment("CONSTRAINT", f"{quote_ident(con.name)} ON {table.qualified}", con.comment))
@@ -441,6 +460,7 @@ def function_comment_sql(fn: Function) -> str | None:
 
 
 # --------------------------------------------------------------------------- ordering
+
 
 def _table_order(tables: Iterable[Table]) -> list[Table]:
     """Parents before their partitions, otherwise catalog order."""
@@ -506,6 +526,7 @@ def _late_functions(cat: Catalog) -> tuple[list[Function], list[Function]]:
 
 
 # --------------------------------------------------------------------------- whole catalog
+
 
 def sql_statements(cat: Catalog) -> list[str]:
     """Every statement of the recreate script, in dependency order."""
@@ -585,15 +606,17 @@ def security_statements(cat: Catalog) -> list[str]:
         out += privileges_sql(f"{'PROCEDURE' if f.kind == 'procedure' else 'FUNCTION'} {f.signature}", f.privileges)
     for dp in cat.default_privileges:
         out += default_privileges_sql(dp)
-    owned = ([("SCHEMA", quote_ident(s.name), s.owner) for s in cat.schemas if s.name != "public"]
-             + [("TYPE", x.qualified, x.owner) for x in cat.enums]
-             + [("TYPE", x.qualified, x.owner) for x in cat.composites]
-             + [("TYPE", x.qualified, x.owner) for x in cat.ranges]
-             + [("DOMAIN", d.qualified, d.owner) for d in cat.domains]
-             + [("SEQUENCE", q.qualified, q.owner) for q in cat.sequences if q.owned_by is None]
-             + [("TABLE", t.qualified, t.owner) for t in cat.tables]
-             + [("MATERIALIZED VIEW" if v.materialized else "VIEW", v.qualified, v.owner) for v in cat.views]
-             + [("PROCEDURE" if f.kind == "procedure" else "FUNCTION", f.signature, f.owner) for f in cat.functions])
+    owned = (
+        [("SCHEMA", quote_ident(s.name), s.owner) for s in cat.schemas if s.name != "public"]
+        + [("TYPE", x.qualified, x.owner) for x in cat.enums]
+        + [("TYPE", x.qualified, x.owner) for x in cat.composites]
+        + [("TYPE", x.qualified, x.owner) for x in cat.ranges]
+        + [("DOMAIN", d.qualified, d.owner) for d in cat.domains]
+        + [("SEQUENCE", q.qualified, q.owner) for q in cat.sequences if q.owned_by is None]
+        + [("TABLE", t.qualified, t.owner) for t in cat.tables]
+        + [("MATERIALIZED VIEW" if v.materialized else "VIEW", v.qualified, v.owner) for v in cat.views]
+        + [("PROCEDURE" if f.kind == "procedure" else "FUNCTION", f.signature, f.owner) for f in cat.functions]
+    )
     out += [owner_sql(k, target, o) for k, target, o in owned if o]
     return out
 

@@ -7,6 +7,7 @@ served". :class:`KubernetesClusterAPI` implements it with the official
 (``new_client_from_config(context=...)``), never the current one.
 Tests use the test suite's FakeClusterAPI (tests/fake_cluster_api.py) (no API server can run here).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,12 +30,14 @@ class ClusterAPI(Protocol):
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
         """The object, or None when it does not exist."""
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None,
-             label_selector: str | None = None) -> list[dict]:
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict]:
         """Objects of a kind, optionally in one namespace and matching an equality selector."""
 
-    def logs(self, namespace: str, pod: str, *, container: str | None = None, tail: int | None = None,
-             follow: bool = False) -> Iterator[str]:
+    def logs(
+        self, namespace: str, pod: str, *, container: str | None = None, tail: int | None = None, follow: bool = False
+    ) -> Iterator[str]:
         """A pod's log lines (without line ends)."""
 
 
@@ -59,11 +62,11 @@ class KubernetesClusterAPI:
             config_file = os.pathsep.join(str(p) for p in kubeconfig_paths())
         try:
             # persist_config=False: never write refreshed tokens back into the user's kubeconfig
-            self._client = config.new_client_from_config(config_file=config_file, context=context,
-                                                         persist_config=False)
+            self._client = config.new_client_from_config(config_file=config_file, context=context, persist_config=False)
         except ConfigException as exc:
-            raise KubernetesError(f"cannot load kube context {context}: {exc}",
-                                  "create the cluster with `inv kind-up`") from None
+            raise KubernetesError(
+                f"cannot load kube context {context}: {exc}", "create the cluster with `inv kind-up`"
+            ) from None
         with self._errors(f"connect to the API server of context {context}"):
             self._dyn = dynamic.DynamicClient(self._client)
 
@@ -76,8 +79,10 @@ class KubernetesClusterAPI:
         try:
             return self._dyn.resources.get(api_version=api_version, kind=kind)
         except ResourceNotFoundError:
-            raise KubernetesError(f"the cluster (context {self.context}) does not serve {kind} ({api_version})",
-                                  "install the operator that provides it (`inv operators-install`)") from None
+            raise KubernetesError(
+                f"the cluster (context {self.context}) does not serve {kind} ({api_version})",
+                "install the operator that provides it (`inv operators-install`)",
+            ) from None
 
     def has_kind(self, api_version: str, kind: str) -> bool:
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
@@ -93,8 +98,13 @@ class KubernetesClusterAPI:
         res = self._resource(obj["apiVersion"], obj["kind"])
         md = obj.get("metadata") or {}
         with self._errors(f"apply {describe(obj)}"):
-            out = res.server_side_apply(body=obj, name=md.get("name"), namespace=md.get("namespace"),
-                                        field_manager=field_manager, force_conflicts=force)
+            out = res.server_side_apply(
+                body=obj,
+                name=md.get("name"),
+                namespace=md.get("namespace"),
+                field_manager=field_manager,
+                force_conflicts=force,
+            )
         return out.to_dict()
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
@@ -107,15 +117,17 @@ class KubernetesClusterAPI:
             except NotFoundError:
                 return None
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None,
-             label_selector: str | None = None) -> list[dict]:
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict]:
         res = self._resource(api_version, kind)
         with self._errors(f"list {kind}"):
             out = res.get(namespace=namespace, label_selector=label_selector)
         return list(out.to_dict().get("items") or [])
 
-    def logs(self, namespace: str, pod: str, *, container: str | None = None, tail: int | None = None,
-             follow: bool = False) -> Iterator[str]:
+    def logs(
+        self, namespace: str, pod: str, *, container: str | None = None, tail: int | None = None, follow: bool = False
+    ) -> Iterator[str]:
         from kubernetes import client
 
         core = client.CoreV1Api(self._client)
@@ -159,10 +171,13 @@ class _ApiErrors:
                 msg = json.loads(exc.body or "{}").get("message") or msg
             except (ValueError, AttributeError):
                 pass
-            raise KubernetesError(f"cannot {self.what}: {exc.status} {msg}",
-                                  "read the API server's message above; nothing after this step was applied") from None
+            raise KubernetesError(
+                f"cannot {self.what}: {exc.status} {msg}",
+                "read the API server's message above; nothing after this step was applied",
+            ) from None
         if isinstance(exc, (OSError, ConnectionError)) or type(exc).__module__.startswith("urllib3"):
-            raise KubernetesError(f"cannot {self.what}: the API server of context {self.context} does not answer "
-                                  f"({exc})",
-                                  "is the Kind cluster running? `docker ps`, `inv kind-up`") from None
+            raise KubernetesError(
+                f"cannot {self.what}: the API server of context {self.context} does not answer ({exc})",
+                "is the Kind cluster running? `docker ps`, `inv kind-up`",
+            ) from None
         return False

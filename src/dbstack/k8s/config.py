@@ -5,6 +5,7 @@ pinned operator versions, timeouts) and ``manifests/cnpg/environments.yaml``,
 the one source of values the CNPG manifests are rendered from. Both are
 validated here so a typo fails with a message instead of a broken manifest.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,6 +35,7 @@ EXEC_ORDERS = ("linear", "linear-skip", "non-linear")
 
 # --------------------------------------------------------------------------- dbstack.k8s
 
+
 @dataclass(frozen=True)
 class K8sSettings:
     root: Path
@@ -61,8 +63,10 @@ class K8sSettings:
     @property
     def cnpg_manifest_url(self) -> str:
         major, minor, _ = self.cnpg_version.split(".")
-        return ("https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/"
-                f"release-{major}.{minor}/releases/cnpg-{self.cnpg_version}.yaml")
+        return (
+            "https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/"
+            f"release-{major}.{minor}/releases/cnpg-{self.cnpg_version}.yaml"
+        )
 
     @property
     def environments_file(self) -> Path:
@@ -91,18 +95,22 @@ def k8s_settings(settings: Settings) -> K8sSettings:
     def f(key: str) -> float:
         v = raw.get(key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-            raise ConfigError(f"setting {w}.{key} must be a positive number of seconds, got {v!r}",
-                              "fix it in invoke.yaml")
+            raise ConfigError(
+                f"setting {w}.{key} must be a positive number of seconds, got {v!r}", "fix it in invoke.yaml"
+            )
         return float(v)
 
     name = s("kind_cluster")
     if not _KIND_NAME.match(name):
-        raise ConfigError(f"setting {w}.kind_cluster {name!r} is not a valid Kind cluster name",
-                          "use lowercase letters, digits, '.' and '-' only")
+        raise ConfigError(
+            f"setting {w}.kind_cluster {name!r} is not a valid Kind cluster name",
+            "use lowercase letters, digits, '.' and '-' only",
+        )
     for key in ("cnpg_version", "atlas_operator_version"):
         if not _VERSION.match(s(key)):
-            raise ConfigError(f"setting {w}.{key} must be a version like 1.30.0, got {raw.get(key)!r}",
-                              "pin an exact release")
+            raise ConfigError(
+                f"setting {w}.{key} must be a version like 1.30.0, got {raw.get(key)!r}", "pin an exact release"
+            )
     return K8sSettings(
         root=settings.root,
         kind_cluster=name,
@@ -117,6 +125,7 @@ def k8s_settings(settings: Settings) -> K8sSettings:
 
 
 # --------------------------------------------------------------------------- environments.yaml
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -180,34 +189,55 @@ class EnvValues:
     monitoring: Mapping[str, Any] | None = None
 
 
-_VALUE_KEYS = {"instances", "image", "storage", "resources", "parameters", "extensions", "sslmode",
-               "migration", "credentials", "backup", "affinity", "synchronous", "monitoring"}
+_VALUE_KEYS = {
+    "instances",
+    "image",
+    "storage",
+    "resources",
+    "parameters",
+    "extensions",
+    "sslmode",
+    "migration",
+    "credentials",
+    "backup",
+    "affinity",
+    "synchronous",
+    "monitoring",
+}
 BACKUP_METHODS = ("barman-cloud-plugin", "barman-object-store")
-_BACKUP_KEYS = {"method", "destination_path", "endpoint_url", "s3_credentials", "retention", "schedule",
-                "wal_compression"}
-_RETENTION = re.compile(r"^[1-9][0-9]*[dwm]\Z")        # CNPG's retentionPolicy pattern (days, weeks, months)
-_CRON6 = re.compile(r"^\S+( \S+){5}\Z")               # ScheduledBackup: six fields, seconds first
+_BACKUP_KEYS = {
+    "method",
+    "destination_path",
+    "endpoint_url",
+    "s3_credentials",
+    "retention",
+    "schedule",
+    "wal_compression",
+}
+_RETENTION = re.compile(r"^[1-9][0-9]*[dwm]\Z")  # CNPG's retentionPolicy pattern (days, weeks, months)
+_CRON6 = re.compile(r"^\S+( \S+){5}\Z")  # ScheduledBackup: six fields, seconds first
 WAL_COMPRESSIONS = ("gzip", "bzip2", "snappy", "lz4", "xz", "zstd")
 _TOP_KEYS = {"name", "database", "owner", "defaults", "environments"}
-_CRED_KEYS = {"source", "env_file", "store", "remote_key", "username_property", "password_property",
-              "refresh_interval"}
+_CRED_KEYS = {"source", "env_file", "store", "remote_key", "username_property", "password_property", "refresh_interval"}
 _MIGRATION_KEYS = {"revisions_schema", "exec_order", "backoff_limit", "baseline"}
 
 
 @dataclass(frozen=True)
 class Environments:
     path: Path
-    name: str        # object name stem: <name>-db, <name>-migration(s), namespace <name>-<env>
-    database: str    # the PostgreSQL database created at bootstrap
-    owner: str       # its owner, the application user
+    name: str  # object name stem: <name>-db, <name>-migration(s), namespace <name>-<env>
+    database: str  # the PostgreSQL database created at bootstrap
+    owner: str  # its owner, the application user
     defaults: EnvValues
     envs: Mapping[str, EnvValues]
 
     def get(self, env: str | None) -> EnvValues:
         if not env or env not in self.envs:
             known = ", ".join(self.envs) or "none"
-            raise UsageError(f"unknown environment {env!r} (known: {known})",
-                             f"pass --env with one of: {known}; environments are defined in {self.path}")
+            raise UsageError(
+                f"unknown environment {env!r} (known: {known})",
+                f"pass --env with one of: {known}; environments are defined in {self.path}",
+            )
         return self.envs[env]
 
     def names(self, env: str) -> EnvNames:
@@ -215,9 +245,16 @@ class Environments:
         prefix = f"{env}-"
         cluster = f"{prefix}{self.name}-db"
         cred = f"{cluster}-app" if v.credentials.source == "cnpg" else f"{prefix}{self.name}-db-credentials"
-        return EnvNames(env=env, namespace=f"{self.name}-{env}", prefix=prefix, cluster=cluster,
-                        migration=f"{prefix}{self.name}-migration", configmap=f"{prefix}{self.name}-migrations",
-                        credentials_secret=cred, rw_service=f"{cluster}-rw")
+        return EnvNames(
+            env=env,
+            namespace=f"{self.name}-{env}",
+            prefix=prefix,
+            cluster=cluster,
+            migration=f"{prefix}{self.name}-migration",
+            configmap=f"{prefix}{self.name}-migrations",
+            credentials_secret=cred,
+            rw_service=f"{cluster}-rw",
+        )
 
     @property
     def configmap_name(self) -> str:
@@ -231,8 +268,9 @@ def load_environments(path: Path) -> Environments:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist",
-                          "it holds the per-environment values of the CNPG manifests; restore it from git") from None
+        raise ConfigError(
+            f"{path} does not exist", "it holds the per-environment values of the CNPG manifests; restore it from git"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -249,21 +287,27 @@ def parse_environments(data: Any, path: Path) -> Environments:
     database = _str(data, "database", where)
     owner = _str(data, "owner", where)
     if not _DNS_LABEL.match(name):
-        raise ConfigError(f"{where}: name {name!r} must be a lowercase DNS label (a-z, 0-9, '-')",
-                          "it becomes part of every object and namespace name")
+        raise ConfigError(
+            f"{where}: name {name!r} must be a lowercase DNS label (a-z, 0-9, '-')",
+            "it becomes part of every object and namespace name",
+        )
     defaults_raw = data.get("defaults")
     if not isinstance(defaults_raw, Mapping):
         raise ConfigError(f"{where}: 'defaults' must be a mapping of values", "see the comments in the file")
     envs_raw = data.get("environments")
     if not isinstance(envs_raw, Mapping) or not envs_raw:
-        raise ConfigError(f"{where}: 'environments' must map environment names to their values",
-                          "e.g. environments: {dev: {}, staging: {instances: 2}}")
+        raise ConfigError(
+            f"{where}: 'environments' must map environment names to their values",
+            "e.g. environments: {dev: {}, staging: {instances: 2}}",
+        )
     defaults = _values("defaults", defaults_raw, {}, f"{where}: defaults")
     envs: dict[str, EnvValues] = {}
     for env, over in envs_raw.items():
         if not isinstance(env, str) or not _DNS_LABEL.match(env):
-            raise ConfigError(f"{where}: environment name {env!r} must be a lowercase DNS label",
-                              "it becomes the namespace suffix and the name prefix")
+            raise ConfigError(
+                f"{where}: environment name {env!r} must be a lowercase DNS label",
+                "it becomes the namespace suffix and the name prefix",
+            )
         over = over or {}
         if not isinstance(over, Mapping):
             raise ConfigError(f"{where}: environments.{env} must be a mapping", "see the comments in the file")
@@ -274,11 +318,14 @@ def parse_environments(data: Any, path: Path) -> Environments:
         envs[env] = _values(env, merged, over, f"{where}: environments.{env}")
         cluster = f"{env}-{name}-db"
         if len(cluster) > CLUSTER_NAME_MAX:
-            raise ConfigError(f"{where}: Cluster name {cluster!r} is longer than {CLUSTER_NAME_MAX} characters",
-                              "CNPG rejects it; use a shorter name or environment")
+            raise ConfigError(
+                f"{where}: Cluster name {cluster!r} is longer than {CLUSTER_NAME_MAX} characters",
+                "CNPG rejects it; use a shorter name or environment",
+            )
         if len(f"{name}-{env}") > 63:
-            raise ConfigError(f"{where}: namespace {name}-{env!s} is longer than 63 characters",
-                              "use a shorter name or environment")
+            raise ConfigError(
+                f"{where}: namespace {name}-{env!s} is longer than 63 characters", "use a shorter name or environment"
+            )
     return Environments(path=path, name=name, database=database, owner=owner, defaults=defaults, envs=envs)
 
 
@@ -292,7 +339,8 @@ def _values(env: str, m: Mapping[str, Any], over: Mapping[str, Any], where: str)
     if "@" not in image and re.fullmatch(r"[0-9]+(\.[0-9]+)?", tag):
         raise ConfigError(
             f"{where}: image {image!r} uses a deprecated plain tag (it points at the bullseye system image)",
-            "use MM.mm-TYPE-OS, e.g. ghcr.io/cloudnative-pg/postgresql:18.6-minimal-trixie")
+            "use MM.mm-TYPE-OS, e.g. ghcr.io/cloudnative-pg/postgresql:18.6-minimal-trixie",
+        )
     storage = _quantity(m.get("storage"), f"{where}: storage")
     resources = m.get("resources") or {}
     if not isinstance(resources, Mapping):
@@ -324,13 +372,23 @@ def _values(env: str, m: Mapping[str, Any], over: Mapping[str, Any], where: str)
     for key in ("revisions_schema", "baseline"):
         if key in mig and not isinstance(mig[key], str):
             raise ConfigError(f"{where}: migration.{key} must be a string (quote versions)", "fix the value")
-    return EnvValues(env=env, instances=inst, image=image, storage=storage, resources=res,
-                     parameters=parameters, extensions=tuple(exts), sslmode=sslmode,
-                     migration=dict(mig), credentials=_credentials(m.get("credentials"), where),
-                     overrides=copy.deepcopy(dict(over)),
-                     backup=_backup(m.get("backup"), where), affinity=_affinity(m.get("affinity"), where),
-                     synchronous=_synchronous(m.get("synchronous"), inst, where),
-                     monitoring=_monitoring(m.get("monitoring"), where))
+    return EnvValues(
+        env=env,
+        instances=inst,
+        image=image,
+        storage=storage,
+        resources=res,
+        parameters=parameters,
+        extensions=tuple(exts),
+        sslmode=sslmode,
+        migration=dict(mig),
+        credentials=_credentials(m.get("credentials"), where),
+        overrides=copy.deepcopy(dict(over)),
+        backup=_backup(m.get("backup"), where),
+        affinity=_affinity(m.get("affinity"), where),
+        synchronous=_synchronous(m.get("synchronous"), inst, where),
+        monitoring=_monitoring(m.get("monitoring"), where),
+    )
 
 
 def _knob(v: Any, keys: set[str], where: str, name: str) -> Mapping[str, Any] | None:
@@ -357,15 +415,19 @@ def _backup(v: Any, where: str) -> Mapping[str, Any] | None:
     if b is None:
         return None
     w = f"{where}: backup"
-    out: dict[str, Any] = {"method": b.get("method", "barman-cloud-plugin"), "retention": b.get("retention", "30d"),
-                           "schedule": b.get("schedule", "0 0 2 * * *"),
-                           "wal_compression": b.get("wal_compression", "gzip")}
+    out: dict[str, Any] = {
+        "method": b.get("method", "barman-cloud-plugin"),
+        "retention": b.get("retention", "30d"),
+        "schedule": b.get("schedule", "0 0 2 * * *"),
+        "wal_compression": b.get("wal_compression", "gzip"),
+    }
     if out["method"] not in BACKUP_METHODS:
         raise ConfigError(f"{w}.method {out['method']!r} is not one of {', '.join(BACKUP_METHODS)}", "fix the value")
     dest = b.get("destination_path")
     if not isinstance(dest, str) or not re.match(r"^(s3|gs|https?)://\S+\Z", dest):
-        raise ConfigError(f"{w}.destination_path must be an object store URL, got {dest!r}",
-                          "e.g. s3://my-bucket/mydatabase/prod")
+        raise ConfigError(
+            f"{w}.destination_path must be an object store URL, got {dest!r}", "e.g. s3://my-bucket/mydatabase/prod"
+        )
     out["destination_path"] = dest
     if "endpoint_url" in b:
         if not isinstance(b["endpoint_url"], str) or not re.match(r"^https?://\S+\Z", b["endpoint_url"]):
@@ -373,18 +435,27 @@ def _backup(v: Any, where: str) -> Mapping[str, Any] | None:
         out["endpoint_url"] = b["endpoint_url"]
     cred = b.get("s3_credentials")
     if not isinstance(cred, Mapping) or not isinstance(cred.get("secret"), str) or not _DNS_LABEL.match(cred["secret"]):
-        raise ConfigError(f"{w}.s3_credentials.secret must name the Secret holding the object store keys",
-                          "e.g. s3_credentials: {secret: backup-s3, access_key_id: ACCESS_KEY_ID, "
-                          "secret_access_key: ACCESS_SECRET_KEY}")
+        raise ConfigError(
+            f"{w}.s3_credentials.secret must name the Secret holding the object store keys",
+            "e.g. s3_credentials: {secret: backup-s3, access_key_id: ACCESS_KEY_ID, "
+            "secret_access_key: ACCESS_SECRET_KEY}",
+        )
     _no_unknown(cred, {"secret", "access_key_id", "secret_access_key"}, f"{w}.s3_credentials")
-    out["s3_credentials"] = {"secret": cred["secret"], "access_key_id": str(cred.get("access_key_id", "ACCESS_KEY_ID")),
-                             "secret_access_key": str(cred.get("secret_access_key", "ACCESS_SECRET_KEY"))}
+    out["s3_credentials"] = {
+        "secret": cred["secret"],
+        "access_key_id": str(cred.get("access_key_id", "ACCESS_KEY_ID")),
+        "secret_access_key": str(cred.get("secret_access_key", "ACCESS_SECRET_KEY")),
+    }
     if not isinstance(out["retention"], str) or not _RETENTION.match(out["retention"]):
-        raise ConfigError(f"{w}.retention {out['retention']!r} is not a recovery window like 30d, 4w or 6m",
-                          "CNPG's retentionPolicy: a number and d, w or m")
+        raise ConfigError(
+            f"{w}.retention {out['retention']!r} is not a recovery window like 30d, 4w or 6m",
+            "CNPG's retentionPolicy: a number and d, w or m",
+        )
     if not isinstance(out["schedule"], str) or not _CRON6.match(out["schedule"]):
-        raise ConfigError(f"{w}.schedule {out['schedule']!r} must have six cron fields (seconds first)",
-                          "e.g. '0 0 2 * * *' for 02:00 every day (CNPG's ScheduledBackup format)")
+        raise ConfigError(
+            f"{w}.schedule {out['schedule']!r} must have six cron fields (seconds first)",
+            "e.g. '0 0 2 * * *' for 02:00 every day (CNPG's ScheduledBackup format)",
+        )
     if out["wal_compression"] not in WAL_COMPRESSIONS:
         raise ConfigError(f"{w}.wal_compression must be one of {', '.join(WAL_COMPRESSIONS)}", "fix the value")
     return out
@@ -396,8 +467,10 @@ def _affinity(v: Any, where: str) -> Mapping[str, Any] | None:
         return None
     kind = a.get("pod_anti_affinity", "required")
     if kind not in ("required", "preferred"):
-        raise ConfigError(f"{where}: affinity.pod_anti_affinity must be required or preferred, got {kind!r}",
-                          "required: never two instances on one node (CNPG's podAntiAffinityType)")
+        raise ConfigError(
+            f"{where}: affinity.pod_anti_affinity must be required or preferred, got {kind!r}",
+            "required: never two instances on one node (CNPG's podAntiAffinityType)",
+        )
     key = a.get("topology_key", "kubernetes.io/hostname")
     if not isinstance(key, str) or not key:
         raise ConfigError(f"{where}: affinity.topology_key must be a node label key", "e.g. kubernetes.io/hostname")
@@ -415,9 +488,10 @@ def _synchronous(v: Any, instances: int, where: str) -> Mapping[str, Any] | None
     if durability not in ("required", "preferred"):
         raise ConfigError(f"{where}: synchronous.data_durability must be required or preferred", "fix the value")
     if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number < instances:
-        raise ConfigError(f"{where}: synchronous.number must be between 1 and instances - 1 ({instances - 1}), "
-                          f"got {number!r}",
-                          "synchronous replicas are standbys: use more instances or a smaller number")
+        raise ConfigError(
+            f"{where}: synchronous.number must be between 1 and instances - 1 ({instances - 1}), got {number!r}",
+            "synchronous replicas are standbys: use more instances or a smaller number",
+        )
     return {"method": method, "number": number, "data_durability": durability}
 
 
@@ -432,14 +506,17 @@ def _monitoring(v: Any, where: str) -> Mapping[str, Any] | None:
 
 def _credentials(c: Any, where: str) -> Credentials:
     if not isinstance(c, Mapping):
-        raise ConfigError(f"{where}: credentials must be a mapping with a source",
-                          f"source is one of {', '.join(CREDENTIAL_SOURCES)}")
+        raise ConfigError(
+            f"{where}: credentials must be a mapping with a source", f"source is one of {', '.join(CREDENTIAL_SOURCES)}"
+        )
     _no_unknown(c, _CRED_KEYS, f"{where}: credentials")
     source = c.get("source")
     if source not in CREDENTIAL_SOURCES:
-        raise ConfigError(f"{where}: credentials.source {source!r} is not one of {', '.join(CREDENTIAL_SOURCES)}",
-                          "cnpg: CNPG generates <cluster>-app; secret-generator: a git-ignored env file; "
-                          "external-secret: an external-secrets.io ExternalSecret")
+        raise ConfigError(
+            f"{where}: credentials.source {source!r} is not one of {', '.join(CREDENTIAL_SOURCES)}",
+            "cnpg: CNPG generates <cluster>-app; secret-generator: a git-ignored env file; "
+            "external-secret: an external-secrets.io ExternalSecret",
+        )
     kw: dict[str, str] = {"source": source}
     for key in ("env_file", "remote_key", "username_property", "password_property", "refresh_interval"):
         if key in c:
@@ -447,29 +524,36 @@ def _credentials(c: Any, where: str) -> Credentials:
                 raise ConfigError(f"{where}: credentials.{key} must be a non-empty string", "fix the value")
             kw[key] = c[key]
     if "env_file" in kw and ("/" in kw["env_file"] or kw["env_file"].startswith(".")):
-        raise ConfigError(f"{where}: credentials.env_file must be a plain file name in the overlay directory",
-                          "e.g. credentials.env")
+        raise ConfigError(
+            f"{where}: credentials.env_file must be a plain file name in the overlay directory", "e.g. credentials.env"
+        )
     if source == "external-secret":
         store = c.get("store")
         if not isinstance(store, Mapping) or not store.get("name"):
-            raise ConfigError(f"{where}: credentials.store must name the secret store (kind, name)",
-                              "e.g. store: {kind: ClusterSecretStore, name: gcp-secret-manager}")
+            raise ConfigError(
+                f"{where}: credentials.store must name the secret store (kind, name)",
+                "e.g. store: {kind: ClusterSecretStore, name: gcp-secret-manager}",
+            )
         _no_unknown(store, {"kind", "name"}, f"{where}: credentials.store")
         kind = store.get("kind", "ClusterSecretStore")
         if kind not in ("SecretStore", "ClusterSecretStore"):
             raise ConfigError(f"{where}: credentials.store.kind must be SecretStore or ClusterSecretStore", "fix it")
         kw["store_kind"], kw["store_name"] = kind, str(store["name"])
         if "remote_key" not in kw:
-            raise ConfigError(f"{where}: credentials.remote_key is required for external-secret",
-                              "the key of the credentials in your secret store")
+            raise ConfigError(
+                f"{where}: credentials.remote_key is required for external-secret",
+                "the key of the credentials in your secret store",
+            )
     return Credentials(**kw)
 
 
 def _no_unknown(m: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(str(k) for k in m if k not in allowed)
     if unknown:
-        raise ConfigError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
-                          f"allowed: {', '.join(sorted(allowed))}")
+        raise ConfigError(
+            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+            f"allowed: {', '.join(sorted(allowed))}",
+        )
 
 
 def _str(m: Mapping[str, Any], key: str, where: str) -> str:

@@ -6,6 +6,7 @@ application user's credentials from the environment's Secret through the
 API (kept in memory: never printed, never in argv, never in a file), and
 applies our migrations with the engine through target ``cluster``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,18 @@ def default_port(box: Toolbox) -> int:
 
 
 def forward_argv(box: Toolbox, n: EnvNames, port: int) -> list[str]:
-    return ["kubectl", "--context", box.ks.context, "--namespace", n.namespace, "port-forward",
-            f"service/{n.rw_service}", f"{port}:5432", "--address", "127.0.0.1"]
+    return [
+        "kubectl",
+        "--context",
+        box.ks.context,
+        "--namespace",
+        n.namespace,
+        "port-forward",
+        f"service/{n.rw_service}",
+        f"{port}:5432",
+        "--address",
+        "127.0.0.1",
+    ]
 
 
 def _check_port(port: int) -> None:
@@ -47,13 +58,17 @@ def _check_port(port: int) -> None:
     if not 0 < port < 65536:
         raise UsageError(f"invalid port {port}", "pass --port between 1 and 65535")
     if not port_free(port):
-        raise KubernetesError(f"port {port} on 127.0.0.1 is already in use (another port-forward or a local server?)",
-                              "stop it, or pass --port with a free port")
+        raise KubernetesError(
+            f"port {port} on 127.0.0.1 is already in use (another port-forward or a local server?)",
+            "stop it, or pass --port with a free port",
+        )
 
 
 def secret_hint(box: Toolbox, n: EnvNames) -> str:
-    return (f"kubectl --context {box.ks.context} -n {n.namespace} get secret {n.credentials_secret} "
-            "-o jsonpath='{.data.password}' | base64 -d")
+    return (
+        f"kubectl --context {box.ks.context} -n {n.namespace} get secret {n.credentials_secret} "
+        "-o jsonpath='{.data.password}' | base64 -d"
+    )
 
 
 def port_forward_steps(box: Toolbox, env: str, port: int | None = None) -> list[Step]:
@@ -68,35 +83,49 @@ def port_forward_steps(box: Toolbox, env: str, port: int | None = None) -> list[
         box.out(f"forwarding 127.0.0.1:{port} -> {n.namespace}/{n.rw_service}:5432 until Ctrl-C")
         box.out(f"connect: postgres://{owner}:****@127.0.0.1:{port}/{database}")
         box.out(f"password: {secret_hint(box, n)}")
-        box.out(f"migrations: `inv migrate-cluster --env {env}` (starts its own forward; stop this one first "
-                "or pass --port)")
+        box.out(
+            f"migrations: `inv migrate-cluster --env {env}` (starts its own forward; stop this one first "
+            "or pass --port)"
+        )
         code = box.runner.foreground(argv)
         if code not in (0, 130, -2):
-            raise KubernetesError(f"kubectl port-forward exited with {code}",
-                                  f"is the Cluster ready? `inv cnpg-status --env {env}`")
+            raise KubernetesError(
+                f"kubectl port-forward exited with {code}", f"is the Cluster ready? `inv cnpg-status --env {env}`"
+            )
 
-    return [Step(f"port-forward to {n.rw_service} ({env})", [
-        "$ kind get clusters",
-        f"  (exact line {box.ks.kind_cluster!r}); kube context {box.ks.context} must point at a local API server",
-        f"$ {display(argv)}",
-    ], run)]
+    return [
+        Step(
+            f"port-forward to {n.rw_service} ({env})",
+            [
+                "$ kind get clusters",
+                f"  (exact line {box.ks.kind_cluster!r}); "
+                f"kube context {box.ks.context} must point at a local API server",
+                f"$ {display(argv)}",
+            ],
+            run,
+        )
+    ]
 
 
 def read_credentials(box: Toolbox, n: EnvNames) -> tuple[str, str]:
     secret = box.api().get("v1", "Secret", n.credentials_secret, n.namespace)
     if secret is None:
-        raise KubernetesError(f"secret {n.namespace}/{n.credentials_secret} does not exist",
-                              f"deploy the environment first: `inv cnpg-deploy --env {n.env}`")
+        raise KubernetesError(
+            f"secret {n.namespace}/{n.credentials_secret} does not exist",
+            f"deploy the environment first: `inv cnpg-deploy --env {n.env}`",
+        )
     data = secret.get("data") or {}
     try:
         user = base64.b64decode(data.get("username", "")).decode("utf-8")
         password = base64.b64decode(data.get("password", "")).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
-        raise KubernetesError(f"secret {n.namespace}/{n.credentials_secret} has undecodable username/password",
-                              "re-create the secret") from None
+        raise KubernetesError(
+            f"secret {n.namespace}/{n.credentials_secret} has undecodable username/password", "re-create the secret"
+        ) from None
     if not user or not password:
-        raise KubernetesError(f"secret {n.namespace}/{n.credentials_secret} lacks username or password",
-                              "re-create the secret")
+        raise KubernetesError(
+            f"secret {n.namespace}/{n.credentials_secret} lacks username or password", "re-create the secret"
+        )
     return user, password
 
 
@@ -106,18 +135,22 @@ def forwarding(box: Toolbox, n: EnvNames, port: int) -> Iterator[None]:
     from ..local.pgctl import port_in_use
 
     _check_port(port)
-    proc = box.runner.popen(forward_argv(box, n, port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = box.runner.popen(forward_argv(box, n, port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = box.clock.now() + FORWARD_READY_TIMEOUT
         while not port_in_use(port):
             if proc.poll() is not None:
                 err = proc.stderr.read() if proc.stderr else ""
-                raise KubernetesError(f"kubectl port-forward exited with {proc.returncode}: {last_lines(err)}",
-                                      f"is the Cluster ready? `inv cnpg-status --env {n.env}`")
+                raise KubernetesError(
+                    f"kubectl port-forward exited with {proc.returncode}: {last_lines(err)}",
+                    f"is the Cluster ready? `inv cnpg-status --env {n.env}`",
+                )
             if box.clock.now() >= deadline:
-                raise KubernetesError(f"the port-forward to {n.rw_service} did not listen on 127.0.0.1:{port} "
-                                      f"within {FORWARD_READY_TIMEOUT:.0f}s", f"`inv cnpg-status --env {n.env}`")
+                raise KubernetesError(
+                    f"the port-forward to {n.rw_service} did not listen on 127.0.0.1:{port} "
+                    f"within {FORWARD_READY_TIMEOUT:.0f}s",
+                    f"`inv cnpg-status --env {n.env}`",
+                )
             box.clock.sleep(0.1)
         yield
     finally:
@@ -132,18 +165,24 @@ def forwarding(box: Toolbox, n: EnvNames, port: int) -> Iterator[None]:
             proc.stderr.close()
 
 
-def migrate_cluster_steps(box: Toolbox, env: str, *, port: int | None = None, db: str | None = None,
-                          opts=None) -> list[Step]:
+def migrate_cluster_steps(
+    box: Toolbox, env: str, *, port: int | None = None, db: str | None = None, opts=None
+) -> list[Step]:
     n, database, owner = _names(box, env)
     port = port or default_port(box)
     dbname = db or box.settings.database
     t = box.settings.targets.get(CLUSTER_TARGET)
     if t is None or t.kind != "server" or not t.password_env:
-        raise ConfigError(f"target {CLUSTER_TARGET!r} must be a server target with password_env",
-                          "restore dbstack.targets.cluster (kind: server, password_env: PGPASSWORD)")
+        raise ConfigError(
+            f"target {CLUSTER_TARGET!r} must be a server target with password_env",
+            "restore dbstack.targets.cluster (kind: server, password_env: PGPASSWORD)",
+        )
     if dbname != database:
-        raise ConfigError(f"dbstack database {dbname!r} is not the cluster's database {database!r} "
-                          "(manifests/cnpg/environments.yaml)", "pass --db with the cluster's database")
+        raise ConfigError(
+            f"dbstack database {dbname!r} is not the cluster's database {database!r} "
+            "(manifests/cnpg/environments.yaml)",
+            "pass --db with the cluster's database",
+        )
 
     def run() -> None:
         from ..errors import MigrationError
@@ -151,15 +190,22 @@ def migrate_cluster_steps(box: Toolbox, env: str, *, port: int | None = None, db
 
         box.require_tools("kubectl", "kind")
         user, password = read_credentials(box, n)
-        s = from_mapping(deep_merge(box.settings.raw, {"targets": {CLUSTER_TARGET: {
-            "host": "127.0.0.1", "port": port, "user": user}}}), box.settings.root)
+        s = from_mapping(
+            deep_merge(
+                box.settings.raw, {"targets": {CLUSTER_TARGET: {"host": "127.0.0.1", "port": port, "user": user}}}
+            ),
+            box.settings.root,
+        )
         with forwarding(box, n, port):
-            box.out(f"applying migrations of {dbname} to postgres://{user}:****@127.0.0.1:{port}/{database} "
-                    f"(target {CLUSTER_TARGET})")
+            box.out(
+                f"applying migrations of {dbname} to postgres://{user}:****@127.0.0.1:{port}/{database} "
+                f"(target {CLUSTER_TARGET})"
+            )
             try:
                 # The password stays in memory: handed to the target as its env mapping.
-                report = commands.migrate(s, db=dbname, target=CLUSTER_TARGET, opts=opts,
-                                          env={**os.environ, t.password_env: password})
+                report = commands.migrate(
+                    s, db=dbname, target=CLUSTER_TARGET, opts=opts, env={**os.environ, t.password_env: password}
+                )
             except MigrationError as exc:
                 rep = exc.report
                 if rep is not None and not exc.output:
@@ -167,13 +213,19 @@ def migrate_cluster_steps(box: Toolbox, env: str, *, port: int | None = None, db
                 raise
         box.out(report.render_text().rstrip("\n"))
 
-    return [Step(f"apply migrations to {env} through a port-forward", [
-        f"read secret {n.namespace}/{n.credentials_secret} (username, password; kept in memory) "
-        f"via the API, context {box.ks.context}",
-        f"$ {display(forward_argv(box, n, port))}   (background, stopped afterwards)",
-        f"apply {dbname}'s migrations with target {CLUSTER_TARGET} at 127.0.0.1:{port} "
-        f"(password kept in memory, never in an environment)",
-    ], run)]
+    return [
+        Step(
+            f"apply migrations to {env} through a port-forward",
+            [
+                f"read secret {n.namespace}/{n.credentials_secret} (username, password; kept in memory) "
+                f"via the API, context {box.ks.context}",
+                f"$ {display(forward_argv(box, n, port))}   (background, stopped afterwards)",
+                f"apply {dbname}'s migrations with target {CLUSTER_TARGET} at 127.0.0.1:{port} "
+                f"(password kept in memory, never in an environment)",
+            ],
+            run,
+        )
+    ]
 
 
 def psql_argv(port: int, user: str, database: str, command: str | None = None) -> list[str]:
@@ -196,15 +248,21 @@ def psql_steps(box: Toolbox, env: str, *, port: int | None = None, command: str 
         user, password = read_credentials(box, n)
         with forwarding(box, n, port):
             box.out(f"psql as {user} on postgres://{user}:****@127.0.0.1:{port}/{database} ({env}); \\q to leave")
-            code = box.runner.foreground(psql_argv(port, user, database, command),
-                                         child_env={"PGPASSWORD": password})
+            code = box.runner.foreground(psql_argv(port, user, database, command), child_env={"PGPASSWORD": password})
         if code not in (0, 130, -2):
-            raise KubernetesError(f"psql exited with {code}",
-                                  "read psql's message above" if command else f"`inv cnpg-status --env {env}`")
+            raise KubernetesError(
+                f"psql exited with {code}", "read psql's message above" if command else f"`inv cnpg-status --env {env}`"
+            )
 
-    return [Step(f"psql on {env} through a port-forward", [
-        f"read secret {n.namespace}/{n.credentials_secret} (username, password; kept in memory) via the API, "
-        f"context {box.ks.context}",
-        f"$ {display(forward_argv(box, n, port))}   (background, stopped afterwards)",
-        f"$ {display(psql_argv(port, owner, database, command))}   (PGPASSWORD in psql's environment only)",
-    ], run)]
+    return [
+        Step(
+            f"psql on {env} through a port-forward",
+            [
+                f"read secret {n.namespace}/{n.credentials_secret} (username, password; kept in memory) via the API, "
+                f"context {box.ks.context}",
+                f"$ {display(forward_argv(box, n, port))}   (background, stopped afterwards)",
+                f"$ {display(psql_argv(port, owner, database, command))}   (PGPASSWORD in psql's environment only)",
+            ],
+            run,
+        )
+    ]

@@ -4,6 +4,7 @@ Existence is an exact line of `kind get clusters` (the original's grep
 matched substrings). kind-down deletes only a cluster whose nodes carry the
 label our kind/cluster.yaml sets, unless forced.
 """
+
 from __future__ import annotations
 
 from ..errors import KubernetesError, Refused
@@ -18,8 +19,17 @@ CREATE_WAIT = "120s"
 
 def create_argv(box: Toolbox) -> list[str]:
     ks = box.ks
-    return ["kind", "create", "cluster", "--name", ks.kind_cluster, "--config", ks.rel(ks.kind_config),
-            "--wait", CREATE_WAIT]
+    return [
+        "kind",
+        "create",
+        "cluster",
+        "--name",
+        ks.kind_cluster,
+        "--config",
+        ks.rel(ks.kind_config),
+        "--wait",
+        CREATE_WAIT,
+    ]
 
 
 def delete_argv(box: Toolbox) -> list[str]:
@@ -39,12 +49,18 @@ def up_steps(box: Toolbox) -> list[Step]:
         box.check_context()
         box.out(f"context {ks.context} points at the local Kind API server")
 
-    return [Step(f"Kind cluster {ks.kind_cluster} (context {ks.context})", [
-        "$ kind get clusters",
-        f"  (exact line {ks.kind_cluster!r}) when absent:",
-        f"$ {display(create_argv(box))}",
-        f"check kube context {ks.context} exists and points at a local API server",
-    ], action)]
+    return [
+        Step(
+            f"Kind cluster {ks.kind_cluster} (context {ks.context})",
+            [
+                "$ kind get clusters",
+                f"  (exact line {ks.kind_cluster!r}) when absent:",
+                f"$ {display(create_argv(box))}",
+                f"check kube context {ks.context} exists and points at a local API server",
+            ],
+            action,
+        )
+    ]
 
 
 def down_steps(box: Toolbox, *, force: bool = False) -> list[Step]:
@@ -59,13 +75,15 @@ def down_steps(box: Toolbox, *, force: bool = False) -> list[Step]:
             try:
                 nodes = box.api().list("v1", "Node", label_selector=selector)
             except KubernetesError as exc:
-                raise Refused(f"cannot verify that Kind cluster {ks.kind_cluster} was created by dbstack: "
-                              f"{exc.message}",
-                              "start it (`docker start` its nodes) or pass --force to delete it anyway") from None
+                raise Refused(
+                    f"cannot verify that Kind cluster {ks.kind_cluster} was created by dbstack: {exc.message}",
+                    "start it (`docker start` its nodes) or pass --force to delete it anyway",
+                ) from None
             if not nodes:
-                raise Refused(f"Kind cluster {ks.kind_cluster} was not created by dbstack "
-                              f"(no node has the label {selector})",
-                              "it is not ours, so it is left alone; pass --force to delete it anyway")
+                raise Refused(
+                    f"Kind cluster {ks.kind_cluster} was not created by dbstack (no node has the label {selector})",
+                    "it is not ours, so it is left alone; pass --force to delete it anyway",
+                )
         box.runner.run(delete_argv(box), timeout=600)
 
     plan = ["$ kind get clusters", f"  (exact line {ks.kind_cluster!r}) when present:"]

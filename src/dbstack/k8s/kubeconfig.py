@@ -5,6 +5,7 @@ context exists and points at a local API server (Kind publishes it on
 127.0.0.1 unless kind/cluster.yaml says otherwise), so a stale or hijacked
 context of the same name cannot send our objects to a real cluster.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,10 @@ def read_contexts(environ: Mapping[str, str] | None = None) -> dict[str, Context
         for c in data.get("clusters") or []:
             if isinstance(c, dict) and c.get("name") and c["name"] not in clusters:
                 clusters[c["name"]] = str((c.get("cluster") or {}).get("server", ""))
-    return {name: ContextInfo(name, str(ctx.get("cluster", "")), clusters.get(str(ctx.get("cluster", "")), ""))
-            for name, ctx in contexts.items()}
+    return {
+        name: ContextInfo(name, str(ctx.get("cluster", "")), clusters.get(str(ctx.get("cluster", "")), ""))
+        for name, ctx in contexts.items()
+    }
 
 
 def kind_api_address(kind_config: Path) -> str | None:
@@ -75,13 +78,17 @@ def check_kind_context(context: str, kind_config: Path, environ: Mapping[str, st
     paths = ", ".join(str(p) for p in kubeconfig_paths(environ))
     cluster_name = context.removeprefix("kind-")
     if not context.startswith("kind-"):
-        raise KubernetesError(f"refusing to use kube context {context!r}: it is not a Kind context (kind-<name>)",
-                              "dbstack only deploys to its own Kind cluster; set dbstack.k8s.kind_cluster")
+        raise KubernetesError(
+            f"refusing to use kube context {context!r}: it is not a Kind context (kind-<name>)",
+            "dbstack only deploys to its own Kind cluster; set dbstack.k8s.kind_cluster",
+        )
     info = read_contexts(environ).get(context)
     if info is None:
-        raise KubernetesError(f"kube context {context} is not in the kubeconfig ({paths})",
-                              f"create the cluster with `inv kind-up`, or restore the context with "
-                              f"`kind export kubeconfig --name {cluster_name}`")
+        raise KubernetesError(
+            f"kube context {context} is not in the kubeconfig ({paths})",
+            f"create the cluster with `inv kind-up`, or restore the context with "
+            f"`kind export kubeconfig --name {cluster_name}`",
+        )
     host = urlsplit(info.server).hostname or ""
     allowed = set(LOOPBACK)
     extra = kind_api_address(kind_config)
@@ -93,5 +100,6 @@ def check_kind_context(context: str, kind_config: Path, environ: Mapping[str, st
             f"{info.server or 'no server'}, "
             "not at a local Kind API server",
             f"this context is not the Kind cluster {cluster_name!r}; fix it with "
-            f"`kind export kubeconfig --name {cluster_name}` (nothing was changed)")
+            f"`kind export kubeconfig --name {cluster_name}` (nothing was changed)",
+        )
     return info

@@ -7,6 +7,7 @@ its webhooks reject Clusters until it is Available. Atlas operator: `helm
 upgrade --install` of the pinned OCI chart (plain `helm install` fails on a
 re-run), then the same wait.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,19 @@ from .toolbox import Toolbox
 from .wait import deployment_ready, wait_for
 
 # Cluster-scoped prerequisites first: later objects live in or refer to them.
-APPLY_ORDER = ("Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "Role",
-               "ClusterRoleBinding", "RoleBinding", "ConfigMap", "Secret", "Service", "Deployment")
+APPLY_ORDER = (
+    "Namespace",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "ClusterRole",
+    "Role",
+    "ClusterRoleBinding",
+    "RoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "Deployment",
+)
 
 
 def apply_order(objs: list[dict]) -> list[dict]:
@@ -49,9 +61,10 @@ def cnpg_manifest(box: Toolbox) -> list[dict]:
             with urllib.request.urlopen(ks.cnpg_manifest_url, timeout=60) as resp:
                 data = resp.read()
         except OSError as exc:
-            raise KubernetesError(f"cannot download the CNPG {ks.cnpg_version} manifest from "
-                                  f"{ks.cnpg_manifest_url}: {exc}",
-                                  f"check the network, or save the file as {cache} and re-run") from None
+            raise KubernetesError(
+                f"cannot download the CNPG {ks.cnpg_version} manifest from {ks.cnpg_manifest_url}: {exc}",
+                f"check the network, or save the file as {cache} and re-run",
+            ) from None
         from ..files import atomic_write
 
         atomic_write(cache, data)
@@ -59,10 +72,12 @@ def cnpg_manifest(box: Toolbox) -> list[dict]:
         objs = [d for d in yaml.safe_load_all(cache.read_text(encoding="utf-8")) if d]
     except (OSError, yaml.YAMLError) as exc:
         raise KubernetesError(f"cannot read the CNPG manifest {cache}: {exc}", f"delete {cache} and re-run") from None
-    if not any(o.get("kind") == "Deployment" and (o.get("metadata") or {}).get("name") == ks.cnpg_deployment
-               for o in objs):
-        raise KubernetesError(f"{cache} is not a CNPG release manifest (no Deployment {ks.cnpg_deployment})",
-                              f"delete {cache} and re-run")
+    if not any(
+        o.get("kind") == "Deployment" and (o.get("metadata") or {}).get("name") == ks.cnpg_deployment for o in objs
+    ):
+        raise KubernetesError(
+            f"{cache} is not a CNPG release manifest (no Deployment {ks.cnpg_deployment})", f"delete {cache} and re-run"
+        )
     return objs
 
 
@@ -76,26 +91,52 @@ def cnpg_install_steps(box: Toolbox) -> list[Step]:
         for o in objs:
             api.apply(o, field_manager=ks.field_manager, force=True)
         box.out(f"applied {len(objs)} objects server-side (context {ks.context})")
-        wait_for(f"Deployment {dep}", lambda: api.get("apps/v1", "Deployment", ks.cnpg_deployment, ks.cnpg_namespace),
-                 deployment_ready, timeout=ks.operator_timeout, clock=box.clock, out=box.out,
-                 interval=box.poll_interval,
-                 hint=f"kubectl --context {ks.context} -n {ks.cnpg_namespace} describe deployment {ks.cnpg_deployment}")
+        wait_for(
+            f"Deployment {dep}",
+            lambda: api.get("apps/v1", "Deployment", ks.cnpg_deployment, ks.cnpg_namespace),
+            deployment_ready,
+            timeout=ks.operator_timeout,
+            clock=box.clock,
+            out=box.out,
+            interval=box.poll_interval,
+            hint=f"kubectl --context {ks.context} -n {ks.cnpg_namespace} describe deployment {ks.cnpg_deployment}",
+        )
 
-    return [Step(f"CloudNativePG {ks.cnpg_version} operator", [
-        f"manifest {ks.cnpg_manifest_url}",
-        f"  (downloaded once into {ks.rel(cnpg_cache(box))})",
-        f"server-side apply of every object in it (field manager {ks.field_manager}, force conflicts), "
-        f"context {ks.context}",
-        f"  (what `kubectl --context {ks.context} apply --server-side --force-conflicts -f <manifest>` does)",
-        f"wait for Deployment {dep} Available (timeout {ks.operator_timeout:.0f}s)",
-    ], install)]
+    return [
+        Step(
+            f"CloudNativePG {ks.cnpg_version} operator",
+            [
+                f"manifest {ks.cnpg_manifest_url}",
+                f"  (downloaded once into {ks.rel(cnpg_cache(box))})",
+                f"server-side apply of every object in it (field manager {ks.field_manager}, force conflicts), "
+                f"context {ks.context}",
+                f"  (what `kubectl --context {ks.context} apply --server-side --force-conflicts -f <manifest>` does)",
+                f"wait for Deployment {dep} Available (timeout {ks.operator_timeout:.0f}s)",
+            ],
+            install,
+        )
+    ]
 
 
 def helm_argv(box: Toolbox) -> list[str]:
     ks = box.ks
-    return ["helm", "upgrade", "--install", ks.atlas_release, ks.atlas_operator_chart,
-            "--version", ks.atlas_operator_version, "--namespace", ks.atlas_namespace, "--create-namespace",
-            "--kube-context", ks.context, "--wait", "--timeout", f"{ks.operator_timeout:.0f}s"]
+    return [
+        "helm",
+        "upgrade",
+        "--install",
+        ks.atlas_release,
+        ks.atlas_operator_chart,
+        "--version",
+        ks.atlas_operator_version,
+        "--namespace",
+        ks.atlas_namespace,
+        "--create-namespace",
+        "--kube-context",
+        ks.context,
+        "--wait",
+        "--timeout",
+        f"{ks.operator_timeout:.0f}s",
+    ]
 
 
 def atlas_install_steps(box: Toolbox) -> list[Step]:
@@ -105,16 +146,27 @@ def atlas_install_steps(box: Toolbox) -> list[Step]:
     def install() -> None:
         api = box.api()
         box.runner.run(helm_argv(box), timeout=ks.operator_timeout + 120)
-        wait_for(f"Deployment {dep}", lambda: api.get("apps/v1", "Deployment", ks.atlas_deployment, ks.atlas_namespace),
-                 deployment_ready, timeout=ks.operator_timeout, clock=box.clock, out=box.out,
-                 interval=box.poll_interval,
-                 hint=f"kubectl --context {ks.context} -n {ks.atlas_namespace} "
-                      f"describe deployment {ks.atlas_deployment}")
+        wait_for(
+            f"Deployment {dep}",
+            lambda: api.get("apps/v1", "Deployment", ks.atlas_deployment, ks.atlas_namespace),
+            deployment_ready,
+            timeout=ks.operator_timeout,
+            clock=box.clock,
+            out=box.out,
+            interval=box.poll_interval,
+            hint=f"kubectl --context {ks.context} -n {ks.atlas_namespace} describe deployment {ks.atlas_deployment}",
+        )
 
-    return [Step(f"Atlas operator {ks.atlas_operator_version}", [
-        f"$ {display(helm_argv(box))}",
-        f"wait for Deployment {dep} Available (timeout {ks.operator_timeout:.0f}s)",
-    ], install)]
+    return [
+        Step(
+            f"Atlas operator {ks.atlas_operator_version}",
+            [
+                f"$ {display(helm_argv(box))}",
+                f"wait for Deployment {dep} Available (timeout {ks.operator_timeout:.0f}s)",
+            ],
+            install,
+        )
+    ]
 
 
 def describe_objects(objs: list[dict]) -> list[str]:

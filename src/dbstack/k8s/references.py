@@ -12,6 +12,7 @@ that CloudNativePG or external-secrets creates with exactly that name:
 `cnpg-deploy` refuses to apply a build with problems; the manifest tests run
 the same check on every environment.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,14 +22,15 @@ from typing import Any
 
 from .config import EnvNames
 
-APP_SECRET_KEYS = frozenset({"username", "user", "password", "dbname", "host", "port", "pgpass", "uri",
-                             "jdbc-uri", "fqdn-uri", "fqdn-jdbc-uri"})
+APP_SECRET_KEYS = frozenset(
+    {"username", "user", "password", "dbname", "host", "port", "pgpass", "uri", "jdbc-uri", "fqdn-uri", "fqdn-jdbc-uri"}
+)
 CNPG_SERVICE_SUFFIXES = ("-rw", "-ro", "-r")
 
 
 @dataclass
 class _SecretSource:
-    origin: str                 # "in the build" / "created by CNPG" / "created by external-secrets"
+    origin: str  # "in the build" / "created by CNPG" / "created by external-secrets"
     keys: frozenset[str]
     type: str = ""
     values: dict[str, str] = field(default_factory=dict)
@@ -58,12 +60,21 @@ def _service_host(host: str, default_ns: str) -> tuple[str, str, str]:
     """
     parts = host.split(".")
     if len(parts) == 1:
-        return parts[0], "", (f"is not namespace-qualified: the Atlas operator connects from its own namespace "
-                              f"(atlas-operator), where it does not resolve; use {host}.{default_ns}.svc")
+        return (
+            parts[0],
+            "",
+            (
+                f"is not namespace-qualified: the Atlas operator connects from its own namespace "
+                f"(atlas-operator), where it does not resolve; use {host}.{default_ns}.svc"
+            ),
+        )
     if len(parts) == 2 or parts[2:] in (["svc"], ["svc", "cluster", "local"]):
         if parts[1] != default_ns:
-            return parts[0], parts[1], (f"points at namespace {parts[1]!r}, but the Cluster and the "
-                                        f"AtlasMigration are in {default_ns!r}")
+            return (
+                parts[0],
+                parts[1],
+                (f"points at namespace {parts[1]!r}, but the Cluster and the AtlasMigration are in {default_ns!r}"),
+            )
         return parts[0], parts[1], ""
     return parts[0], "", "is not a Service name of the form <service>.<namespace>.svc"
 
@@ -87,8 +98,10 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
             if o.get("kind") == "Namespace":
                 continue
             if ns_of(o) != names.namespace:
-                problems.append(f"{o.get('kind')} {_md(o).get('name')} is in namespace {ns_of(o) or '(none)'}, "
-                                f"not {names.namespace}")
+                problems.append(
+                    f"{o.get('kind')} {_md(o).get('name')} is in namespace {ns_of(o) or '(none)'}, "
+                    f"not {names.namespace}"
+                )
             if not str(_md(o).get("name", "")).startswith(names.prefix):
                 problems.append(f"{o.get('kind')} {_md(o).get('name')} lacks the prefix {names.prefix}")
         clusters = [_md(c).get("name") for c in by_kind.get("Cluster", [])]
@@ -124,24 +137,30 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
         cluster_db[(cns, cname)] = initdb.get("database") or "app"
         sec = _get(initdb, "secret", "name")
         if not sec:
-            secrets.setdefault((cns, f"{cname}-app"), _SecretSource("created by CNPG", APP_SECRET_KEYS,
-                                                                    "kubernetes.io/basic-auth"))
+            secrets.setdefault(
+                (cns, f"{cname}-app"), _SecretSource("created by CNPG", APP_SECRET_KEYS, "kubernetes.io/basic-auth")
+            )
             continue
         src = secrets.get((cns, sec))
         if src is None:
-            problems.append(f"Cluster {cname}: bootstrap.initdb.secret {sec!r} is neither in the build nor "
-                            "created by external-secrets")
+            problems.append(
+                f"Cluster {cname}: bootstrap.initdb.secret {sec!r} is neither in the build nor "
+                "created by external-secrets"
+            )
             continue
         if src.type != "kubernetes.io/basic-auth":
-            problems.append(f"Cluster {cname}: secret {sec} must be of type kubernetes.io/basic-auth, "
-                            f"not {src.type or 'unset'}")
+            problems.append(
+                f"Cluster {cname}: secret {sec} must be of type kubernetes.io/basic-auth, not {src.type or 'unset'}"
+            )
         missing = {"username", "password"} - src.keys
         if missing:
             problems.append(f"Cluster {cname}: secret {sec} lacks {', '.join(sorted(missing))}")
         want_owner = initdb.get("owner") or initdb.get("database") or "app"
         if "username" in src.values and src.values["username"] != want_owner:
-            problems.append(f"Cluster {cname}: secret {sec} has username {src.values['username']!r}, "
-                            f"but initdb.owner is {want_owner!r}")
+            problems.append(
+                f"Cluster {cname}: secret {sec} has username {src.values['username']!r}, "
+                f"but initdb.owner is {want_owner!r}"
+            )
         if owner is not None and want_owner != owner:
             problems.append(f"Cluster {cname}: initdb.owner is {want_owner!r}, expected {owner!r}")
 
@@ -153,8 +172,9 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
         name, key = ref.get("name"), ref.get("key")
         src = secrets.get((ns, name))
         if src is None:
-            problems.append(f"{where}: secret {name!r} is not in the build and neither CNPG nor "
-                            "external-secrets creates it")
+            problems.append(
+                f"{where}: secret {name!r} is not in the build and neither CNPG nor external-secrets creates it"
+            )
         elif key not in src.keys:
             problems.append(f"{where}: secret {name} ({src.origin}) has no key {key!r}")
 
@@ -185,12 +205,15 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
             if why:
                 problems.append(f"{where}: credentials.host {host!r} {why}")
             elif cluster is None:
-                problems.append(f"{where}: credentials.host {host!r} is not a Service CNPG creates for a Cluster "
-                                "in the build")
+                problems.append(
+                    f"{where}: credentials.host {host!r} is not a Service CNPG creates for a Cluster in the build"
+                )
             else:
                 if cred.get("database") not in (None, cluster_db[(hns, cluster)]):
-                    problems.append(f"{where}: credentials.database {cred.get('database')!r} is not Cluster "
-                                    f"{cluster}'s database {cluster_db[(hns, cluster)]!r}")
+                    problems.append(
+                        f"{where}: credentials.database {cred.get('database')!r} is not Cluster "
+                        f"{cluster}'s database {cluster_db[(hns, cluster)]!r}"
+                    )
                 if cred.get("port") not in (None, 5432):
                     problems.append(f"{where}: credentials.port {cred.get('port')} is not 5432")
     clusters_here = {(ns_of(c), _md(c).get("name")) for c in by_kind.get("Cluster", [])}
@@ -203,13 +226,16 @@ def check(objects: Iterable[dict], names: EnvNames | None = None, *, owner: str 
         for plugin in _get(c, "spec", "plugins") or []:
             store = (plugin.get("parameters") or {}).get("barmanObjectName")
             if store and (ns_of(c), store) not in stores_here:
-                problems.append(f"Cluster {_md(c).get('name')}: plugin {plugin.get('name')} names ObjectStore "
-                                f"{store!r}, which is not in the build")
+                problems.append(
+                    f"Cluster {_md(c).get('name')}: plugin {plugin.get('name')} names ObjectStore "
+                    f"{store!r}, which is not in the build"
+                )
     for pm in by_kind.get("PodMonitor", []):
         want = (_get(pm, "spec", "selector", "matchLabels") or {}).get("cnpg.io/cluster")
         if (ns_of(pm), want) not in clusters_here:
-            problems.append(f"PodMonitor {_md(pm).get('name')}: selects cnpg.io/cluster={want}, "
-                            "not a Cluster in the build")
+            problems.append(
+                f"PodMonitor {_md(pm).get('name')}: selects cnpg.io/cluster={want}, not a Cluster in the build"
+            )
     if names is not None and not by_kind.get("AtlasMigration"):
         problems.append(f"no AtlasMigration in the build of {names.env}")
     return problems

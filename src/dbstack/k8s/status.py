@@ -5,6 +5,7 @@ the bare ``cnpg.io/cluster`` label also matches CNPG's finished job pods
 (initdb, join), which the original's selector showed (CNPG docs: labels_annotations.md, cnpg.io/podRole). Logs
 are read pod by pod through the API, so there is no --max-log-requests cap.
 """
+
 from __future__ import annotations
 
 import queue
@@ -62,9 +63,11 @@ def status_steps(box: Toolbox, env: str) -> list[Step]:
         else:
             st = c.get("status") or {}
             instances = st.get("instances", (c.get("spec") or {}).get("instances"))
-            out(f"Cluster {n.namespace}/{n.cluster}: phase {st.get('phase') or '(none yet)'!r}, "
+            out(
+                f"Cluster {n.namespace}/{n.cluster}: phase {st.get('phase') or '(none yet)'!r}, "
                 f"instances {st.get('readyInstances', 0)}/{instances} ready, "
-                f"primary {st.get('currentPrimary') or '-'}, {_cond(c, 'Ready')}")
+                f"primary {st.get('currentPrimary') or '-'}, {_cond(c, 'Ready')}"
+            )
             if st.get("image"):
                 out(f"  image {st['image']}")
         pods = api.list("v1", "Pod", n.namespace, sel)
@@ -76,25 +79,35 @@ def status_steps(box: Toolbox, env: str) -> list[Step]:
             out(f"AtlasMigration {n.namespace}/{n.migration}: not found")
         else:
             st = m.get("status") or {}
-            out(f"AtlasMigration {n.namespace}/{n.migration}: {_cond(m, 'Ready')}, "
+            out(
+                f"AtlasMigration {n.namespace}/{n.migration}: {_cond(m, 'Ready')}, "
                 f"last applied version {st.get('lastAppliedVersion') or 'none'}"
-                + (f", failed attempts {st['failed']}" if st.get("failed") else ""))
+                + (f", failed attempts {st['failed']}" if st.get("failed") else "")
+            )
         cm = api.get("v1", "ConfigMap", n.configmap, n.namespace)
         if cm is not None:
             ann = (cm.get("metadata") or {}).get("annotations") or {}
             from .configmap import ANNOTATION_LATEST, ANNOTATION_SUM
 
-            out(f"ConfigMap {n.configmap}: latest version {ann.get(ANNOTATION_LATEST, '?')}, "
-                f"atlas.sum {ann.get(ANNOTATION_SUM, '?')}")
+            out(
+                f"ConfigMap {n.configmap}: latest version {ann.get(ANNOTATION_LATEST, '?')}, "
+                f"atlas.sum {ann.get(ANNOTATION_SUM, '?')}"
+            )
         for line in troubleshooting_lines(box, env):
             out(line)
 
     ctx = box.ks.context
-    return [Step(f"status of {env} (namespace {n.namespace})", [
-        f"read clusters.postgresql.cnpg.io/{n.cluster} -n {n.namespace} (context {ctx})",
-        f"list pods -n {n.namespace} -l {sel}",
-        f"read atlasmigrations.db.atlasgo.io/{n.migration} and configmap/{n.configmap} -n {n.namespace}",
-    ], show)]
+    return [
+        Step(
+            f"status of {env} (namespace {n.namespace})",
+            [
+                f"read clusters.postgresql.cnpg.io/{n.cluster} -n {n.namespace} (context {ctx})",
+                f"list pods -n {n.namespace} -l {sel}",
+                f"read atlasmigrations.db.atlasgo.io/{n.migration} and configmap/{n.configmap} -n {n.namespace}",
+            ],
+            show,
+        )
+    ]
 
 
 def troubleshooting_lines(box: Toolbox, env: str) -> list[str]:
@@ -116,7 +129,7 @@ def troubleshooting_lines(box: Toolbox, env: str) -> list[str]:
         "--source cnpg`)",
         f"  {k} -n {ks.atlas_namespace} logs -l app.kubernetes.io/name=atlas-operator -c manager   "
         f"(or `inv cnpg-logs --env {env} --source atlas`)",
-        f"  psql: `inv cnpg-port-forward --env {env}`, then PGPASSWORD=\"$({secret_hint(box, n)})\" "
+        f'  psql: `inv cnpg-port-forward --env {env}`, then PGPASSWORD="$({secret_hint(box, n)})" '
         f"psql -h 127.0.0.1 -p {port} -U {envs.owner} {envs.database}",
     ]
 
@@ -159,11 +172,17 @@ def logs_steps(box: Toolbox, env: str, *, what: str = "db", tail: int = 100, fol
         for name, line in _merged(api, ns, [p["metadata"]["name"] for p in pods], container, tail):
             box.out(f"[{name}] {line}")
 
-    return [Step(f"logs of {what} pods in {ns}", [
-        f"list pods -n {ns} -l {sel} (context {box.ks.context})",
-        f"read each pod's log{' (container ' + container + ')' if container else ''}, last {tail} lines"
-        + (", then follow all of them" if follow else ""),
-    ], show)]
+    return [
+        Step(
+            f"logs of {what} pods in {ns}",
+            [
+                f"list pods -n {ns} -l {sel} (context {box.ks.context})",
+                f"read each pod's log{' (container ' + container + ')' if container else ''}, last {tail} lines"
+                + (", then follow all of them" if follow else ""),
+            ],
+            show,
+        )
+    ]
 
 
 def _merged(api, ns: str, pods: list[str], container: str | None, tail: int) -> Iterator[tuple[str, str]]:

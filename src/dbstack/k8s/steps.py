@@ -6,6 +6,7 @@ and performs the actions in order. Checks that need no change (tools
 present, environment known, credentials file there) run before any step, so
 bad input changes nothing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

@@ -4,6 +4,7 @@ One object carries the outside world (subprocess runner, API factory, clock,
 environment) so tests swap in fakes at one place: fake kind/helm/kubectl
 executables on PATH and the test suite's FakeClusterAPI (tests/fake_cluster_api.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -68,8 +69,11 @@ class Toolbox:
         """A plan step naming each version check; its action runs them (first, before any change)."""
         from .steps import Step
 
-        plan = [f"$ {display(VERSION_ARGV[n])}  (needs {n} >= {min_version_text(n)}: {VERSION_WHY[n]})"
-                for n in names if n in MIN_VERSIONS]
+        plan = [
+            f"$ {display(VERSION_ARGV[n])}  (needs {n} >= {min_version_text(n)}: {VERSION_WHY[n]})"
+            for n in names
+            if n in MIN_VERSIONS
+        ]
 
         def action() -> None:
             self.out("tools: " + ", ".join(self.check_versions(*names)))
@@ -98,9 +102,10 @@ class Toolbox:
         """The Kind cluster exists (exact name) and its context points at a local API server."""
         ks = self.ks
         if not self.cluster_exists():
-            raise KubernetesError(f"Kind cluster {ks.kind_cluster!r} does not exist "
-                                  "(`kind get clusters` does not list it)",
-                                  "create it with `inv kind-up` (or `inv kind-cnpg-setup`)")
+            raise KubernetesError(
+                f"Kind cluster {ks.kind_cluster!r} does not exist (`kind get clusters` does not list it)",
+                "create it with `inv kind-up` (or `inv kind-cnpg-setup`)",
+            )
         self.check_context()
 
     def api(self) -> ClusterAPI:

@@ -4,6 +4,7 @@ A readiness function looks at the object and says: done, still waiting (with
 a one-line summary printed whenever it changes), or failed for good (raise).
 The clock is injectable so tests do not sleep.
 """
+
 from __future__ import annotations
 
 import time
@@ -68,10 +69,15 @@ def deployment_ready(obj: dict | None) -> Progress:
         return Progress(False, "not created yet")
     c = condition(obj, "Available")
     st = obj.get("status") or {}
-    ready = c is not None and c.get("status") == "True" and _fresh(obj, None) \
+    ready = (
+        c is not None
+        and c.get("status") == "True"
+        and _fresh(obj, None)
         and st.get("updatedReplicas", st.get("replicas")) == st.get("replicas")
-    return Progress(bool(ready),
-                    f"{st.get('readyReplicas', 0)}/{st.get('replicas', '?')} ready, {_cond_text(c, 'Available')}")
+    )
+    return Progress(
+        bool(ready), f"{st.get('readyReplicas', 0)}/{st.get('replicas', '?')} ready, {_cond_text(c, 'Available')}"
+    )
 
 
 CNPG_HEALTHY = "Cluster in healthy state"
@@ -95,17 +101,26 @@ def cluster_ready(obj: dict | None) -> Progress:
     phase = st.get("phase") or "(no phase yet)"
     c = condition(obj, "Ready")
     want = spec.get("instances")
-    summary = (f"phase {phase!r}, {st.get('readyInstances', 0)}/{want if want is not None else '?'} "
-               f"instances ready, {_cond_text(c, 'Ready')}")
+    summary = (
+        f"phase {phase!r}, {st.get('readyInstances', 0)}/{want if want is not None else '?'} "
+        f"instances ready, {_cond_text(c, 'Ready')}"
+    )
     if phase in CNPG_ERROR_PHASES:
         reason = st.get("phaseReason") or (c or {}).get("message") or ""
-        raise KubernetesError(f"Cluster {obj['metadata']['name']} failed: phase {phase!r}"
-                              + (f": {reason}" if reason else ""),
-                              "fix the Cluster spec in manifests/cnpg/environments.yaml, re-render and re-deploy")
-    done = (phase == CNPG_HEALTHY and c is not None and c.get("status") == "True"
-            and want is not None and st.get("readyInstances") == want and st.get("instances", want) == want
-            and st.get("currentPrimary") == st.get("targetPrimary", st.get("currentPrimary"))
-            and (not spec.get("imageName") or not st.get("image") or st["image"] == spec["imageName"]))
+        raise KubernetesError(
+            f"Cluster {obj['metadata']['name']} failed: phase {phase!r}" + (f": {reason}" if reason else ""),
+            "fix the Cluster spec in manifests/cnpg/environments.yaml, re-render and re-deploy",
+        )
+    done = (
+        phase == CNPG_HEALTHY
+        and c is not None
+        and c.get("status") == "True"
+        and want is not None
+        and st.get("readyInstances") == want
+        and st.get("instances", want) == want
+        and st.get("currentPrimary") == st.get("targetPrimary", st.get("currentPrimary"))
+        and (not spec.get("imageName") or not st.get("image") or st["image"] == spec["imageName"])
+    )
     if not done and phase == CNPG_HEALTHY and c is not None and c.get("status") == "True":
         summary += " (waiting for the operator to act on the new spec)"
     return Progress(done, summary)
@@ -150,8 +165,9 @@ class MigrationWatch:
     of our ConfigMap.
     """
 
-    def __init__(self, expected_version: str | None, generation: int | None = None,
-                 persist: int = ATLAS_FAILURES_REPORTED) -> None:
+    def __init__(
+        self, expected_version: str | None, generation: int | None = None, persist: int = ATLAS_FAILURES_REPORTED
+    ) -> None:
         self.expected = expected_version
         self.generation = generation
         self.persist = persist
@@ -194,12 +210,21 @@ class MigrationWatch:
                 + (f" (backoffLimit {limit} exceeded: the operator stopped retrying)" if gave_up else "")
                 + f": reason {r.get('reason')}: {r.get('message')}",
                 "fix the cause (the message is the Atlas CLI's), then re-deploy; "
-                f"`kubectl describe atlasmigrations.db.atlasgo.io/{obj['metadata']['name']}` shows the events")
+                f"`kubectl describe atlasmigrations.db.atlasgo.io/{obj['metadata']['name']}` shows the events",
+            )
         if is_stalled:
-            summary += (f" (attempt {failed}; {self.new_failures} failed since the database was ready — "
-                        f"reported when {self.persist} in a row fail)" if self.new_failures < self.persist else "")
-        done = (ready is not None and ready.get("status") == "True" and fresh
-                and (self.expected is None or st.get("lastAppliedVersion") == self.expected))
+            summary += (
+                f" (attempt {failed}; {self.new_failures} failed since the database was ready — "
+                f"reported when {self.persist} in a row fail)"
+                if self.new_failures < self.persist
+                else ""
+            )
+        done = (
+            ready is not None
+            and ready.get("status") == "True"
+            and fresh
+            and (self.expected is None or st.get("lastAppliedVersion") == self.expected)
+        )
         if ready is not None and ready.get("status") == "True" and self.expected and not done:
             summary += f" (waiting for {self.expected})"
         return Progress(done, summary)
@@ -207,12 +232,20 @@ class MigrationWatch:
 
 def migration_ready(obj: dict | None, expected_version: str | None) -> Progress:
     """One-shot judgement (no history): done or not, never a failure (see MigrationWatch)."""
-    return MigrationWatch(expected_version, persist=10 ** 9)(obj)
+    return MigrationWatch(expected_version, persist=10**9)(obj)
 
 
-def wait_for(what: str, fetch: Callable[[], dict | None], judge: Callable[[dict | None], Progress], *,
-             timeout: float, clock: Clock, out: Callable[[str], None], interval: float = 2.0,
-             hint: str = "") -> dict | None:
+def wait_for(
+    what: str,
+    fetch: Callable[[], dict | None],
+    judge: Callable[[dict | None], Progress],
+    *,
+    timeout: float,
+    clock: Clock,
+    out: Callable[[str], None],
+    interval: float = 2.0,
+    hint: str = "",
+) -> dict | None:
     """Poll until judge says done; print each new summary; raise with the last one on timeout."""
     deadline = clock.now() + timeout
     last = None

@@ -12,6 +12,7 @@ do not start a server (down, logs, status) never pull an image.
 `inv doctor` asks it (with a Probe that looks the image up in the registry
 instead of pulling it) rather than guessing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -88,8 +89,10 @@ class Probe:
 
     def embedded_running(self) -> bool:
         """The embedded server runs from this project's data directory."""
-        return self._once("embedded_running", lambda: (self.embedded.data_dir / "postmaster.pid").exists()
-                          and bool(_quiet(self.embedded.running)))
+        return self._once(
+            "embedded_running",
+            lambda: (self.embedded.data_dir / "postmaster.pid").exists() and bool(_quiet(self.embedded.running)),
+        )
 
     def embedded_data(self) -> bool:
         """This project's embedded data directory holds a cluster."""
@@ -169,8 +172,11 @@ def choose(probe: Probe, name: str, *, start: bool = True, verify: bool = False)
                 state, why = probe.image()
                 ok = state != "unavailable"
             if not ok:
-                return Choice(None, f"docker (as set): {why}", "start Docker and make the image available, "
-                                                               "or use --backend embedded")
+                return Choice(
+                    None,
+                    f"docker (as set): {why}",
+                    "start Docker and make the image available, or use --backend embedded",
+                )
         return Choice("docker", "set to docker")
     if name == "embedded":
         missing = probe.binaries() if verify else None
@@ -194,15 +200,18 @@ def choose(probe: Probe, name: str, *, start: bool = True, verify: bool = False)
         why = detail
     missing = probe.binaries()
     if missing is not None:
-        return Choice(None, f"no local server backend works: Docker: {why}; embedded: {missing.message}",
-                      missing.hint)
-    return Choice("embedded", f"Docker is not usable: {why}",
-                  note=f"Docker is not usable ({why}); using the embedded PostgreSQL in {probe.embedded.data_dir} "
-                       "(force one with --backend docker|embedded)")
+        return Choice(None, f"no local server backend works: Docker: {why}; embedded: {missing.message}", missing.hint)
+    return Choice(
+        "embedded",
+        f"Docker is not usable: {why}",
+        note=f"Docker is not usable ({why}); using the embedded PostgreSQL in {probe.embedded.data_dir} "
+        "(force one with --backend docker|embedded)",
+    )
 
 
-def get_backend(settings: Settings, name: str | None = None, *, out: Callable[[str], None] = print,
-                start: bool = True) -> Backend:
+def get_backend(
+    settings: Settings, name: str | None = None, *, out: Callable[[str], None] = print, start: bool = True
+) -> Backend:
     """The backend to use; `start` says whether the caller will start a server (may pull an image)."""
     probe = Probe(settings, out=out, pull=start)
     choice = choose(probe, name or settings.backend, start=start)

@@ -8,6 +8,7 @@ labelled with this compose project and service are ever stopped or removed.
 The Docker SDK is imported inside the functions that use it (`inv --list`
 must not pay for it).
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,10 @@ CONTAINER_PORT = 5432
 class DockerUnavailable(BackendError):
     """The Docker engine does not answer."""
 
-    default_hint = ("start the Docker engine (e.g. `sudo systemctl start docker`) and check DOCKER_HOST, "
-                    "or use the embedded server: --backend embedded")
+    default_hint = (
+        "start the Docker engine (e.g. `sudo systemctl start docker`) and check DOCKER_HOST, "
+        "or use the embedded server: --backend embedded"
+    )
 
 
 class ImageUnavailable(BackendError):
@@ -126,14 +129,18 @@ class DockerBackend:
         self.svc: ComposeService = load_service(settings.compose.file, settings.compose.service)
         self.image = settings.compose.image or self.svc.image
         if not self.image:
-            raise ConfigError(f"service {self.svc.name!r} in {settings.compose.file} has no image",
-                              "add `image: postgres:18` to it or set dbstack.compose.image")
+            raise ConfigError(
+                f"service {self.svc.name!r} in {settings.compose.file} has no image",
+                "add `image: postgres:18` to it or set dbstack.compose.image",
+            )
         vol = self.svc.data_volume()
         if vol is None:
-            raise ConfigError(f"service {self.svc.name!r} in {settings.compose.file} mounts no named volume, "
-                              "so its data would be lost with the container",
-                              "add `volumes: [pgdata:/var/lib/postgresql]` to the service and `volumes: {pgdata: {}}` "
-                              "at the top level")
+            raise ConfigError(
+                f"service {self.svc.name!r} in {settings.compose.file} mounts no named volume, "
+                "so its data would be lost with the container",
+                "add `volumes: [pgdata:/var/lib/postgresql]` to the service and `volumes: {pgdata: {}}` "
+                "at the top level",
+            )
         self.volume_key, self.compose_mount = vol
         self.volume_name = self.svc.volume_name(self.volume_key)
         self.container_name = self.svc.container_name
@@ -192,8 +199,10 @@ class DockerBackend:
         return img
 
     def _image_hint(self) -> str:
-        return (f"pull it where a registry is reachable (`docker pull {self.image}`), load it "
-                f"(`docker load`), point dbstack.compose.image at a local image, or use --backend embedded")
+        return (
+            f"pull it where a registry is reachable (`docker pull {self.image}`), load it "
+            f"(`docker load`), point dbstack.compose.image at a local image, or use --backend embedded"
+        )
 
     def _pull(self) -> None:
         from docker.utils import parse_repository_tag
@@ -207,7 +216,8 @@ class DockerBackend:
                 if "error" in ev:
                     raise ImageUnavailable(
                         f"image {self.image} is not present locally and could not be pulled: {ev['error']}",
-                        self._image_hint())
+                        self._image_hint(),
+                    )
                 status, layer = ev.get("status", ""), ev.get("id", "")
                 if layer and status in ("Downloading", "Extracting"):
                     now = time.monotonic()
@@ -223,8 +233,10 @@ class DockerBackend:
         except ImageUnavailable:
             raise
         except _docker_errors() as exc:
-            raise ImageUnavailable(f"image {self.image} is not present locally and could not be pulled: "
-                                   f"{_explain(exc)}", self._image_hint()) from None
+            raise ImageUnavailable(
+                f"image {self.image} is not present locally and could not be pulled: {_explain(exc)}",
+                self._image_hint(),
+            ) from None
 
     # -- objects of this project -------------------------------------------------------
     def _labels(self) -> dict[str, str]:
@@ -278,9 +290,11 @@ class DockerBackend:
             return v
         labels = v.attrs.get("Labels") or {}
         if labels.get(L_PROJECT) != self.svc.project:
-            raise BackendError(f"a volume named {self.volume_name} exists but does not belong to compose project "
-                               f"{self.svc.project!r}; dbstack will not use or remove it",
-                               "remove or rename that volume yourself, or change `name:` in the compose file")
+            raise BackendError(
+                f"a volume named {self.volume_name} exists but does not belong to compose project "
+                f"{self.svc.project!r}; dbstack will not use or remove it",
+                "remove or rename that volume yourself, or change `name:` in the compose file",
+            )
         return v
 
     def _ensure_volume(self):
@@ -288,8 +302,10 @@ class DockerBackend:
         if v is not None:
             return v
         if self.volume_key in self.svc.external_volumes:
-            raise BackendError(f"volume {self.volume_name} is declared external but does not exist",
-                               f"create it: docker volume create {self.volume_name}")
+            raise BackendError(
+                f"volume {self.volume_name} is declared external but does not exist",
+                f"create it: docker volume create {self.volume_name}",
+            )
         labels = {L_PROJECT: self.svc.project, L_VOLUME: self.volume_key, L_DBSTACK: "dbstack"}
         try:
             return self.client().volumes.create(name=self.volume_name, labels=labels)
@@ -326,13 +342,17 @@ class DockerBackend:
         if port_free(port, "127.0.0.1"):
             return
         if _embedded_port(self.settings) == port:
-            raise BackendError(f"port 127.0.0.1:{port} is in use by this project's embedded PostgreSQL, so the "
-                               f"{self.svc.name} container cannot publish it",
-                               "stop it first: `inv db-down --backend embedded` (its data is kept)")
-        raise BackendError(f"port 127.0.0.1:{port} is already in use by another program, so the "
-                           f"{self.svc.name} container cannot publish it",
-                           f"stop whatever listens there (`ss -ltnp | grep :{port}`), or pick another port: "
-                           "set dbstack.local.port in invoke.yaml (or INVOKE_DBSTACK_LOCAL_PORT)")
+            raise BackendError(
+                f"port 127.0.0.1:{port} is in use by this project's embedded PostgreSQL, so the "
+                f"{self.svc.name} container cannot publish it",
+                "stop it first: `inv db-down --backend embedded` (its data is kept)",
+            )
+        raise BackendError(
+            f"port 127.0.0.1:{port} is already in use by another program, so the "
+            f"{self.svc.name} container cannot publish it",
+            f"stop whatever listens there (`ss -ltnp | grep :{port}`), or pick another port: "
+            "set dbstack.local.port in invoke.yaml (or INVOKE_DBSTACK_LOCAL_PORT)",
+        )
 
     def up(self) -> ConnSpec:
         """Start (creating if needed) the container and wait until it accepts connections."""
@@ -343,28 +363,39 @@ class DockerBackend:
         mount = data_mount(image.attrs.get("Config") or {}, self._environment(), self.compose_mount)
         ctr = self.container()
         if ctr is not None and not self._matches(ctr, image, mount, conn.port):
-            self.out(f"recreating container {ctr.name}: its image, port, command or mount changed "
-                     f"(the data in volume {self.volume_name} is kept)")
+            self.out(
+                f"recreating container {ctr.name}: its image, port, command or mount changed "
+                f"(the data in volume {self.volume_name} is kept)"
+            )
             self._stop_and_remove(ctr)
             ctr = None
         if ctr is None:
             foreign = self._foreign_by_name()
             if foreign is not None:
-                raise BackendError(f"a container named {self.container_name} exists but does not belong to "
-                                   f"compose project {self.svc.project!r}; dbstack will not touch it",
-                                   "remove or rename it yourself, or change `name:` in the compose file")
+                raise BackendError(
+                    f"a container named {self.container_name} exists but does not belong to "
+                    f"compose project {self.svc.project!r}; dbstack will not touch it",
+                    "remove or rename it yourself, or change `name:` in the compose file",
+                )
             self._check_port(conn.port)
             self._ensure_volume()
             try:
                 ctr = self.client().containers.create(
-                    image.id, command=list(self.svc.command) or None, name=self.container_name,
-                    environment=self._environment(), labels=self._labels(),
+                    image.id,
+                    command=list(self.svc.command) or None,
+                    name=self.container_name,
+                    environment=self._environment(),
+                    labels=self._labels(),
                     ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", conn.port)},
-                    volumes={self.volume_name: {"bind": mount, "mode": "rw"}}, detach=True)
+                    volumes={self.volume_name: {"bind": mount, "mode": "rw"}},
+                    detach=True,
+                )
             except _docker_errors() as exc:
                 raise BackendError(f"cannot create container {self.container_name} ({_explain(exc)})") from None
-            self.out(f"created container {ctr.name} from {self.image} (volume {self.volume_name} at {mount}, "
-                     f"127.0.0.1:{conn.port})")
+            self.out(
+                f"created container {ctr.name} from {self.image} (volume {self.volume_name} at {mount}, "
+                f"127.0.0.1:{conn.port})"
+            )
         ctr.reload()
         if ctr.status != "running":
             self._check_port(conn.port)
@@ -372,8 +403,11 @@ class DockerBackend:
                 ctr.start()
             except docker.errors.APIError as exc:
                 text = _explain(exc)
-                hint = ("another program holds the port: set dbstack.local.port" if "port" in text.lower()
-                        or "address already in use" in text.lower() else "see `inv db-logs`")
+                hint = (
+                    "another program holds the port: set dbstack.local.port"
+                    if "port" in text.lower() or "address already in use" in text.lower()
+                    else "see `inv db-logs`"
+                )
                 raise BackendError(f"cannot start container {ctr.name} ({text})", hint) from None
         self.last_readiness = self.wait(ctr, conn)
         return conn
@@ -388,8 +422,13 @@ class DockerBackend:
                 return f"container {ctr.name} exited with code {ctr.attrs['State'].get('ExitCode')}"
             return None
 
-        return wait_ready(conn, timeout=self.settings.ready_timeout, what=f"container {ctr.name}",
-                          alive=alive, logs=lambda n: self._tail(ctr, n))
+        return wait_ready(
+            conn,
+            timeout=self.settings.ready_timeout,
+            what=f"container {ctr.name}",
+            alive=alive,
+            logs=lambda n: self._tail(ctr, n),
+        )
 
     @staticmethod
     def _tail(ctr, n: int) -> str:
@@ -438,16 +477,19 @@ class DockerBackend:
                 try:
                     v.remove()
                 except docker.errors.APIError as exc:
-                    raise BackendError(f"cannot remove volume {self.volume_name} ({_explain(exc)})",
-                                       "another container still uses it: `docker ps -a --filter volume="
-                                       f"{self.volume_name}`") from None
+                    raise BackendError(
+                        f"cannot remove volume {self.volume_name} ({_explain(exc)})",
+                        f"another container still uses it: `docker ps -a --filter volume={self.volume_name}`",
+                    ) from None
                 self.out(f"removed volume {self.volume_name}")
 
     def logs(self, tail: int = 100, follow: bool = False, write: Callable[[str], None] | None = None) -> str:
         ctr = self.container()
         if ctr is None:
-            raise BackendError(f"no container of compose project {self.svc.project!r} service {self.svc.name!r}",
-                               "start it with `inv db-up`")
+            raise BackendError(
+                f"no container of compose project {self.svc.project!r} service {self.svc.name!r}",
+                "start it with `inv db-up`",
+            )
         if not follow:
             return self._tail(ctr, tail)
         write = write or (lambda s: print(s, end="", flush=True))
@@ -459,7 +501,10 @@ class DockerBackend:
         ctr = self.container()
         if ctr is None:
             vol = self.volume()
-            return (f"docker: no container for {self.svc.project}/{self.svc.name}"
-                    + (f" (volume {self.volume_name} exists)" if vol is not None else ""))
-        return (f"docker: container {ctr.name} {ctr.status} (image {self.image}, "
-                f"127.0.0.1:{self.server().port}, volume {self.volume_name})")
+            return f"docker: no container for {self.svc.project}/{self.svc.name}" + (
+                f" (volume {self.volume_name} exists)" if vol is not None else ""
+            )
+        return (
+            f"docker: container {ctr.name} {ctr.status} (image {self.image}, "
+            f"127.0.0.1:{self.server().port}, volume {self.volume_name})"
+        )

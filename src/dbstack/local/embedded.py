@@ -12,6 +12,7 @@ own under /var/lib/dbstack (root-owned), named after the checkout's data
 directory, so each checkout keeps its own server; every task finds it the same
 way (`data_location`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,10 @@ def data_location(configured: Path) -> tuple[Path, str | None]:
     if account is None or can_search(configured.parent, account):
         return configured, None
     key = hashlib.sha256(str(configured).encode()).hexdigest()[:16]
-    return (PRIVATE_ROOT / key / configured.name,
-            f"the '{account.pw_name}' account the server runs as cannot reach {configured.parent}")
+    return (
+        PRIVATE_ROOT / key / configured.name,
+        f"the '{account.pw_name}' account the server runs as cannot reach {configured.parent}",
+    )
 
 
 def _private_dir(path: Path) -> None:
@@ -52,10 +55,12 @@ def _private_dir(path: Path) -> None:
         pass
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise BackendError(f"{path} exists but is not a root-owned directory closed to other users; dbstack "
-                           "keeps the embedded server's data there when running as root",
-                           f"remove {path} if nothing of yours is in it, or set dbstack.embedded.data_dir "
-                           "to a directory the 'postgres' account can reach")
+        raise BackendError(
+            f"{path} exists but is not a root-owned directory closed to other users; dbstack "
+            "keeps the embedded server's data there when running as root",
+            f"remove {path} if nothing of yours is in it, or set dbstack.embedded.data_dir "
+            "to a directory the 'postgres' account can reach",
+        )
 
 
 class EmbeddedBackend:
@@ -87,9 +92,15 @@ class EmbeddedBackend:
                 _private_dir(PRIVATE_ROOT)
                 _private_dir(self.data_dir.parent)
             conn = self.server()
-            self._ctl = PgCtl(self.data_dir, port=conn.port, user=conn.user, password=conn.password,
-                              host=conn.host, bindir=find_bindir(self.settings.embedded.bin_dir),
-                              settings=self.svc.server_settings())
+            self._ctl = PgCtl(
+                self.data_dir,
+                port=conn.port,
+                user=conn.user,
+                password=conn.password,
+                host=conn.host,
+                bindir=find_bindir(self.settings.embedded.bin_dir),
+                settings=self.svc.server_settings(),
+            )
         return self._ctl
 
     @property
@@ -119,8 +130,10 @@ class EmbeddedBackend:
             return conn
         fresh = not ctl.initialized
         if fresh and self.data_dir.exists() and any(self.data_dir.iterdir()):
-            raise BackendError(f"{self.data_dir} is not empty but holds no PostgreSQL data directory",
-                               "point dbstack.embedded.data_dir at an empty or new directory")
+            raise BackendError(
+                f"{self.data_dir} is not empty but holds no PostgreSQL data directory",
+                "point dbstack.embedded.data_dir at an empty or new directory",
+            )
         if not fresh:
             have, need = ctl.binary_version(), ctl.data_version()
             if need and have != need:
@@ -128,20 +141,25 @@ class EmbeddedBackend:
                     f"{self.data_dir} was created by PostgreSQL {need}, but the binaries in {ctl.bindir} are "
                     f"PostgreSQL {have}",
                     f"point dbstack.embedded.bin_dir at PostgreSQL {need} binaries, or start over with "
-                    "`inv reset-db --backend embedded` (deletes the local data)")
+                    "`inv reset-db --backend embedded` (deletes the local data)",
+                )
         if not port_free(conn.port, conn.host):
-            raise BackendError(f"port {conn.host}:{conn.port} is already in use by another program, so the "
-                               "embedded PostgreSQL cannot listen there",
-                               f"stop whatever listens there (`ss -ltnp | grep :{conn.port}`; this project's "
-                               "container stops with `inv db-down --backend docker`), or pick another port: "
-                               "set dbstack.local.port in invoke.yaml (or INVOKE_DBSTACK_LOCAL_PORT)")
+            raise BackendError(
+                f"port {conn.host}:{conn.port} is already in use by another program, so the "
+                "embedded PostgreSQL cannot listen there",
+                f"stop whatever listens there (`ss -ltnp | grep :{conn.port}`; this project's "
+                "container stops with `inv db-down --backend docker`), or pick another port: "
+                "set dbstack.local.port in invoke.yaml (or INVOKE_DBSTACK_LOCAL_PORT)",
+            )
         if fresh:
             if self.moved_because:
                 self.out(f"{self.moved_because}, so the data directory is {self.data_dir}")
             self.out(f"initializing the embedded PostgreSQL {ctl.binary_version()} in {self.data_dir}")
             ctl.init()
-            ctl.write_new_file(MARKER, "This PostgreSQL data directory was created by dbstack; "
-                                       "`inv db-down --volumes` may delete it.\n")
+            ctl.write_new_file(
+                MARKER,
+                "This PostgreSQL data directory was created by dbstack; `inv db-down --volumes` may delete it.\n",
+            )
         offset = ctl.log_file.stat().st_size if ctl.log_file.exists() else 0
         ctl.start(wait=False)
         if fresh:
@@ -150,8 +168,9 @@ class EmbeddedBackend:
             first = self._wait(ctl, sock, log_offset=offset)
             ctl.set_password()
             tcp = self._wait(ctl, conn, log_offset=offset)
-            self.last_readiness = Readiness(elapsed=first.elapsed + tcp.elapsed,
-                                            attempts=first.attempts + tcp.attempts, ready_at=tcp.ready_at)
+            self.last_readiness = Readiness(
+                elapsed=first.elapsed + tcp.elapsed, attempts=first.attempts + tcp.attempts, ready_at=tcp.ready_at
+            )
             # Like the image's init script: POSTGRES_DB exists once the server is up.
             self._create_initial_database(sock)
         else:
@@ -187,18 +206,23 @@ class EmbeddedBackend:
                 return "no server process for this data directory"
             return None
 
-        return wait_ready(conn, timeout=self.settings.ready_timeout, what="the embedded PostgreSQL",
-                          alive=alive, logs=ctl.last_log_lines)
+        return wait_ready(
+            conn,
+            timeout=self.settings.ready_timeout,
+            what="the embedded PostgreSQL",
+            alive=alive,
+            logs=ctl.last_log_lines,
+        )
 
     def down(self, volumes: bool = False) -> None:
         if not self.data_dir.exists():
             self.out(f"no embedded data directory {self.data_dir}")
             return
         if volumes and not self.owned():
-            raise BackendError(f"{self.data_dir} was not created by dbstack (no {MARKER} marker); "
-                               "refusing to delete it",
-                               "delete it yourself if it is really disposable, or point "
-                               "dbstack.embedded.data_dir elsewhere")
+            raise BackendError(
+                f"{self.data_dir} was not created by dbstack (no {MARKER} marker); refusing to delete it",
+                "delete it yourself if it is really disposable, or point dbstack.embedded.data_dir elsewhere",
+            )
         ctl = self.ctl()
         if ctl.postmaster():
             ctl.stop("fast")

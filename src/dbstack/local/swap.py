@@ -3,6 +3,7 @@
 Creating, dropping and naming databases, and connecting with one error
 wording, live in :mod:`dbstack.postgres`.
 """
+
 from __future__ import annotations
 
 import time
@@ -33,10 +34,12 @@ def swap_in(admin: ConnSpec, new: str, name: str) -> None:
                     terminate_sessions(conn, name)
                     terminate_sessions(conn, new)
                     if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                            sql.Identifier(name), sql.Identifier(old)))
-                    conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                        sql.Identifier(new), sql.Identifier(name)))
+                        conn.execute(
+                            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(name), sql.Identifier(old))
+                        )
+                    conn.execute(
+                        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(new), sql.Identifier(name))
+                    )
                 break
             except psycopg.errors.ObjectInUse as exc:
                 last = exc  # a client reconnected between terminate and rename
@@ -44,7 +47,8 @@ def swap_in(admin: ConnSpec, new: str, name: str) -> None:
             except psycopg.Error as exc:
                 raise statement_error("rename", new, exc) from None
     else:
-        raise DatabaseError(f"cannot swap the new database in as {name!r}: clients keep reconnecting ({last})",
-                            f"stop the applications using {name!r} and run the command again; "
-                            f"the previous database is unchanged")
+        raise DatabaseError(
+            f"cannot swap the new database in as {name!r}: clients keep reconnecting ({last})",
+            f"stop the applications using {name!r} and run the command again; the previous database is unchanged",
+        )
     drop_database(admin, old)

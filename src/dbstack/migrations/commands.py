@@ -3,6 +3,7 @@
 They turn settings (database, target, directories) into a connection and
 layers, then call the engine. No printing here: callers render the report.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,9 @@ if TYPE_CHECKING:
     from .layers import Layers
 
 
-def choose_layers(settings: Settings, *, db: str | None = None, dir: str | os.PathLike | None = None,
-                  dir_format: str | None = None) -> Layers:
+def choose_layers(
+    settings: Settings, *, db: str | None = None, dir: str | os.PathLike | None = None, dir_format: str | None = None
+) -> Layers:
     """The layers of --db/--dir/--dir-format: --dir wins over --db; a --dir is atlas unless --dir-format says."""
     from .layers import Layers
 
@@ -26,9 +28,15 @@ def choose_layers(settings: Settings, *, db: str | None = None, dir: str | os.Pa
     return Layers.of(settings.migration_dirs(db, dir), fmt)
 
 
-def resolve(settings: Settings, *, db: str | None = None, target: str | None = None,
-            dir: str | None = None, dir_format: str | None = None,
-            env: Mapping[str, str] | None = None) -> tuple[ConnSpec, Layers, str]:
+def resolve(
+    settings: Settings,
+    *,
+    db: str | None = None,
+    target: str | None = None,
+    dir: str | None = None,
+    dir_format: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[ConnSpec, Layers, str]:
     """(connection, layers, configured revisions schema) for a database on a target.
 
     env replaces os.environ for the target's password/URL variables, so a caller
@@ -40,10 +48,17 @@ def resolve(settings: Settings, *, db: str | None = None, target: str | None = N
     return conn, layers, (configured.revisions_schema if configured else "")
 
 
-def migrate(settings: Settings, *, db: str | None = None, target: str | None = None,
-            dir: str | None = None, opts: ApplyOptions | None = None,
-            out: Callable[[str], None] | None = None, dir_format: str | None = None,
-            env: Mapping[str, str] | None = None) -> ApplyReport:
+def migrate(
+    settings: Settings,
+    *,
+    db: str | None = None,
+    target: str | None = None,
+    dir: str | None = None,
+    opts: ApplyOptions | None = None,
+    out: Callable[[str], None] | None = None,
+    dir_format: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ApplyReport:
     """Apply pending migrations of a configured database (or --dir) on a target."""
     from .engine import ApplyOptions, apply
 
@@ -68,16 +83,27 @@ def _local_server_hint(settings: Settings, target: str | None) -> Iterator[None]
     try:
         yield
     except DatabaseError as exc:
-        if (exc.message.startswith("cannot connect") and any(k in exc.message.lower() for k in _DOWN)
-                and settings.target_settings(target).kind == "local"):
-            exc.hint = ("is the local server running? start it with `inv db-up` "
-                        "(or `inv reset-db` to create and migrate the database)")
+        if (
+            exc.message.startswith("cannot connect")
+            and any(k in exc.message.lower() for k in _DOWN)
+            and settings.target_settings(target).kind == "local"
+        ):
+            exc.hint = (
+                "is the local server running? start it with `inv db-up` "
+                "(or `inv reset-db` to create and migrate the database)"
+            )
         raise
 
 
-def migration_status(settings: Settings, *, db: str | None = None, target: str | None = None,
-                     dir: str | None = None, dir_format: str | None = None,
-                     revisions_schema: str | None = None) -> StatusReport:
+def migration_status(
+    settings: Settings,
+    *,
+    db: str | None = None,
+    target: str | None = None,
+    dir: str | None = None,
+    dir_format: str | None = None,
+    revisions_schema: str | None = None,
+) -> StatusReport:
     """Atlas's `migrate status` for a configured database (or --dir) on a target."""
     from .engine import status
 

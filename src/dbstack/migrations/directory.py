@@ -5,6 +5,7 @@ Atlas's ``sql/migrate/dir.go`` (HashFile, LocalFile.Version): only top-level ``*
 ``*.up.sql`` in the golang-migrate format), byte-wise name order, a
 cumulative SHA-256 over names and raw bytes, and a lenient sum-file parser.
 """
+
 from __future__ import annotations
 
 import base64
@@ -99,22 +100,24 @@ class MigrationFile:
         """Refuse a file holding a NUL byte: libpq would silently end the SQL there."""
         at = self.nul_offset()
         if at >= 0:
-            raise MigrationDirError(nul_message(self, at),
-                                    "remove the NUL byte (an editor or encoding accident; "
-                                    "save the file as UTF-8 text), then run `inv migrate-hash`")
+            raise MigrationDirError(
+                nul_message(self, at),
+                "remove the NUL byte (an editor or encoding accident; "
+                "save the file as UTF-8 text), then run `inv migrate-hash`",
+            )
 
     def text(self) -> str:
         self.check_nul()
         try:
             return self.read().decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MigrationDirError(f"{self.path} is not valid UTF-8 (byte {exc.start})",
-                                    "save the file as UTF-8") from None
+            raise MigrationDirError(
+                f"{self.path} is not valid UTF-8 (byte {exc.start})", "save the file as UTF-8"
+            ) from None
 
 
 def nul_message(f: MigrationFile, offset: int) -> str:
-    return (f"{f.path} contains a NUL byte at byte offset {offset}: PostgreSQL would silently ignore "
-            "the SQL after it")
+    return f"{f.path} contains a NUL byte at byte offset {offset}: PostgreSQL would silently ignore the SQL after it"
 
 
 def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -123,25 +126,38 @@ def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         # O_NONBLOCK: opening a FIFO for reading would wait for a writer.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except IsADirectoryError:
-        raise MigrationDirError(f"{path} is a directory, not a migration file",
-                                "rename it so it does not end in .sql") from None
+        raise MigrationDirError(
+            f"{path} is a directory, not a migration file", "rename it so it does not end in .sql"
+        ) from None
     except OSError as exc:
-        raise MigrationDirError(f"cannot read migration file {path}: {exc.strerror}",
-                                "check the file's permissions") from None
+        raise MigrationDirError(
+            f"cannot read migration file {path}: {exc.strerror}", "check the file's permissions"
+        ) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise MigrationDirError(f"{path} is a directory, not a migration file",
-                                    "rename it so it does not end in .sql")
+            raise MigrationDirError(
+                f"{path} is a directory, not a migration file", "rename it so it does not end in .sql"
+            )
         if not stat.S_ISREG(st.st_mode):
-            kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
-                    "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
-                    "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-            raise MigrationDirError(f"{path} is {kind}, not a regular file: migration files must be plain files",
-                                    "remove it from the migration directory or rename it so it does not end in .sql")
+            kind = (
+                "a FIFO (named pipe)"
+                if stat.S_ISFIFO(st.st_mode)
+                else "a device"
+                if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a socket"
+                if stat.S_ISSOCK(st.st_mode)
+                else "not a regular file"
+            )
+            raise MigrationDirError(
+                f"{path} is {kind}, not a regular file: migration files must be plain files",
+                "remove it from the migration directory or rename it so it does not end in .sql",
+            )
         if st.st_size > limit:
-            raise MigrationDirError(f"{path} is {st.st_size} bytes, more than the {limit >> 20} MiB a migration "
-                                    "file may have", "split it into several migration files")
+            raise MigrationDirError(
+                f"{path} is {st.st_size} bytes, more than the {limit >> 20} MiB a migration file may have",
+                "split it into several migration files",
+            )
         chunks = []
         total = 0
         while True:
@@ -150,18 +166,21 @@ def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
                 break
             total += len(chunk)
             if total > limit:  # it grew while we read it
-                raise MigrationDirError(f"{path} grew beyond {limit >> 20} MiB while being read",
-                                        "split it into several migration files")
+                raise MigrationDirError(
+                    f"{path} grew beyond {limit >> 20} MiB while being read", "split it into several migration files"
+                )
             chunks.append(chunk)
         return b"".join(chunks)
     except OSError as exc:
-        raise MigrationDirError(f"cannot read migration file {path}: {exc.strerror}",
-                                "check the file's permissions") from None
+        raise MigrationDirError(
+            f"cannot read migration file {path}: {exc.strerror}", "check the file's permissions"
+        ) from None
     finally:
         os.close(fd)
 
 
 # ----------------------------------------------------------------------------- sum file
+
 
 @dataclass(frozen=True)
 class SumEntry:
@@ -221,7 +240,8 @@ class HashFile:
                 raise ChecksumError(
                     f"checksum file format invalid: {source} line {i} has no 'h1:' hash",
                     "regenerate it with `inv migrate-hash` (after checking the files are what you want)",
-                    output=render_checksum_report(None))
+                    output=render_checksum_report(None),
+                )
             entries.append(SumEntry(name.strip(), h))
         hf = cls(tuple(entries), stated_total=total)
         if hf.total != total:
@@ -229,7 +249,8 @@ class HashFile:
                 f"checksum mismatch: the total on line 1 of {source} does not match its entries "
                 "(edited or badly merged)",
                 "regenerate it with `inv migrate-hash` after checking the files are what you want",
-                output=render_checksum_report(None))
+                output=render_checksum_report(None),
+            )
         return hf
 
 
@@ -278,6 +299,7 @@ def render_checksum_report(diff: ChecksumDiff | None) -> str:
 
 # ----------------------------------------------------------------------------- directory
 
+
 class MigrationDir:
     """A migration directory on disk (one layer)."""
 
@@ -303,11 +325,14 @@ class MigrationDir:
         try:
             st = self.path.stat()
         except FileNotFoundError:
-            raise MigrationDirError(f"migration directory {self.path} does not exist",
-                                    "create it, or pass --dir / --db pointing at an existing directory") from None
+            raise MigrationDirError(
+                f"migration directory {self.path} does not exist",
+                "create it, or pass --dir / --db pointing at an existing directory",
+            ) from None
         except OSError as exc:
-            raise MigrationDirError(f"cannot open migration directory {self.path}: {exc.strerror}",
-                                    "check its permissions") from None
+            raise MigrationDirError(
+                f"cannot open migration directory {self.path}: {exc.strerror}", "check its permissions"
+            ) from None
         if not stat.S_ISDIR(st.st_mode):
             raise MigrationDirError(f"{self.path} is not a directory", "pass the directory holding the .sql files")
 
@@ -343,15 +368,18 @@ class MigrationDir:
         for f in self.files():
             if "\n" in f.name or "\r" in f.name:
                 # atlas.sum is line-based: such a name would make a file no one can read back.
-                raise MigrationDirError(f"migration file name {f.name!r} in {self.path} contains a line break",
-                                        "rename the file without the line break, then run `inv migrate-hash`")
+                raise MigrationDirError(
+                    f"migration file name {f.name!r} in {self.path} contains a line break",
+                    "rename the file without the line break, then run `inv migrate-hash`",
+                )
         hf = hf or self.compute_sum()
         data = hf.marshal()
         try:
             atomic_write(self.sum_path, data, mode=0o644)
         except OSError as exc:
-            raise MigrationDirError(f"cannot write {self.sum_path}: {exc.strerror}",
-                                    "check the directory's permissions") from None
+            raise MigrationDirError(
+                f"cannot write {self.sum_path}: {exc.strerror}", "check the directory's permissions"
+            ) from None
         return hf
 
     def nul_files(self) -> list[tuple[MigrationFile, int]]:
@@ -372,15 +400,18 @@ class MigrationDir:
         stated = self.read_sum()
         if stated is None:
             if computed.entries or self.files():
-                raise ChecksumError(f"checksum file not found: {self.sum_path}",
-                                    "run `inv migrate-hash` to create it",
-                                    output=render_checksum_report(None))
+                raise ChecksumError(
+                    f"checksum file not found: {self.sum_path}",
+                    "run `inv migrate-hash` to create it",
+                    output=render_checksum_report(None),
+                )
             return computed
         diff = first_divergence(stated, computed)
         if diff is not None:
             raise ChecksumError(
                 f"checksum mismatch in {self.path}: L{diff.line}: {diff.file} was {diff.reason}",
-                output=render_checksum_report(diff))
+                output=render_checksum_report(diff),
+            )
         return computed
 
     def versions_check(self) -> None:
@@ -399,21 +430,34 @@ def version_problems(files: Sequence[MigrationFile]) -> list[tuple[MigrationFile
     seen: dict[str, MigrationFile] = {}
     for f in files:
         if f.name.startswith("."):
-            out.append((f, f"hidden file {f.path}: a migration file name starting with '.' is easy to miss "
-                           "(Atlas still hashes and runs it)",
-                        "rename it to VERSION_description.sql, or move it out of the migration directory"))
+            out.append(
+                (
+                    f,
+                    f"hidden file {f.path}: a migration file name starting with '.' is easy to miss "
+                    "(Atlas still hashes and runs it)",
+                    "rename it to VERSION_description.sql, or move it out of the migration directory",
+                )
+            )
             continue
         if not f.version:
-            out.append((f, f"invalid migration file name {f.path}: it has no version before the first '_'",
-                        "name it VERSION_description.sql, e.g. 20240204000001_initial.sql or 0003_add_x.sql"))
+            out.append(
+                (
+                    f,
+                    f"invalid migration file name {f.path}: it has no version before the first '_'",
+                    "name it VERSION_description.sql, e.g. 20240204000001_initial.sql or 0003_add_x.sql",
+                )
+            )
             continue
         prev = seen.get(f.version)
         if prev is not None:
             hint = "give one of them a new version (`inv migrate-new` picks the next one) and re-hash"
-            if f.format == "atlas" and {prev.name, f.name} <= {n for n in (prev.name, f.name)
-                                                              if n.endswith((".up.sql", ".down.sql"))}:
-                hint = ("these look like golang-migrate up/down files: read the directory with "
-                        "--dir-format golang-migrate (only *.up.sql are migrations then)")
+            if f.format == "atlas" and {prev.name, f.name} <= {
+                n for n in (prev.name, f.name) if n.endswith((".up.sql", ".down.sql"))
+            }:
+                hint = (
+                    "these look like golang-migrate up/down files: read the directory with "
+                    "--dir-format golang-migrate (only *.up.sql are migrations then)"
+                )
             out.append((f, f"duplicate migration version {f.version}: {prev.path} and {f.path}", hint))
             continue
         seen[f.version] = f

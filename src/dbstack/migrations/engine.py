@@ -10,6 +10,7 @@ Errors are :class:`~dbstack.errors.DbstackError` subclasses: ``ChecksumError``
 when files ran, ``exc.report`` holds the ApplyReport and ``exc.output`` its
 text).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,8 +29,9 @@ OPERATOR_VERSION = f"dbstack v{__version__}"
 _DEFAULT = ApplyOptions()
 
 
-def apply(conn: ConnSpec, layers: Layers, opts: ApplyOptions = _DEFAULT, *,
-          out: Callable[[str], None] | None = None) -> ApplyReport:
+def apply(
+    conn: ConnSpec, layers: Layers, opts: ApplyOptions = _DEFAULT, *, out: Callable[[str], None] | None = None
+) -> ApplyReport:
     """Apply the pending files of every layer, in one version order, into one revisions table.
 
     ``out`` receives one plain progress line per file (or group of files)
@@ -53,8 +55,10 @@ def status(conn: ConnSpec, layers: Layers, *, revisions_schema: str | None = Non
     for d in layers.dirs:  # Atlas's Validate (atlas.sum) only: naming checks are validate/lint/apply's
         d.validate()
     files = layers.files()
-    rep = StatusReport(env=Env(url=conn.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs)),
-                       available=[FileRef.of(f) for f in files])
+    rep = StatusReport(
+        env=Env(url=conn.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs)),
+        available=[FileRef.of(f) for f in files],
+    )
     pending = list(files)
     with connect(conn) as db:
         try:
@@ -69,7 +73,8 @@ def status(conn: ConnSpec, layers: Layers, *, revisions_schema: str | None = Non
                         raise MigrationError(
                             f"sql/migrate: connected database is not clean: {reason}. baseline version or "
                             "allow-dirty is required",
-                            "apply with --baseline VERSION or --allow-dirty first")
+                            "apply with --baseline VERSION or --allow-dirty first",
+                        )
                 else:
                     try:
                         pending = pending_after(files, revs, "linear")
@@ -97,7 +102,9 @@ def status(conn: ConnSpec, layers: Layers, *, revisions_schema: str | None = Non
             rep.count = last.applied
             idx = _last_index(files, lambda f: f.version == last.version)
             if idx == -1:
-                raise MigrationError(f'migration file with version "{last.version}" not found',
-                                     "the last revision is partially applied and its file is missing; restore it")
+                raise MigrationError(
+                    f'migration file with version "{last.version}" not found',
+                    "the last revision is partially applied and its file is missing; restore it",
+                )
             rep.total = len(scanner.scan(files[idx].text(), source=files[idx].name))
     return rep

@@ -1,4 +1,6 @@
-"""Applying migration files the way Atlas's executor does (ariga/atlas sql/migrate/migrate.go: Executor.Pending, ExecuteN).
+"""Applying migration files the way Atlas's executor does.
+
+(ariga/atlas sql/migrate/migrate.go: Executor.Pending, ExecuteN.)
 
 Order of work in an apply: options and ``atlas.sum`` are checked before the
 database is touched; then the advisory lock (Atlas's key), the revision
@@ -18,6 +20,7 @@ one without the other (Atlas has a window there); one that cannot run in a
 transaction block is noted in the row first, and the next run checks its
 effect instead of silently running it again (``Runner._settle_interrupted``).
 """
+
 from __future__ import annotations
 
 import base64
@@ -59,15 +62,21 @@ IN_FLIGHT = "dbstack: interrupted while running statement"
 # Raised when a statement refuses to run inside the implicit transaction of a
 # multi-statement message: active_sql_transaction, invalid_transaction_termination.
 _NOT_IN_BLOCK = ("25001", "2D000")
-_CIC = re.compile(r"(?is)^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-                  r"((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)\s+ON\s+"
-                  r"(?:ONLY\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)")
-_DIC = re.compile(r"(?is)^\s*DROP\s+INDEX\s+CONCURRENTLY\s+(?:IF\s+EXISTS\s+)?"
-                  r"((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)\s*;?\s*$")
+_CIC = re.compile(
+    r"(?is)^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)\s+ON\s+"
+    r"(?:ONLY\s+)?((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)"
+)
+_DIC = re.compile(
+    r"(?is)^\s*DROP\s+INDEX\s+CONCURRENTLY\s+(?:IF\s+EXISTS\s+)?"
+    r"((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)\s*;?\s*$"
+)
 # Statements whose second run does no harm.
-_IDEMPOTENT = re.compile(r"(?is)^\s*(VACUUM|ANALYZE|ANALYSE|REINDEX|CLUSTER|CHECKPOINT|REFRESH\s+MATERIALIZED|"
-                         r"CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS|"
-                         r"DROP\s+\w+(\s+\w+)?\s+(CONCURRENTLY\s+)?IF\s+EXISTS)\b")
+_IDEMPOTENT = re.compile(
+    r"(?is)^\s*(VACUUM|ANALYZE|ANALYSE|REINDEX|CLUSTER|CHECKPOINT|REFRESH\s+MATERIALIZED|"
+    r"CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS|"
+    r"DROP\s+\w+(\s+\w+)?\s+(CONCURRENTLY\s+)?IF\s+EXISTS)\b"
+)
 TX_MODES = ("file", "all", "none")
 NON_LINEAR_URL = "https://atlasgo.io/versioned/apply#non-linear-error"
 
@@ -76,8 +85,10 @@ BATCH_MAX_FILES = 200
 BATCH_MAX_BYTES = 2 << 20
 
 _SAVEPOINT = "dbstack_migration_file"
-_TX_CONTROL = re.compile(r"(?is)\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|PREPARE\s+TRANSACTION)"
-                         r"\s*(;|\s+(WORK|TRANSACTION|AND\s+(NO\s+)?CHAIN|ISOLATION|READ|DEFERRABLE|NOT)\b|$)")
+_TX_CONTROL = re.compile(
+    r"(?is)\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|PREPARE\s+TRANSACTION)"
+    r"\s*(;|\s+(WORK|TRANSACTION|AND\s+(NO\s+)?CHAIN|ISOLATION|READ|DEFERRABLE|NOT)\b|$)"
+)
 _FILE_STARTED = "current_setting('dbstack.file_started')::timestamptz"
 
 
@@ -94,8 +105,10 @@ def exec_order_of(value: str) -> str:
     v = (value or "linear").strip()
     v = {"LINEAR": "linear", "LINEAR_SKIP": "linear-skip", "NON_LINEAR": "non-linear"}.get(v, v)
     if v not in EXEC_ORDERS:
-        raise UsageError(f"unknown execution order: {value!r}".replace("'", '"'),
-                         "use --exec-order linear, linear-skip or non-linear")
+        raise UsageError(
+            f"unknown execution order: {value!r}".replace("'", '"'),
+            "use --exec-order linear, linear-skip or non-linear",
+        )
     return v
 
 
@@ -111,8 +124,12 @@ def statement_sums(texts: Sequence[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- connection
 
+
 def connect(spec: ConnSpec, *, autocommit: bool = True) -> psycopg.Connection:
-    """A connection named "dbstack" in pg_stat_activity, or DatabaseError naming the (masked) server and what to check."""
+    """A connection named "dbstack" in pg_stat_activity.
+
+    Failing, a DatabaseError naming the (masked) server and what to check.
+    """
     from ..postgres import connect as connect_to
 
     kw = {} if "application_name" in spec.connect_kwargs() else {"application_name": "dbstack"}
@@ -128,21 +145,29 @@ def _first_line(s: str) -> str:
 
 # --------------------------------------------------------------------------- lock
 
-def acquire_lock(conn: psycopg.Connection, timeout: float, *, key: int = LOCK_KEY,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+
+def acquire_lock(
+    conn: psycopg.Connection,
+    timeout: float,
+    *,
+    key: int = LOCK_KEY,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
     """pg_try_advisory_lock with Atlas's backoff (25ms doubling, capped at 1s, jitter) until timeout."""
     deadline = clock() + max(timeout, 0.0)
     delay = 0.025
     while True:
-        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if row is not None and row[0]:
             return
         left = deadline - clock()
         if left <= 0:
             raise MigrationError(
                 LOCK_HELD,
                 f"another migration holds the lock on this database (advisory lock {key}); wait for it to "
-                f"finish or raise --lock-timeout (it was {timeout:g}s)")
+                f"finish or raise --lock-timeout (it was {timeout:g}s)",
+            )
         sleep(min(delay + random.uniform(0, delay / 2), left))
         delay = min(delay * 2, 1.0)
 
@@ -203,6 +228,7 @@ def dirty_reason(conn: psycopg.Connection, spec: ConnSpec, rev_schema: str) -> s
 
 # --------------------------------------------------------------------------- pending files
 
+
 class NonLinearError(MigrationError):
     """Files were added out of order (Atlas's HistoryNonLinearError)."""
 
@@ -212,7 +238,8 @@ class NonLinearError(MigrationError):
         super().__init__(
             f"migration {what} added out of order. See: {NON_LINEAR_URL}",
             "rename the file(s) to a version after the last applied one (and re-hash), or apply them with "
-            "--exec-order non-linear (or skip them with --exec-order linear-skip)")
+            "--exec-order non-linear (or skip them with --exec-order linear-skip)",
+        )
         self.out_of_order = out_of_order
         self.pending = pending
 
@@ -224,8 +251,9 @@ def _last_index(files: Sequence[MigrationFile], pred: Callable[[MigrationFile], 
     return -1
 
 
-def pending_after(files: Sequence[MigrationFile], revs: Sequence[Revision],
-                  order: str = "linear") -> list[MigrationFile]:
+def pending_after(
+    files: Sequence[MigrationFile], revs: Sequence[Revision], order: str = "linear"
+) -> list[MigrationFile]:
     """Atlas's Executor.Pending when revisions exist (versions compared as strings)."""
     if not files:
         return []
@@ -238,7 +266,8 @@ def pending_after(files: Sequence[MigrationFile], revs: Sequence[Revision],
                 f'sql/migrate: missing migration: revision "{last.version}_{last.description}.sql" is partially '
                 "applied but migration file was not found",
                 "restore the file (it was partially applied, see `inv migrate-status`), or resolve the revision "
-                "with `atlas migrate set`")
+                "with `atlas migrate set`",
+            )
     else:
         idx = _last_index(files, lambda f: f.version <= last.version)
         if idx == -1:
@@ -260,6 +289,7 @@ def pending_after(files: Sequence[MigrationFile], revs: Sequence[Revision],
 
 # --------------------------------------------------------------------------- options
 
+
 @dataclass(frozen=True)
 class ApplyOptions:
     """What `inv migrate` / `migrate-dry` can ask for (Atlas's migrate apply flags)."""
@@ -267,29 +297,35 @@ class ApplyOptions:
     dry_run: bool = False
     baseline: str | None = None
     allow_dirty: bool = False
-    exec_order: str = "linear"          # linear | linear-skip | non-linear
-    tx_mode: str = "file"               # file | all | none
+    exec_order: str = "linear"  # linear | linear-skip | non-linear
+    tx_mode: str = "file"  # file | all | none
     lock_timeout: float = 10.0
     revisions_schema: str | None = None
-    amount: int | None = None           # apply at most N pending files
-    interrupted: str = ""               # "" | rerun | skip: a txmode-none statement cut off by a kill
+    amount: int | None = None  # apply at most N pending files
+    interrupted: str = ""  # "" | rerun | skip: a txmode-none statement cut off by a kill
 
     def checked(self) -> ApplyOptions:
         """The options validated (Atlas's texts), exec order normalised."""
         from dataclasses import replace
 
         if self.amount is not None and self.amount < 1:
-            raise UsageError(f"cannot apply '{self.amount}' migration files",
-                             "omit the amount to apply every pending file, or pass a positive number")
+            raise UsageError(
+                f"cannot apply '{self.amount}' migration files",
+                "omit the amount to apply every pending file, or pass a positive number",
+            )
         if self.tx_mode not in TX_MODES:
             raise UsageError(f'unknown tx-mode "{self.tx_mode}"', "use --tx-mode file, all or none")
         order = exec_order_of(self.exec_order)
         if self.baseline and self.allow_dirty:
-            raise UsageError("sql/migrate: baseline and allow-dirty are mutually exclusive",
-                             "pass either --baseline VERSION or --allow-dirty, not both")
+            raise UsageError(
+                "sql/migrate: baseline and allow-dirty are mutually exclusive",
+                "pass either --baseline VERSION or --allow-dirty, not both",
+            )
         if self.interrupted not in INTERRUPTED:
-            raise UsageError(f"unknown --interrupted {self.interrupted!r}",
-                             "use --interrupted rerun (it did not take effect) or skip (it did)")
+            raise UsageError(
+                f"unknown --interrupted {self.interrupted!r}",
+                "use --interrupted rerun (it did not take effect) or skip (it did)",
+            )
         if self.lock_timeout < 0:
             raise UsageError(f"invalid lock timeout {self.lock_timeout:g}s", "pass a duration of 0 or more, e.g. 10s")
         return replace(self, exec_order=order)
@@ -306,14 +342,22 @@ def parse_amount(value: object) -> int | None:
         try:
             n = int(s, 10)
         except ValueError:
-            raise UsageError(f'invalid amount argument "{value}" (invalid syntax). Omit the argument or pass a '
-                             "valid integer instead", "e.g. --amount 1 applies the next pending file only") from None
-        if not -(2 ** 63) <= n < 2 ** 63:
-            raise UsageError(f'invalid amount argument "{value}" (value out of range). Omit the argument or pass '
-                             "a valid integer instead", "e.g. --amount 1 applies the next pending file only")
+            raise UsageError(
+                f'invalid amount argument "{value}" (invalid syntax). Omit the argument or pass a '
+                "valid integer instead",
+                "e.g. --amount 1 applies the next pending file only",
+            ) from None
+        if not -(2**63) <= n < 2**63:
+            raise UsageError(
+                f'invalid amount argument "{value}" (value out of range). Omit the argument or pass '
+                "a valid integer instead",
+                "e.g. --amount 1 applies the next pending file only",
+            )
     if n < 1:
-        raise UsageError(f"cannot apply '{n}' migration files",
-                         "omit the amount to apply every pending file, or pass a positive number")
+        raise UsageError(
+            f"cannot apply '{n}' migration files",
+            "omit the amount to apply every pending file, or pass a positive number",
+        )
     return n
 
 
@@ -333,6 +377,7 @@ def parse_duration(value: object, what: str = "lock timeout") -> float:
 
 # --------------------------------------------------------------------------- planning
 
+
 @dataclass
 class Planned:
     """A pending file, scanned and ready to run."""
@@ -340,9 +385,9 @@ class Planned:
     file: MigrationFile
     hash: str
     statements: list  # scanner Statements
-    mode: str         # file | all | none
+    mode: str  # file | all | none
     existing: Revision | None = None
-    ref: Any = None   # report.FileRef, made once
+    ref: Any = None  # report.FileRef, made once
 
     def __post_init__(self) -> None:
         if self.ref is None:
@@ -377,12 +422,12 @@ def txmode_for(file: MigrationFile, content: str, global_mode: str) -> str:
     if global_mode == "all":
         raise MigrationError(
             f'cannot set txmode directive to "{m}" in "{file.name}" when txmode "all" is set globally',
-            "run with --tx-mode file (the default), or remove the directive from the file")
+            "run with --tx-mode file (the default), or remove the directive from the file",
+        )
     return m
 
 
-def plan_files(files: Sequence[MigrationFile], hashes: dict, revs: dict[str, Revision],
-               tx_mode: str) -> list[Planned]:
+def plan_files(files: Sequence[MigrationFile], hashes: dict, revs: dict[str, Revision], tx_mode: str) -> list[Planned]:
     """Scan every pending file and settle its mode before anything runs."""
     from . import scanner
 
@@ -398,7 +443,8 @@ def plan_files(files: Sequence[MigrationFile], hashes: dict, revs: dict[str, Rev
             raise MigrationError(
                 f"sql/migrate: scanning checksum from {go_quote(f.name)}: checksum not found",
                 f"{f.name} starts with `atlas:sum ignore`, so atlas.sum has no line for it and neither Atlas "
-                "nor dbstack applies it; remove that first line and re-hash, or move the file out")
+                "nor dbstack applies it; remove that first line and re-hash, or move the file out",
+            )
         existing = revs.get(f.version)
         p = Planned(f, h, list(stmts), mode, existing)
         if existing is not None and existing.applied > 0:
@@ -418,10 +464,12 @@ def check_history(p: Planned) -> None:
             raise MigrationError(
                 f'sql/migrate: history changed: statement {i + 1} from file "{p.file.name}" changed',
                 f"statements 1..{rev.applied} of {p.file.name} were already applied and must stay as they were; "
-                "restore them (only the failed statement and what follows may change), then re-hash")
+                "restore them (only the failed statement and what follows may change), then re-hash",
+            )
 
 
 # --------------------------------------------------------------------------- execution
+
 
 class StatementFailed(MigrationError):
     """A migration statement failed on the server."""
@@ -472,8 +520,10 @@ class Runner:
         if len(batch) == 1:
             line = f"migrating version {batch[0].version} ({i}/{self.total_files})"
         else:
-            line = (f"migrating versions {batch[0].version}..{batch[-1].version} "
-                    f"({i}-{i + len(batch) - 1}/{self.total_files})")
+            line = (
+                f"migrating versions {batch[0].version}..{batch[-1].version} "
+                f"({i}-{i + len(batch) - 1}/{self.total_files})"
+            )
         if line != self._shown:  # a failed file is re-run statement by statement: one line for it
             self._shown = line
             self.out(line)
@@ -483,8 +533,14 @@ class Runner:
             # Resume: keep Atlas's row, but let total and hash describe the file as it is now
             # (Atlas keeps the first attempt's, which can leave a row that never completes).
             return p.existing.copy(total=len(p.statements), hash=p.hash, operator_version=self.operator)
-        return Revision(version=p.version, description=p.file.description, type=TYPE_EXECUTE,
-                        total=len(p.statements), hash=p.hash, operator_version=self.operator)
+        return Revision(
+            version=p.version,
+            description=p.file.description,
+            type=TYPE_EXECUTE,
+            total=len(p.statements),
+            hash=p.hash,
+            operator_version=self.operator,
+        )
 
     def _final_revision(self, p: Planned) -> Revision:
         rev = self._new_revision(p)
@@ -493,12 +549,12 @@ class Runner:
         rev.partial_hashes = None  # Atlas ≥ v0.31 resets it when a file completes
         return rev
 
-    def _record(self, p: Planned, started: datetime, elapsed_ns: int, applied: list[str],
-                error: tuple[str, str] | None = None) -> None:
+    def _record(
+        self, p: Planned, started: datetime, elapsed_ns: int, applied: list[str], error: tuple[str, str] | None = None
+    ) -> None:
         from .report import AppliedFile, StmtError
 
-        af = AppliedFile(p.ref, start=started, elapsed_ns=elapsed_ns, skipped=p.skip,
-                         applied=applied)
+        af = AppliedFile(p.ref, start=started, elapsed_ns=elapsed_ns, skipped=p.skip, applied=applied)
         if error is not None:
             af.error = StmtError(*error)
         self.report.files.append(af)
@@ -509,29 +565,39 @@ class Runner:
         sqlstate = getattr(exc, "sqlstate", None) or "?????"
         text = pq_text(exc)
         line = _error_line(stmt, exc)
-        msg = (f"sql/migrate: executing statement {go_quote(stmt.text)} from version {go_quote(p.version)}: "
-               f"{text} (SQLSTATE {sqlstate}; {p.file.name} line {line})")
+        msg = (
+            f"sql/migrate: executing statement {go_quote(stmt.text)} from version {go_quote(p.version)}: "
+            f"{text} (SQLSTATE {sqlstate}; {p.file.name} line {line})"
+        )
         diag = getattr(exc, "diag", None)
         extra = [getattr(diag, "message_detail", None), getattr(diag, "message_hint", None)]
         n = len(p.statements)
         if p.mode == "none":
-            hint = (f"{applied_before} of {n} statements of {p.file.name} are applied and recorded (txmode none); "
-                    f"fix statement {applied_before + 1} (changing only it and what follows is safe), run "
-                    "`inv migrate-hash`, and migrate again to resume there")
+            hint = (
+                f"{applied_before} of {n} statements of {p.file.name} are applied and recorded (txmode none); "
+                f"fix statement {applied_before + 1} (changing only it and what follows is safe), run "
+                "`inv migrate-hash`, and migrate again to resume there"
+            )
         elif p.mode == "all":
-            hint = ("the whole run was rolled back (tx-mode all): nothing of it stays; fix the statement, run "
-                    "`inv migrate-hash`, and migrate again")
+            hint = (
+                "the whole run was rolled back (tx-mode all): nothing of it stays; fix the statement, run "
+                "`inv migrate-hash`, and migrate again"
+            )
         elif self._committed:
             k = self._committed
-            hint = (f"statements 1..{k} of {p.file.name} stay: the file's own COMMIT made them permanent and the "
-                    f"revisions table records {k} of {n} applied; what followed was rolled back. Fix statement "
-                    f"{applied_before + 1} (changing only what follows statement {k} is safe), run "
-                    "`inv migrate-hash`, and migrate again to resume after statement "
-                    f"{k}")
+            hint = (
+                f"statements 1..{k} of {p.file.name} stay: the file's own COMMIT made them permanent and the "
+                f"revisions table records {k} of {n} applied; what followed was rolled back. Fix statement "
+                f"{applied_before + 1} (changing only what follows statement {k} is safe), run "
+                "`inv migrate-hash`, and migrate again to resume after statement "
+                f"{k}"
+            )
         else:
-            hint = (f"nothing of {p.file.name} stays (its transaction was rolled back); fix the statement, run "
-                    "`inv migrate-hash`, and migrate again")
-        for label, value in zip(("detail", "server hint"), extra):
+            hint = (
+                f"nothing of {p.file.name} stays (its transaction was rolled back); fix the statement, run "
+                "`inv migrate-hash`, and migrate again"
+            )
+        for label, value in zip(("detail", "server hint"), extra, strict=True):
             if value:
                 msg += f"\n  {label}: {value}"
         return StatementFailed(msg, hint, version=p.version)
@@ -540,7 +606,8 @@ class Runner:
         return MigrationError(
             f"lost the connection while applying version {p.version} ({p.file.name}): {_first_line(str(exc))}",
             "check the server; then run `inv migrate-status` and migrate again (in tx-mode file the "
-            "interrupted file was rolled back)")
+            "interrupted file was rolled back)",
+        )
 
     # -- entry point -------------------------------------------------------------------
     def run(self, planned: Sequence[Planned]) -> None:
@@ -549,7 +616,7 @@ class Runner:
             for p in planned:
                 self._progress([p])
                 now = datetime.now().astimezone()
-                self._record(p, now, 0, p.texts()[p.skip:])
+                self._record(p, now, 0, p.texts()[p.skip :])
             return
         i = 0
         try:
@@ -564,9 +631,13 @@ class Runner:
                     continue
                 batch = [p]
                 size = sum(len(t) for t in p.texts())
-                while (i + len(batch) < len(planned) and len(batch) < BATCH_MAX_FILES
-                       and planned[i + len(batch)].mode == p.mode and size < BATCH_MAX_BYTES
-                       and not planned[i + len(batch)].own_transactions):
+                while (
+                    i + len(batch) < len(planned)
+                    and len(batch) < BATCH_MAX_FILES
+                    and planned[i + len(batch)].mode == p.mode
+                    and size < BATCH_MAX_BYTES
+                    and not planned[i + len(batch)].own_transactions
+                ):
                     nxt = planned[i + len(batch)]
                     size += sum(len(t) for t in nxt.texts())
                     batch.append(nxt)
@@ -584,8 +655,7 @@ class Runner:
 
         self._in_all_tx = False
         try:
-            if not self.conn.closed and \
-                    self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            if not self.conn.closed and self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 self.conn.rollback()
         except psycopg.Error:
             pass
@@ -603,10 +673,12 @@ class Runner:
         else:  # all: inside the run's transaction (and the batch's savepoint)
             begin, end = clock, ""
         started = _FILE_STARTED
-        body = "".join(t + "\n;\n" for t in p.texts()[p.skip:])
+        body = "".join(t + "\n;\n" for t in p.texts()[p.skip :])
         # The marker columns let us find this file's timing among the message's results.
-        returning = (f"{started} AS dbstack_started, "
-                     f"(extract(epoch from (clock_timestamp() - {started})) * 1000000000)::bigint AS dbstack_elapsed")
+        returning = (
+            f"{started} AS dbstack_started, "
+            f"(extract(epoch from (clock_timestamp() - {started})) * 1000000000)::bigint AS dbstack_elapsed"
+        )
         upsert = self.table.upsert_sql(self._final_revision(p), started=started, returning=returning)
         return f"{begin}{body}{upsert};\n{end}"
 
@@ -634,8 +706,8 @@ class Runner:
         wall = time.perf_counter_ns() - t0
         if len(timings) != len(batch):  # not expected: time the batch as a whole
             timings = [(sent, wall // len(batch))] * len(batch)
-        for p, (started, elapsed) in zip(batch, timings):
-            self._record(p, _local(started), int(elapsed), p.texts()[p.skip:])
+        for p, (started, elapsed) in zip(batch, timings, strict=True):
+            self._record(p, _local(started), int(elapsed), p.texts()[p.skip :])
 
     def _recover(self, batch: list[Planned], first_exc: BaseException) -> None:
         """A message failed: keep what committed, then run the rest one file at a time."""
@@ -648,14 +720,17 @@ class Runner:
                 self.conn.rollback()
         except psycopg.Error:
             self._abort()
-            raise MigrationError(f"applying version {batch[0].version} failed: {pq_text(first_exc)}",
-                                 "a statement in the file ended the surrounding transaction itself; "
-                                 "check the file for COMMIT or ROLLBACK", version=batch[0].version) from None
+            raise MigrationError(
+                f"applying version {batch[0].version} failed: {pq_text(first_exc)}",
+                "a statement in the file ended the surrounding transaction itself; "
+                "check the file for COMMIT or ROLLBACK",
+                version=batch[0].version,
+            ) from None
         done = self._completed(batch) if batch[0].mode == "file" else {}
         for p in batch:
             if p.version in done:
                 started, elapsed = done[p.version]
-                self._record(p, _local(started), elapsed, p.texts()[p.skip:])
+                self._record(p, _local(started), elapsed, p.texts()[p.skip :])
             elif len(batch) > 1:
                 self._run_batch([p])
             else:
@@ -665,10 +740,11 @@ class Runner:
         """Files of a failed message whose revision is complete: they committed (or stay in `all`)."""
         rows = self.conn.execute(
             f'SELECT "version", "applied", "total", "executed_at", "execution_time" FROM {self.table.qualified} '
-            'WHERE "version" = ANY(%s)', ([p.version for p in batch],)).fetchall()
+            'WHERE "version" = ANY(%s)',
+            ([p.version for p in batch],),
+        ).fetchall()
         want = {p.version: len(p.statements) for p in batch}
-        return {v: (at, int(t)) for v, applied, total, at, t in rows
-                if applied == total == want.get(v)}
+        return {v: (at, int(t)) for v, applied, total, at, t in rows if applied == total == want.get(v)}
 
     # -- statement by statement (txmode none, failures, files with their own BEGIN/COMMIT) ----
     def _run_stepwise(self, p: Planned) -> None:
@@ -696,7 +772,7 @@ class Runner:
             self.table.write(self.conn, rev)  # marks the file as started
         self._committed = 0
         last_write = time.perf_counter_ns()
-        for stmt in p.statements[rev.applied:]:
+        for stmt in p.statements[rev.applied :]:
             applied.append(stmt.text)
             try:
                 if p.mode == "none" and not _TX_CONTROL.match(stmt.text):
@@ -741,16 +817,21 @@ class Runner:
         """
         import psycopg
 
-        done = rev.copy(applied=rev.applied + 1, error="", error_stmt="",
-                        partial_hashes=(rev.partial_hashes or []) + ["h1:" + sums[rev.applied]])
+        done = rev.copy(
+            applied=rev.applied + 1,
+            error="",
+            error_stmt="",
+            partial_hashes=(rev.partial_hashes or []) + ["h1:" + sums[rev.applied]],
+        )
         try:
             self.conn.execute(f"{stmt.text}\n;\n{self.table.upsert_sql(done)}")
             return
         except psycopg.Error as exc:
             if self.conn.closed or self.conn.broken or getattr(exc, "sqlstate", None) not in _NOT_IN_BLOCK:
                 raise
-        announced = rev.copy(error=f"{IN_FLIGHT} {rev.applied + 1} of {p.file.name}; it may have taken effect",
-                             error_stmt=stmt.text)
+        announced = rev.copy(
+            error=f"{IN_FLIGHT} {rev.applied + 1} of {p.file.name}; it may have taken effect", error_stmt=stmt.text
+        )
         self.table.write(self.conn, announced)
         self.conn.execute(stmt.text)
         self.table.write(self.conn, done)
@@ -784,7 +865,8 @@ class Runner:
                 f"the last run was interrupted (killed) while running {what}; it may or may not have taken "
                 "effect, and running it twice may not be safe",
                 "check the database for its effect, then run `inv migrate --interrupted skip` if it took effect "
-                "or `inv migrate --interrupted rerun` if it did not")
+                "or `inv migrate --interrupted rerun` if it did not",
+            )
         rev.error = rev.error_stmt = ""
         self.table.write(self.conn, rev)
 
@@ -802,7 +884,8 @@ class Runner:
                 f"the last run was interrupted while running {go_quote(stmt.text)}; it left the invalid index "
                 f"{name} behind (PostgreSQL keeps a half-built index of CREATE INDEX CONCURRENTLY)",
                 f"drop it with: DROP INDEX CONCURRENTLY IF EXISTS {name}; then run `inv migrate` again "
-                "to build it anew")
+                "to build it anew",
+            )
         m = _DIC.match(stmt.text)
         if m:
             found = self._index(m.group(1), None)
@@ -813,14 +896,17 @@ class Runner:
 
     def _index(self, name: str, table: str | None) -> tuple[str, bool] | None:
         """(qualified name, valid) of index `name` (as written in SQL; next to `table` if given), or None."""
-        query = ("SELECT format('%%I.%%I', n.nspname, c.relname), i.indisvalid AND i.indisready "
-                 "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid "
-                 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE ")
+        query = (
+            "SELECT format('%%I.%%I', n.nspname, c.relname), i.indisvalid AND i.indisready "
+            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
+        )
         if table:  # CREATE INDEX puts the index in its table's schema
             row = self.conn.execute(
                 query + "c.relname = %s AND c.relnamespace = "
                 "(SELECT t.relnamespace FROM pg_catalog.pg_class t WHERE t.oid = to_regclass(%s))",
-                (_unquote_last(name), table)).fetchone()
+                (_unquote_last(name), table),
+            ).fetchone()
         else:
             row = self.conn.execute(query + "c.oid = to_regclass(%s)", (name,)).fetchone()
         return (row[0], bool(row[1])) if row else None
@@ -856,8 +942,10 @@ def _local(dt: datetime) -> datetime:
 
 # --------------------------------------------------------------------------- the whole run
 
-def run_apply(spec: ConnSpec, layers: Layers, opts: ApplyOptions, *, operator: str,
-              out: Callable[[str], None] | None = None) -> ApplyReport:
+
+def run_apply(
+    spec: ConnSpec, layers: Layers, opts: ApplyOptions, *, operator: str, out: Callable[[str], None] | None = None
+) -> ApplyReport:
     """Atlas's `migrate apply` (see the module docstring for the order of work)."""
     import psycopg
 
@@ -867,8 +955,11 @@ def run_apply(spec: ConnSpec, layers: Layers, opts: ApplyOptions, *, operator: s
     sums = layers.validate()  # checksum errors before the database is touched
     hashes = {(path, e.name): e.hash for path, hf in sums.items() for e in hf.entries}
     files = layers.files()
-    report = ApplyReport(env=Env(url=spec.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs)),
-                         start=datetime.now().astimezone(), dry_run=opts.dry_run)
+    report = ApplyReport(
+        env=Env(url=spec.url(masked=True), dirs=tuple(str(d.path) for d in layers.dirs)),
+        start=datetime.now().astimezone(),
+        dry_run=opts.dry_run,
+    )
     t0 = time.perf_counter_ns()
     conn = connect(spec)
     try:
@@ -888,7 +979,7 @@ def run_apply(spec: ConnSpec, layers: Layers, opts: ApplyOptions, *, operator: s
                 report.elapsed_ns = time.perf_counter_ns() - t0
                 return report
             if opts.amount is not None:
-                pending_files = pending_files[:opts.amount]
+                pending_files = pending_files[: opts.amount]
             by_version = {r.version: r for r in revs}
             from .report import FileRef
 
@@ -896,8 +987,9 @@ def run_apply(spec: ConnSpec, layers: Layers, opts: ApplyOptions, *, operator: s
             report.pending_files = [FileRef.of(f) for f in pending_files]
             report.target = pending_files[-1].version
             planned = plan_files(pending_files, hashes, by_version, opts.tx_mode)
-            runner = Runner(conn, table, report, operator, opts.tx_mode, out=out, dry_run=opts.dry_run,
-                            interrupted=opts.interrupted)
+            runner = Runner(
+                conn, table, report, operator, opts.tx_mode, out=out, dry_run=opts.dry_run, interrupted=opts.interrupted
+            )
             try:
                 runner.run(planned)
             except MigrationError as exc:
@@ -918,19 +1010,22 @@ def run_apply(spec: ConnSpec, layers: Layers, opts: ApplyOptions, *, operator: s
             raise
         except psycopg.OperationalError as exc:
             if conn.closed or conn.broken:
-                raise DatabaseError(f"lost the connection to {spec}: {_first_line(str(exc))}",
-                                    "check the server, then run `inv migrate-status`") from None
+                raise DatabaseError(
+                    f"lost the connection to {spec}: {_first_line(str(exc))}",
+                    "check the server, then run `inv migrate-status`",
+                ) from None
             raise MigrationError(f"database error: {_first_line(str(exc))}", "") from None
         except psycopg.Error as exc:
-            raise MigrationError(f"database error: {pq_text(exc)} (SQLSTATE {getattr(exc, 'sqlstate', '')})",
-                                 "check the revisions table and the user's privileges") from None
+            raise MigrationError(
+                f"database error: {pq_text(exc)} (SQLSTATE {getattr(exc, 'sqlstate', '')})",
+                "check the revisions table and the user's privileges",
+            ) from None
     finally:
         release_lock(conn)
         conn.close()
 
 
-def _pending(conn, spec, table: RevisionTable, files, revs: list[Revision], opts: ApplyOptions,
-             operator: str):
+def _pending(conn, spec, table: RevisionTable, files, revs: list[Revision], opts: ApplyOptions, operator: str):
     """(pending files, revisions including a new baseline row)."""
     if not revs:
         reason = dirty_reason(conn, spec, table.schema)
@@ -938,20 +1033,28 @@ def _pending(conn, spec, table: RevisionTable, files, revs: list[Revision], opts
             raise MigrationError(
                 f"sql/migrate: connected database is not clean: {reason}. baseline version or allow-dirty is required",
                 "this database already has objects but no revisions: pass --baseline VERSION (the last migration "
-                "its schema already contains) or --allow-dirty to apply every file on top of it")
+                "its schema already contains) or --allow-dirty to apply every file on top of it",
+            )
         pending = list(files)
         if opts.baseline:
             idx = _last_index(files, lambda f: f.version == opts.baseline)
             if idx == -1:
-                raise MigrationError(f'baseline version "{opts.baseline}" not found',
-                                     "pass the version of an existing migration file to --baseline")
+                raise MigrationError(
+                    f'baseline version "{opts.baseline}" not found',
+                    "pass the version of an existing migration file to --baseline",
+                )
             f = files[idx]
-            base = Revision(version=f.version, description=f.description, type=TYPE_BASELINE,
-                            executed_at=datetime.now(UTC), operator_version=operator)
+            base = Revision(
+                version=f.version,
+                description=f.description,
+                type=TYPE_BASELINE,
+                executed_at=datetime.now(UTC),
+                operator_version=operator,
+            )
             if not opts.dry_run:
                 table.write(conn, base)
             revs = [base]
-            pending = list(files[idx + 1:])
+            pending = list(files[idx + 1 :])
     else:
         pending = pending_after(files, revs, opts.exec_order)
     return pending, revs

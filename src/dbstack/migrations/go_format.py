@@ -3,6 +3,7 @@
 Atlas prints durations, times and quoted statements with Go's formatting; the
 engine's output matches it byte for byte (Go's time/format.go, strconv/quote.go).
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,7 @@ def _frac_digits(v: int, prec: int) -> str:
 
 
 def _frac(u: int, prec: int) -> str:
-    whole, frac = divmod(u, 10 ** prec)
+    whole, frac = divmod(u, 10**prec)
     return f"{whole}{_frac_digits(frac, prec)}"
 
 

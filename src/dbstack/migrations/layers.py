@@ -4,6 +4,7 @@ DESIGN.md contract 3: versions are unique across all layers; pending files of
 all layers run in one global version order into one revisions table. A
 single directory is the one-layer case.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,9 @@ class Layers:
         """One line per file holding a NUL byte (for the commands that only warn)."""
         from .directory import nul_message
 
-        return [f"warning: {nul_message(f, at)}; `inv migrate` will refuse it"
-                for d in self.dirs for f, at in d.nul_files()]
+        return [
+            f"warning: {nul_message(f, at)}; `inv migrate` will refuse it" for d in self.dirs for f, at in d.nul_files()
+        ]
 
     def check_versions(self) -> None:
         check_versions(self.files())
@@ -99,12 +101,12 @@ class Layers:
             v = str(int(max(stamps)) + 1)
         return v
 
-    def new_file(self, name: str, layer: str | None = None, now: datetime | None = None,
-                 content: bytes = b"") -> Path:
+    def new_file(self, name: str, layer: str | None = None, now: datetime | None = None, content: bytes = b"") -> Path:
         """Create the next migration file (Atlas writes it empty) and re-hash its layer."""
         if not _NAME.match(name):
-            raise UsageError(f"invalid migration name {name!r}",
-                             "use letters, digits, '_', '.' and '-' only, e.g. add_users_phone")
+            raise UsageError(
+                f"invalid migration name {name!r}", "use letters, digits, '_', '.' and '-' only, e.g. add_users_phone"
+            )
         target = self.layer(layer)
         for d in self.dirs:
             d.validate()
@@ -114,7 +116,9 @@ class Layers:
             with open(path, "xb") as fh:
                 fh.write(content)
         except OSError as exc:
-            raise MigrationDirError(f"cannot create {path}: {exc.strerror}", "check the directory's permissions") from None
+            raise MigrationDirError(
+                f"cannot create {path}: {exc.strerror}", "check the directory's permissions"
+            ) from None
         target.refresh()
         target.write_sum()
         return path

@@ -7,6 +7,7 @@ so that people and scripts reading Atlas output read ours the same way
 Atlas's ``MigrateApply`` / ``MigrateStatus`` structs as ``{{ json . }}``
 prints them; the database URL in ``Env`` is always masked.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class Colors:
 
 # --------------------------------------------------------------------------- shared parts
 
+
 @dataclass(frozen=True)
 class FileRef:
     """A migration file as Atlas's JSON shows it."""
@@ -69,12 +71,11 @@ class FileRef:
 @dataclass(frozen=True)
 class Env:
     driver: str = "postgres"
-    url: str = ""          # always masked
+    url: str = ""  # always masked
     dirs: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        out = _omit_empty({"Driver": self.driver, "URL": self.url,
-                           "Dir": self.dirs[0] if len(self.dirs) == 1 else ""})
+        out = _omit_empty({"Driver": self.driver, "URL": self.url, "Dir": self.dirs[0] if len(self.dirs) == 1 else ""})
         if len(self.dirs) > 1:
             out["Dirs"] = list(self.dirs)
         return out
@@ -85,6 +86,7 @@ def _omit_empty(d: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- apply
+
 
 @dataclass
 class StmtError:
@@ -250,6 +252,7 @@ class ApplyReport:
 
 # --------------------------------------------------------------------------- status
 
+
 @dataclass
 class StatusReport:
     """The migration state of a database (Atlas's MigrateStatus)."""
@@ -261,8 +264,8 @@ class StatusReport:
     revisions: list[Revision] = field(default_factory=list)
     current: str = ""
     next: str = ""
-    count: int = 0   # statements applied of a partially applied last file
-    total: int = 0   # its statement count (0 when nothing is partial)
+    count: int = 0  # statements applied of a partially applied last file
+    total: int = 0  # its statement count (0 when nothing is partial)
     status: str = ""
     error: str = ""
     sql: str = ""
@@ -299,9 +302,12 @@ class StatusReport:
             pend += f" ({str(len(self.out_of_order)) + ' ' if self.pending_files else ''}out of order)"
         lines.append(pend)
         if self.total > 0:
-            lines += ["", "Last migration attempt had errors:",
-                      f"  {dash} SQL:   {self.sql}",
-                      f"  {dash} {c.red('ERROR:')} {self.error}"]
+            lines += [
+                "",
+                "Last migration attempt had errors:",
+                f"  {dash} SQL:   {self.sql}",
+                f"  {dash} {c.red('ERROR:')} {self.error}",
+            ]
         elif self.out_of_order and self.error:
             lines += ["", f"  {c.red('ERROR:')} {self.error}"]
         return "\n".join(lines) + "\n"
@@ -316,9 +322,15 @@ class StatusReport:
             out["Pending"] = [f.to_json() for f in self.pending_files]
         if self.revisions:
             out["Applied"] = [r.to_json() for r in self.revisions]
-        for key, value in (("Current", self.current), ("Next", self.next), ("Count", self.count),
-                           ("Total", self.total), ("Status", self.status), ("Error", self.error),
-                           ("SQL", self.sql)):
+        for key, value in (
+            ("Current", self.current),
+            ("Next", self.next),
+            ("Count", self.count),
+            ("Total", self.total),
+            ("Status", self.status),
+            ("Error", self.error),
+            ("SQL", self.sql),
+        ):
             if value:
                 out[key] = value
         return out

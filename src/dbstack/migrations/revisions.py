@@ -7,6 +7,7 @@ schema a URL is bound to (``?search_path=``), else ``atlas_schema_revisions``.
 Every write is an upsert on ``version`` that keeps ``description`` and
 ``executed_at``; every read skips Atlas's ``.atlas_cloud_identifier`` row.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,10 @@ _ADD_COLUMN = {
     "operator_version": "\"operator_version\" character varying NOT NULL DEFAULT ''",
 }
 
-_SELECT = ('SELECT "version", "description", "type", "applied", "total", "executed_at", '
-           '"execution_time", "error", "error_stmt", "hash", "partial_hashes", "operator_version" FROM {table}')
+_SELECT = (
+    'SELECT "version", "description", "type", "applied", "total", "executed_at", '
+    '"execution_time", "error", "error_stmt", "hash", "partial_hashes", "operator_version" FROM {table}'
+)
 
 
 def resolve_schema(flag: str | None, conn: ConnSpec) -> str:
@@ -141,8 +144,12 @@ class Revision:
         """Atlas's Revision JSON (Hash and PartialHashes are not part of it)."""
 
         out: dict[str, Any] = {
-            "Version": self.version, "Description": self.description, "Type": type_text(self.type),
-            "Applied": self.applied, "Total": self.total, "ExecutedAt": go_time(self.executed_at),
+            "Version": self.version,
+            "Description": self.description,
+            "Type": type_text(self.type),
+            "Applied": self.applied,
+            "Total": self.total,
+            "ExecutedAt": go_time(self.executed_at),
             "ExecutionTime": self.execution_time,
         }
         if self.error:
@@ -172,7 +179,8 @@ class RevisionTable:
         row = conn.execute(
             "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
-            (self.schema, TABLE)).fetchone()
+            (self.schema, TABLE),
+        ).fetchone()
         return row is not None
 
     def columns(self, conn: psycopg.Connection) -> list[tuple[str, str, bool, str | None]]:
@@ -185,7 +193,9 @@ class RevisionTable:
             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum", (self.schema, TABLE)).fetchall()
+            "ORDER BY a.attnum",
+            (self.schema, TABLE),
+        ).fetchall()
         return [(r[0], r[1], bool(r[2]), r[3]) for r in rows]
 
     def ensure(self, conn: psycopg.Connection) -> None:
@@ -202,15 +212,15 @@ class RevisionTable:
     # -- reads ----------------------------------------------------------------------
     def read_all(self, conn: psycopg.Connection) -> list[Revision]:
         """Every revision except Atlas's cloud identifier row, by version (database collation, as Atlas)."""
-        rows = conn.execute(_SELECT.format(table=self.qualified)
-                            + ' WHERE "version" <> %s ORDER BY "version" ASC', (CLOUD_ID,)).fetchall()
+        rows = conn.execute(
+            _SELECT.format(table=self.qualified) + ' WHERE "version" <> %s ORDER BY "version" ASC', (CLOUD_ID,)
+        ).fetchall()
         return [_row_to_revision(r) for r in rows]
 
     def read(self, conn: psycopg.Connection, version: str) -> Revision | None:
         if version == CLOUD_ID:
             raise MigrationError("cannot read revision-table identifier as revision")
-        row = conn.execute(_SELECT.format(table=self.qualified) + ' WHERE "version" = %s',
-                           (version,)).fetchone()
+        row = conn.execute(_SELECT.format(table=self.qualified) + ' WHERE "version" = %s', (version,)).fetchone()
         return _row_to_revision(row) if row else None
 
     # -- writes ---------------------------------------------------------------------
@@ -230,21 +240,35 @@ class RevisionTable:
             ts = rev.executed_at or datetime.now(UTC)
             executed_at = quote_literal(ts.isoformat()) + "::timestamptz"
             execution_time = str(int(rev.execution_time))
-        ph = "'null'::jsonb" if rev.partial_hashes is None else \
-            quote_literal(json.dumps(rev.partial_hashes, separators=(",", ":"))) + "::jsonb"
-        values = ", ".join([
-            quote_literal(rev.version), quote_literal(rev.description), str(int(rev.type)),
-            str(int(rev.applied)), str(int(rev.total)), executed_at, execution_time,
-            quote_literal(rev.error), quote_literal(rev.error_stmt), quote_literal(rev.hash), ph,
-            quote_literal(rev.operator_version)])
+        ph = (
+            "'null'::jsonb"
+            if rev.partial_hashes is None
+            else quote_literal(json.dumps(rev.partial_hashes, separators=(",", ":"))) + "::jsonb"
+        )
+        values = ", ".join(
+            [
+                quote_literal(rev.version),
+                quote_literal(rev.description),
+                str(int(rev.type)),
+                str(int(rev.applied)),
+                str(int(rev.total)),
+                executed_at,
+                execution_time,
+                quote_literal(rev.error),
+                quote_literal(rev.error_stmt),
+                quote_literal(rev.hash),
+                ph,
+                quote_literal(rev.operator_version),
+            ]
+        )
         sql = (
-            f"INSERT INTO {self.qualified} (\"version\", \"description\", \"type\", \"applied\", \"total\", "
-            "\"executed_at\", \"execution_time\", \"error\", \"error_stmt\", \"hash\", \"partial_hashes\", "
-            f"\"operator_version\") VALUES ({values}) ON CONFLICT (\"version\") DO UPDATE SET "
-            "\"type\" = EXCLUDED.\"type\", \"applied\" = EXCLUDED.\"applied\", \"total\" = EXCLUDED.\"total\", "
-            "\"execution_time\" = EXCLUDED.\"execution_time\", \"error\" = EXCLUDED.\"error\", "
-            "\"error_stmt\" = EXCLUDED.\"error_stmt\", \"hash\" = EXCLUDED.\"hash\", "
-            "\"partial_hashes\" = EXCLUDED.\"partial_hashes\", \"operator_version\" = EXCLUDED.\"operator_version\""
+            f'INSERT INTO {self.qualified} ("version", "description", "type", "applied", "total", '
+            '"executed_at", "execution_time", "error", "error_stmt", "hash", "partial_hashes", '
+            f'"operator_version") VALUES ({values}) ON CONFLICT ("version") DO UPDATE SET '
+            '"type" = EXCLUDED."type", "applied" = EXCLUDED."applied", "total" = EXCLUDED."total", '
+            '"execution_time" = EXCLUDED."execution_time", "error" = EXCLUDED."error", '
+            '"error_stmt" = EXCLUDED."error_stmt", "hash" = EXCLUDED."hash", '
+            '"partial_hashes" = EXCLUDED."partial_hashes", "operator_version" = EXCLUDED."operator_version"'
         )
         if returning:
             sql += " RETURNING " + returning
@@ -256,9 +280,19 @@ class RevisionTable:
 
 def _row_to_revision(r: Sequence[Any]) -> Revision:
     return Revision(
-        version=r[0], description=r[1] or "", type=int(r[2]), applied=int(r[3]), total=int(r[4]),
-        executed_at=r[5], execution_time=int(r[6] or 0), error=r[7] or "", error_stmt=r[8] or "",
-        hash=r[9] or "", partial_hashes=parse_partial_hashes(r[10]), operator_version=r[11] or "")
+        version=r[0],
+        description=r[1] or "",
+        type=int(r[2]),
+        applied=int(r[3]),
+        total=int(r[4]),
+        executed_at=r[5],
+        execution_time=int(r[6] or 0),
+        error=r[7] or "",
+        error_stmt=r[8] or "",
+        hash=r[9] or "",
+        partial_hashes=parse_partial_hashes(r[10]),
+        operator_version=r[11] or "",
+    )
 
 
 # --------------------------------------------------------------------------- ambiguity guard
@@ -289,4 +323,5 @@ def check_clarity(conn: psycopg.Connection, spec: ConnSpec, flag: str | None) ->
             f"'{DEFAULT_SCHEMA}' has one: pass --revisions-schema {DEFAULT_SCHEMA} to keep using it "
             f"(or set revisions_schema for the database in invoke.yaml), or --revisions-schema {bound} "
             "to start a new one",
-            output=AMBIGUOUS_TEXT)
+            output=AMBIGUOUS_TEXT,
+        )

@@ -11,6 +11,7 @@ every run of characters that cannot change the scanner's state (plain text,
 quoted strings, lone ``-``/``/``/``$``, words starting with ``B``), and Python
 only looks at the few positions where Atlas's rules decide something.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -27,8 +28,10 @@ TXMODES = ("none", "file")
 
 # Go's unicode.IsSpace (skipSpaces, strings.TrimSpace).  Python's own notion of
 # whitespace also covers \x1c-\x1f, which Go keeps as statement text.
-_GO_SPACE = ("\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-             "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 class _Total(Protocol):
@@ -63,9 +66,9 @@ _CODE = re.compile(r"[A-Z]+[0-9]+")
 class Statement:
     """One statement as Atlas's scanner yields it."""
 
-    text: str                  # trimmed; ends with ';' for the default delimiter
-    line: int                  # 1-based line of the first character of text
-    col: int                   # 1-based column (characters) of the first character of text
+    text: str  # trimmed; ends with ';' for the default delimiter
+    line: int  # 1-based line of the first character of text
+    col: int  # 1-based column (characters) of the first character of text
     comments: tuple[str, ...]  # comment lines/blocks attached before the statement
 
     def directive(self, name: str) -> list[str] | None:
@@ -96,6 +99,7 @@ def _directive(content: str, name: str, prefix: str | None = None) -> str | None
 
 
 # ----------------------------------------------------------------------------- scanning
+
 
 class _LexError(Exception):
     """A scanning error at an absolute character offset (None: Atlas gives no position)."""
@@ -154,8 +158,15 @@ def _run_pattern(delim: str) -> _Total:
 
     def inner() -> list[str]:
         # Built anew for each nesting level: every atomic group needs its own name.
-        atoms = [f"[^()'\"`$\\-/{'Bb' if begin else ''}]+", *_QUOTED, _LINE_COMMENT,
-                 _block_comment(), "-(?!-)", r"/(?!\*)", _LONE_DOLLAR]
+        atoms = [
+            f"[^()'\"`$\\-/{'Bb' if begin else ''}]+",
+            *_QUOTED,
+            _LINE_COMMENT,
+            _block_comment(),
+            "-(?!-)",
+            r"/(?!\*)",
+            _LONE_DOLLAR,
+        ]
         return atoms + [_LONE_B] if begin else atoms
 
     group = r"\(" + _atomic("(?:" + "|".join(inner()) + ")*") + r"\)"
@@ -184,8 +195,9 @@ def _run_pattern(delim: str) -> _Total:
 # A comment at a statement's head, the newlines that may detach it, and the
 # spaces after it.  Only valid when the delimiter does not start with - or /
 # (Atlas looks for the delimiter before comments).
-_HEAD_COMMENT = re.compile(f"(?P<comment>{_LINE_COMMENT}|{_block_comment()})(?P<newlines>\n\n?)?"
-                           f"[{re.escape(_GO_SPACE)}]*")
+_HEAD_COMMENT = re.compile(
+    f"(?P<comment>{_LINE_COMMENT}|{_block_comment()})(?P<newlines>\n\n?)?[{re.escape(_GO_SPACE)}]*"
+)
 
 
 def _unescape(d: str) -> str:
@@ -202,8 +214,8 @@ class _Lexer:
         self.n = len(text)
         # Outcomes of BEGIN [ATOMIC] block attempts, shared by every lexer of one scan.
         self.blocks: dict = {} if blocks is None else blocks
-        self.base = start           # where the current statement's input begins
-        self.origin = start         # where Atlas starts counting consumed input
+        self.base = start  # where the current statement's input begins
+        self.origin = start  # where Atlas starts counting consumed input
         self.comments: list[str] = []
         self.delim = DEFAULT_DELIMITER
         self.run = _run_pattern(DEFAULT_DELIMITER)
@@ -224,7 +236,7 @@ class _Lexer:
         self.run = _run_pattern(self.delim)
 
     def _emit(self, end: int) -> tuple[int, str, tuple[str, ...]]:
-        raw = self.text[self.base:end]
+        raw = self.text[self.base : end]
         if self.delim != DEFAULT_DELIMITER:
             raw = raw.removesuffix(self.delim)
         stmt = (self.base, raw.strip(_GO_SPACE), tuple(self.comments))
@@ -398,7 +410,7 @@ class _Lexer:
                     return None
                 t = st[1]
                 m = _END.match(t)
-                if m and (atomic or m.end() == len(t) or t[m.end():] == self.delim):
+                if m and (atomic or m.end() == len(t) or t[m.end() :] == self.delim):
                     break
         except _LexError:
             return None
@@ -431,14 +443,15 @@ def scan(text: str, *, source: str = "") -> list[Statement]:
     except RecursionError:
         # Hundreds of BEGINs each left open inside the previous one: Atlas never
         # finishes such a file either.
-        raise ScanError(f"{source + ': ' if source else ''}too many nested BEGIN blocks",
-                        "end each BEGIN block with END; (a transaction is started with BEGIN; "
-                        "and ended with COMMIT;)") from None
+        raise ScanError(
+            f"{source + ': ' if source else ''}too many nested BEGIN blocks",
+            "end each BEGIN block with END; (a transaction is started with BEGIN; and ended with COMMIT;)",
+        ) from None
 
 
 _HINTS = {
     "unclosed quote": "close the string; inside a string write a quote twice (it''s), use E'...' for "
-                      "backslash escapes and $$...$$ for function bodies",
+    "backslash escapes and $$...$$ for function bodies",
     "unclosed '('": "a '(' opened at that position is never closed before the end of the file",
     "unexpected ')'": "this ')' has no matching '(' in the statement",
     "empty delimiter": "give DELIMITER / `-- atlas:delimiter` a non-empty value",
@@ -462,6 +475,7 @@ def _scan_error(text: str, source: str, exc: _LexError) -> ScanError:
 
 
 # ----------------------------------------------------------------------------- file directives
+
 
 def _file_comments(content: str) -> list[str]:
     """The comment lines heading the file that Atlas treats as file directives.
@@ -503,26 +517,28 @@ def txmode_of(content: str, filename: str) -> str | None:
         return None
     if len(ds) > 1:
         values = " ".join(go_quote(d) for d in ds)
-        raise MigrationError(f"multiple txmode values found in file {go_quote(filename)}: [{values}]",
-                             "keep a single `-- atlas:txmode none` (or `file`) line in the file header, "
-                             "then run `inv migrate-hash`")
+        raise MigrationError(
+            f"multiple txmode values found in file {go_quote(filename)}: [{values}]",
+            "keep a single `-- atlas:txmode none` (or `file`) line in the file header, then run `inv migrate-hash`",
+        )
     d = ds[0]
     if d == "all":
-        raise MigrationError(f'txmode "all" is not allowed in file directive {go_quote(filename)}. '
-                             f'Use "file" instead',
-                             '"all" only exists as the global tx mode; write `-- atlas:txmode file` '
-                             "and run `inv migrate-hash`")
+        raise MigrationError(
+            f'txmode "all" is not allowed in file directive {go_quote(filename)}. Use "file" instead',
+            '"all" only exists as the global tx mode; write `-- atlas:txmode file` and run `inv migrate-hash`',
+        )
     if d in TXMODES:
         return d
-    raise MigrationError(f"unknown txmode {go_quote(d)} found in file directive {go_quote(filename)}",
-                         'the file directive accepts "none" or "file" (exactly, lower case, '
-                         "no trailing spaces); fix it and run `inv migrate-hash`")
+    raise MigrationError(
+        f"unknown txmode {go_quote(d)} found in file directive {go_quote(filename)}",
+        'the file directive accepts "none" or "file" (exactly, lower case, '
+        "no trailing spaces); fix it and run `inv migrate-hash`",
+    )
 
 
 def txmode_conflict_message(mode: str, filename: str) -> str:
     """Atlas's error when a file directive meets the global tx mode "all"."""
-    return (f"cannot set txmode directive to {go_quote(mode)} in {go_quote(filename)} "
-            f'when txmode "all" is set globally')
+    return f'cannot set txmode directive to {go_quote(mode)} in {go_quote(filename)} when txmode "all" is set globally'
 
 
 def effective_txmode(content: str, filename: str, global_mode: str) -> str:
@@ -531,19 +547,22 @@ def effective_txmode(content: str, filename: str, global_mode: str) -> str:
     if m is None or m == global_mode:
         return global_mode
     if global_mode == "all":
-        raise MigrationError(txmode_conflict_message(m, filename),
-                             "run with the default tx mode (file), or remove the directive from the file")
+        raise MigrationError(
+            txmode_conflict_message(m, filename),
+            "run with the default tx mode (file), or remove the directive from the file",
+        )
     return m
 
 
 # ----------------------------------------------------------------------------- nolint
 
+
 @dataclass(frozen=True)
 class NoLint:
     """What ``atlas:nolint`` directives suppress for one statement (Atlas's skipRules)."""
 
-    rules: tuple[str, ...] = ()   # the directive arguments split on " ", file rules first
-    skip_file: bool = False       # a bare file-level `atlas:nolint`: the file is not analysed
+    rules: tuple[str, ...] = ()  # the directive arguments split on " ", file rules first
+    skip_file: bool = False  # a bare file-level `atlas:nolint`: the file is not analysed
 
     @property
     def all(self) -> bool:

@@ -13,6 +13,7 @@ one run: the same global order and single revisions table as the built-in
 engine. (Atlas then records the combined directory's cumulative hashes in the
 ``hash`` column; neither Atlas nor dbstack re-checks that column on apply.)
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,10 @@ def atlas_executable(env: Mapping[str, str] | None = None) -> str:
     if not path:
         raise ToolMissing(NOT_FOUND, NOT_FOUND_HINT)
     if os.name == "nt":
-        raise UsageError("--engine atlas pipes its config through /dev/stdin, which Windows does not have",
-                         "use the built-in engine (the default) on Windows")
+        raise UsageError(
+            "--engine atlas pipes its config through /dev/stdin, which Windows does not have",
+            "use the built-in engine (the default) on Windows",
+        )
     return path
 
 
@@ -51,8 +54,9 @@ def child_env(secrets: Sequence[str], env: Mapping[str, str] | None = None) -> d
     return allowed(ATLAS_ALLOW, secrets=secrets, env=env)
 
 
-def run_atlas(args: Sequence[str], hcl: str, *, env_name: str, secrets: Sequence[str],
-              cwd: str | os.PathLike | None = None) -> int:
+def run_atlas(
+    args: Sequence[str], hcl: str, *, env_name: str, secrets: Sequence[str], cwd: str | os.PathLike | None = None
+) -> int:
     """Run ``atlas <args> --env <env_name> --config file:///dev/stdin`` with ``hcl`` on stdin."""
     exe = atlas_executable()
     argv = [exe, *args, "--env", env_name, *CONFIG_ARGS]
@@ -80,8 +84,15 @@ def flatten(layer_dirs: Sequence[Path], into: Path) -> int:
     return len(files)
 
 
-def migrate_with_atlas(cfg, mig, *, status: bool = False, dry_run: bool = False,
-                       baseline: str | None = None, extra: list[str] | None = None) -> None:
+def migrate_with_atlas(
+    cfg,
+    mig,
+    *,
+    status: bool = False,
+    dry_run: bool = False,
+    baseline: str | None = None,
+    extra: list[str] | None = None,
+) -> None:
     """`migrate` through the Atlas CLI: flattened layers, config on stdin; extra: more apply flags."""
     atlas_executable()
     with tempfile.TemporaryDirectory(prefix="dbstack-atlas-") as tmp:
@@ -99,5 +110,6 @@ def migrate_with_atlas(cfg, mig, *, status: bool = False, dry_run: bool = False,
         rc = run_atlas(args, hcl, env_name="migrate", secrets=[cfg.password or ""])
     if rc != 0:
         layers = ", ".join(mig.layer_label(layer) for layer in mig.layers)
-        raise MigrationError(f"atlas {' '.join(args[:2])} failed (exit code {rc}); its message is above",
-                             f"Check {layers} for conflicts")
+        raise MigrationError(
+            f"atlas {' '.join(args[:2])} failed (exit code {rc}); its message is above", f"Check {layers} for conflicts"
+        )

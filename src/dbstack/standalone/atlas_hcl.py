@@ -8,6 +8,7 @@ env per layer (``<target>-<db>-<layer>``) for a layered database. Only the
 local development credentials of docker-compose.yml may appear in it; every
 other secret is read with ``getenv`` when Atlas runs.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,7 @@ HEADER = """\
 
 def hcl_string(value: str) -> str:
     """An HCL quoted string literal; ${ and %{ are escaped so nothing is interpolated."""
-    out = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-           .replace("\r", "\\r").replace("\t", "\\t"))
+    out = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     out = out.replace("${", "$${").replace("%{", "%%{")
     return f'"{out}"'
 
@@ -88,6 +88,7 @@ def render(envs: Sequence[Env], *, header: str = "", locals_: Mapping[str, str] 
 
 # --------------------------------------------------------------------------- the project file
 
+
 def _dir_url(settings: Settings, d: Path) -> str:
     try:
         rel = d.relative_to(settings.root).as_posix()
@@ -111,19 +112,27 @@ def _dev_url(settings: Settings) -> str:
 def _target_url(settings: Settings, t: TargetSettings, dbname: str, locals_: dict[str, str]) -> str:
     if t.kind == "local":
         spec = settings.local_server().with_db(dbname)
-        return hcl_string(build_url(user=spec.user, password=spec.password, host=spec.host, port=spec.port,
-                                    dbname=dbname, params={"sslmode": "disable"}))
+        return hcl_string(
+            build_url(
+                user=spec.user,
+                password=spec.password,
+                host=spec.host,
+                port=spec.port,
+                dbname=dbname,
+                params={"sslmode": "disable"},
+            )
+        )
     if t.kind == "server":
         params = {"sslmode": t.sslmode} if t.sslmode else None
         if t.password_env:
             local = f"{hcl_name(t.name)}_password"
             locals_[local] = f"urlescape(getenv({hcl_string(t.password_env)}))"
             # A placeholder survives build_url's escaping and becomes the interpolation.
-            url = build_url(user=t.user, password="PASSWORDPLACEHOLDER", host=t.host, port=t.port,
-                            dbname=dbname, params=params)
+            url = build_url(
+                user=t.user, password="PASSWORDPLACEHOLDER", host=t.host, port=t.port, dbname=dbname, params=params
+            )
             return hcl_string(url).replace("PASSWORDPLACEHOLDER", "${local." + local + "}")
-        return hcl_string(build_url(user=t.user, password=None, host=t.host, port=t.port, dbname=dbname,
-                                    params=params))
+        return hcl_string(build_url(user=t.user, password=None, host=t.host, port=t.port, dbname=dbname, params=params))
     return f"getenv({hcl_string(t.url_env)})"
 
 
@@ -143,20 +152,36 @@ def project_envs(settings: Settings) -> tuple[list[Env], dict[str, str]]:
             fmt = "" if db.format == "atlas" else f"?format={db.format}"
             env_dev = dev if t.kind == "local" else ""
             if len(db.dirs) == 1:
-                envs.append(Env(base, url, Migration(_dir_url(settings, db.dirs[0]) + fmt,
-                                                     revisions_schema=db.revisions_schema), env_dev))
+                envs.append(
+                    Env(
+                        base,
+                        url,
+                        Migration(_dir_url(settings, db.dirs[0]) + fmt, revisions_schema=db.revisions_schema),
+                        env_dev,
+                    )
+                )
                 continue
             for i, d in enumerate(db.dirs):
                 comment = ""
                 if i == 0:
                     names = ", ".join(x.name for x in db.dirs)
-                    comment = (f"{dbname} has {len(db.dirs)} layers sharing one version order "
-                               "and one revisions table.\n"
-                               f"Atlas applies one directory per run: apply them in order ({names});\n"
-                               "non-linear lets a layer's lower versions run after another layer's higher ones.")
-                envs.append(Env(f"{base}-{d.name}", url,
-                                Migration(_dir_url(settings, d) + fmt, exec_order="non-linear",
-                                          revisions_schema=db.revisions_schema), env_dev, comment))
+                    comment = (
+                        f"{dbname} has {len(db.dirs)} layers sharing one version order "
+                        "and one revisions table.\n"
+                        f"Atlas applies one directory per run: apply them in order ({names});\n"
+                        "non-linear lets a layer's lower versions run after another layer's higher ones."
+                    )
+                envs.append(
+                    Env(
+                        f"{base}-{d.name}",
+                        url,
+                        Migration(
+                            _dir_url(settings, d) + fmt, exec_order="non-linear", revisions_schema=db.revisions_schema
+                        ),
+                        env_dev,
+                        comment,
+                    )
+                )
     return envs, locals_
 
 
@@ -167,9 +192,15 @@ def project_hcl(settings: Settings) -> str:
 
 # --------------------------------------------------------------------------- the piped config
 
-def piped_hcl(name: str, url: str, dir_url: str, *, dev_url: str = "", baseline: str = "",
-              revisions_schema: str = "") -> str:
+
+def piped_hcl(
+    name: str, url: str, dir_url: str, *, dev_url: str = "", baseline: str = "", revisions_schema: str = ""
+) -> str:
     """The config handed to Atlas on stdin: real credentials, never written anywhere."""
-    env = Env(name, hcl_string(url), Migration(dir_url, baseline=baseline, revisions_schema=revisions_schema),
-              hcl_string(dev_url) if dev_url else "")
+    env = Env(
+        name,
+        hcl_string(url),
+        Migration(dir_url, baseline=baseline, revisions_schema=revisions_schema),
+        hcl_string(dev_url) if dev_url else "",
+    )
     return render([env])

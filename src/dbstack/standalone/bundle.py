@@ -11,6 +11,7 @@ bootstrap extracts into. The result runs on the same Python minor version
 and platform as the build (the driver is compiled); the bootstrap says so
 clearly otherwise.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,19 @@ from ..files import atomic_write
 # What `migrate` imports at run time: nothing of invoke, docker or kubernetes.
 ROOT_DISTRIBUTIONS = ("psycopg", "psycopg-binary", "PyYAML", "hvac")
 # dbstack's own modules the tool needs (relative to the package directory).
-DBSTACK_PARTS = ("__init__.py", "errors.py", "cli.py", "settings.py", "quoting.py", "childenv.py", "files.py",
-                 "compose.py", "postgres.py", "migrations", "standalone")
+DBSTACK_PARTS = (
+    "__init__.py",
+    "errors.py",
+    "cli.py",
+    "settings.py",
+    "quoting.py",
+    "childenv.py",
+    "files.py",
+    "compose.py",
+    "postgres.py",
+    "migrations",
+    "standalone",
+)
 # tests/unit/test_layout.py checks that these cover every module the entry points can import.
 ENTRY = "dbstack.standalone.migrate_cli:main"
 # genmigrate.pyz: the same, plus the schema model and diff it plans with; no
@@ -58,6 +70,7 @@ class BuildResult:
 
 # --------------------------------------------------------------------------- dependencies
 
+
 def _requirement_parser():
     try:
         from packaging.requirements import Requirement
@@ -66,8 +79,10 @@ def _requirement_parser():
             # The same class as packaging's, under pip's name: mypy sees two types.
             from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
         except ImportError:
-            raise ToolMissing("building migrate.pyz needs the `packaging` library",
-                              "pip install packaging (into the environment that runs `inv build-migrate`)") from None
+            raise ToolMissing(
+                "building migrate.pyz needs the `packaging` library",
+                "pip install packaging (into the environment that runs `inv build-migrate`)",
+            ) from None
     return Requirement
 
 
@@ -84,8 +99,10 @@ def dependency_closure(roots: Sequence[str] = ROOT_DISTRIBUTIONS) -> list[metada
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
-            raise ToolMissing(f"cannot build migrate.pyz: the package {name!r} is not installed here",
-                              f"install dbstack's dependencies (pip install -e .) into {sys.prefix}") from None
+            raise ToolMissing(
+                f"cannot build migrate.pyz: the package {name!r} is not installed here",
+                f"install dbstack's dependencies (pip install -e .) into {sys.prefix}",
+            ) from None
         seen[key] = dist
         for spec in dist.requires or []:
             req = Requirement(spec)
@@ -128,18 +145,22 @@ def _package_files(pkg_dir: Path, parts: Sequence[str]) -> Iterable[tuple[str, P
 
 # --------------------------------------------------------------------------- migrations
 
+
 def embedded_migrations(source: Path, layers: Sequence[str]) -> tuple[list[tuple[str, bytes]], int]:
     """The layer directories as zip entries, validated the way `migrate` will validate them."""
     from ..migrations.layers import Layers
 
     if not source.is_dir():
-        raise MigrationDirError(f"migrations directory {source} does not exist",
-                                "pass --migrations DIR or set dbstack.standalone.migrations_dir")
+        raise MigrationDirError(
+            f"migrations directory {source} does not exist",
+            "pass --migrations DIR or set dbstack.standalone.migrations_dir",
+        )
     missing = [layer for layer in layers if not (source / layer).is_dir()]
     if missing:
-        raise MigrationDirError(f"{source} has no directory for layer(s) {', '.join(missing)}",
-                                f"create {source}/<layer>/ for every layer of dbstack.standalone.layers "
-                                "(an empty one is fine)")
+        raise MigrationDirError(
+            f"{source} has no directory for layer(s) {', '.join(missing)}",
+            f"create {source}/<layer>/ for every layer of dbstack.standalone.layers (an empty one is fine)",
+        )
     lay = Layers.of([source / layer for layer in layers])
     lay.validate()  # checksum and cross-layer version errors fail the build, not the deploy
     entries: list[tuple[str, bytes]] = []
@@ -155,13 +176,23 @@ def embedded_migrations(source: Path, layers: Sequence[str]) -> tuple[list[tuple
 
 # --------------------------------------------------------------------------- the archive
 
+
 def _mode(path: Path) -> int:
     return 0o755 if os.stat(path).st_mode & stat.S_IXUSR else 0o644
 
 
-def build_pyz(out: Path, migrations: Path | None, layers: Sequence[str], *, shebang: str = SHEBANG,
-              source_label: str | None = None, roots: Sequence[str] = ROOT_DISTRIBUTIONS,
-              tool: str = "migrate", entry: str = ENTRY, parts: Sequence[str] = DBSTACK_PARTS) -> BuildResult:
+def build_pyz(
+    out: Path,
+    migrations: Path | None,
+    layers: Sequence[str],
+    *,
+    shebang: str = SHEBANG,
+    source_label: str | None = None,
+    roots: Sequence[str] = ROOT_DISTRIBUTIONS,
+    tool: str = "migrate",
+    entry: str = ENTRY,
+    parts: Sequence[str] = DBSTACK_PARTS,
+) -> BuildResult:
     """Write the zipapp to ``out`` and return what went in (migrations None: embed none)."""
     import dbstack
 
@@ -192,14 +223,21 @@ def build_pyz(out: Path, migrations: Path | None, layers: Sequence[str], *, sheb
         digest.update(manifest_bytes)
         build = digest.hexdigest()[:16]
         manifest["build"] = build
-        add("dbstack/standalone/embedded/manifest.json",
-            (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+        add(
+            "dbstack/standalone/embedded/manifest.json",
+            (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
+        )
     else:
         digest.update(entry.encode())
         build = digest.hexdigest()[:16]
 
-    info = {"build": build, "entry": entry, "cache_tag": sys.implementation.cache_tag,
-            "platform": sysconfig.get_platform(), "tool": tool}
+    info = {
+        "build": build,
+        "entry": entry,
+        "cache_tag": sys.implementation.cache_tag,
+        "platform": sysconfig.get_platform(),
+        "tool": tool,
+    }
     boot = (Path(__file__).with_name("pyz_bootstrap.py")).read_text(encoding="utf-8")
     marker = "BUILD_INFO = {}"
     if marker not in boot:
@@ -214,8 +252,9 @@ def build_pyz(out: Path, migrations: Path | None, layers: Sequence[str], *, sheb
             data, mode = payload[arc]
             _write(z, arc, data, mode)
     atomic_write(out, buf.getvalue(), mode=0o755)
-    return BuildResult(out, build, out.stat().st_size, count, tuple(layers),
-                       tuple(f"{d.metadata['Name']}=={d.version}" for d in dists))
+    return BuildResult(
+        out, build, out.stat().st_size, count, tuple(layers), tuple(f"{d.metadata['Name']}=={d.version}" for d in dists)
+    )
 
 
 def _write(z: zipfile.ZipFile, arc: str, data: bytes, mode: int) -> None:

@@ -7,6 +7,7 @@ dbstack checkout instead (the ``migrate`` console script of an editable
 install), the tool falls back to the checkout's configured migrations
 directory, so both paths apply the same files.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ class EmbeddedMigrations:
 
     def layer_of(self, version: str) -> str | None:
         for layer, d in zip(self.layers, self.layer_dirs(), strict=True):
-            if d.is_dir() and any(p.name.split("_", 1)[0] == version or p.name == f"{version}.sql"
-                                  for p in d.glob("*.sql")):
+            if d.is_dir() and any(
+                p.name.split("_", 1)[0] == version or p.name == f"{version}.sql" for p in d.glob("*.sql")
+            ):
                 return layer
         return None
 
@@ -50,11 +52,15 @@ def read_manifest(root: Path) -> dict:
     try:
         data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise MigrationDirError(f"the embedded migrations are damaged: cannot read {root / MANIFEST} ({exc})",
-                                "rebuild the tool with `inv build-migrate`") from None
+        raise MigrationDirError(
+            f"the embedded migrations are damaged: cannot read {root / MANIFEST} ({exc})",
+            "rebuild the tool with `inv build-migrate`",
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
-        raise MigrationDirError(f"the embedded migrations are damaged: {root / MANIFEST} lists no layers",
-                                "rebuild the tool with `inv build-migrate`")
+        raise MigrationDirError(
+            f"the embedded migrations are damaged: {root / MANIFEST} lists no layers",
+            "rebuild the tool with `inv build-migrate`",
+        )
     return data
 
 
@@ -63,16 +69,22 @@ def find_migrations(embed_dir: Path | None = None) -> EmbeddedMigrations:
     embed_dir = EMBED_DIR if embed_dir is None else embed_dir
     if (embed_dir / MANIFEST).is_file():
         m = read_manifest(embed_dir)
-        return EmbeddedMigrations(embed_dir, tuple(m["layers"]),
-                                  f"embedded in migrate.pyz (build {m.get('build', '?')}, from {m.get('source', '?')})",
-                                  str(m.get("source") or ""), embedded=True)
+        return EmbeddedMigrations(
+            embed_dir,
+            tuple(m["layers"]),
+            f"embedded in migrate.pyz (build {m.get('build', '?')}, from {m.get('source', '?')})",
+            str(m.get("source") or ""),
+            embedded=True,
+        )
     from ..settings import load
     from .options import standalone_settings
 
     checkout = Path(__file__).resolve().parents[3]
     if not ((checkout / "invoke.yaml").is_file() or (checkout / "tasks.py").is_file()):
-        raise MigrationDirError("this migrate carries no embedded migrations and does not run from a dbstack checkout",
-                                "build the self-contained tool with `inv build-migrate` and run dist/migrate.pyz")
+        raise MigrationDirError(
+            "this migrate carries no embedded migrations and does not run from a dbstack checkout",
+            "build the self-contained tool with `inv build-migrate` and run dist/migrate.pyz",
+        )
     st = standalone_settings(load(checkout))
     try:
         label = st.migrations_dir.relative_to(checkout).as_posix()

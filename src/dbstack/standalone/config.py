@@ -8,6 +8,7 @@ nested object, or a DSN string) or the fields flat at its top level
 (``host``, ``port``, ``user``, ``password``, ``dbname``, ``sslmode``, or one
 ``dsn``).
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,9 @@ SOURCES = ("file", "vault")
 DEFAULT_CONFIG_FILE = "config.yaml"
 
 
-def load_database_config(env: Mapping[str, str] | None = None, *,
-                         cwd: str | os.PathLike | None = None) -> DatabaseConfig:
+def load_database_config(
+    env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike | None = None
+) -> DatabaseConfig:
     """The configured database, from the source CONFIG_SOURCE names."""
     env = os.environ if env is None else env
     source = (env.get("CONFIG_SOURCE") or "file").strip().lower()
@@ -31,9 +33,10 @@ def load_database_config(env: Mapping[str, str] | None = None, *,
         return _from_file(env, Path(cwd or os.getcwd()))
     if source == "vault":
         return _from_vault(env)
-    raise ConfigError(f"CONFIG_SOURCE={env.get('CONFIG_SOURCE')!r} is not a known config source",
-                      "set CONFIG_SOURCE=file (with CONFIG_FILE) "
-                      "or CONFIG_SOURCE=vault (with VAULT_ADDR, VAULT_TOKEN, VAULT_PATH)")
+    raise ConfigError(
+        f"CONFIG_SOURCE={env.get('CONFIG_SOURCE')!r} is not a known config source",
+        "set CONFIG_SOURCE=file (with CONFIG_FILE) or CONFIG_SOURCE=vault (with VAULT_ADDR, VAULT_TOKEN, VAULT_PATH)",
+    )
 
 
 def _from_file(env: Mapping[str, str], cwd: Path) -> DatabaseConfig:
@@ -47,9 +50,11 @@ def _from_file(env: Mapping[str, str], cwd: Path) -> DatabaseConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file {where} not found",
-                          "create it with a `database:` block (host, port, user, password, dbname, sslmode), "
-                          "point CONFIG_FILE at it, or use CONFIG_SOURCE=vault") from None
+        raise ConfigError(
+            f"config file {where} not found",
+            "create it with a `database:` block (host, port, user, password, dbname, sslmode), "
+            "point CONFIG_FILE at it, or use CONFIG_SOURCE=vault",
+        ) from None
     except IsADirectoryError:
         raise ConfigError(f"config file {where} is a directory", "point CONFIG_FILE at a YAML file") from None
     except UnicodeDecodeError:
@@ -64,14 +69,17 @@ def _from_file(env: Mapping[str, str], cwd: Path) -> DatabaseConfig:
         mark = getattr(exc, "problem_mark", None)
         pos = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
-        raise ConfigError(f"config file {name} is not valid YAML{pos}: {problem}",
-                          "fix the YAML syntax (indentation, quoting: put values with ':' '#' '{' in quotes)") from None
+        raise ConfigError(
+            f"config file {name} is not valid YAML{pos}: {problem}",
+            "fix the YAML syntax (indentation, quoting: put values with ':' '#' '{' in quotes)",
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"config file {name} must be a YAML mapping with a `database:` block, "
-                          f"but it holds a {type(data).__name__}",
-                          "write it as `database:` followed by indented host, port, user, password, dbname, sslmode")
+        raise ConfigError(
+            f"config file {name} must be a YAML mapping with a `database:` block, but it holds a {type(data).__name__}",
+            "write it as `database:` followed by indented host, port, user, password, dbname, sslmode",
+        )
     return database_config(data.get("database"), source=name)
 
 

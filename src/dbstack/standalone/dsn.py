@@ -8,6 +8,7 @@ password holding ``@ : / ? # %`` or spaces survives the trip. A block may
 also carry the whole DSN in one ``dsn`` key, either libpq's ``key=value``
 form or a ``postgres://`` URL; explicit keys win over it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -22,8 +23,15 @@ FIELDS = ("host", "port", "user", "password", "dbname", "sslmode")
 REQUIRED = ("host", "port", "user", "dbname")
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 # libpq options a DSN may carry besides FIELDS; handed to the driver as they are.
-EXTRA_OPTIONS = ("connect_timeout", "application_name", "sslrootcert", "sslcert", "sslkey",
-                 "target_session_attrs", "options")
+EXTRA_OPTIONS = (
+    "connect_timeout",
+    "application_name",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "target_session_attrs",
+    "options",
+)
 DEV_SUFFIX = "_dev"
 
 NOT_CONFIGURED = "Database DSN not configured"
@@ -51,28 +59,43 @@ class DatabaseConfig:
         return ((("sslmode", self.sslmode),) if self.sslmode else ()) + self.extra
 
     def conn_spec(self) -> ConnSpec:
-        return ConnSpec(host=self.host, port=self.port, user=self.user, dbname=self.dbname,
-                        password=self.password or None, params=self.params)
+        return ConnSpec(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            dbname=self.dbname,
+            password=self.password or None,
+            params=self.params,
+        )
 
     def url(self, *, masked: bool = True) -> str:
         """The PostgreSQL URL; masked unless a caller needs the real one (the Atlas pipe)."""
-        url = build_url(user=self.user, password=self.password, host=self.host, port=self.port,
-                        dbname=self.dbname, params=dict(self.params))
+        url = build_url(
+            user=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            params=dict(self.params),
+        )
         return mask_url(url) if masked else url
 
     def require_dev(self) -> None:
         """genmigrate's safety rule (seed 004): only databases named *_dev."""
         if not self.dbname.endswith(DEV_SUFFIX):
-            raise Refused(f"{NOT_DEV} (configured: {self.dbname!r} in {self.source or 'the config'})",
-                          f"{NOT_DEV_HINT}; genmigrate replays migrations on that server, "
-                          "so it refuses anything that could be production. "
-                          "Use separate configs for dev and production")
+            raise Refused(
+                f"{NOT_DEV} (configured: {self.dbname!r} in {self.source or 'the config'})",
+                f"{NOT_DEV_HINT}; genmigrate replays migrations on that server, "
+                "so it refuses anything that could be production. "
+                "Use separate configs for dev and production",
+            )
 
     def __str__(self) -> str:
         return self.url(masked=True)
 
 
 # --------------------------------------------------------------------------- DSN strings
+
 
 def parse_keyword_dsn(text: str) -> dict[str, str]:
     """libpq's ``key=value`` connection string: whitespace-separated, values optionally
@@ -91,8 +114,10 @@ def parse_keyword_dsn(text: str) -> dict[str, str]:
         while i < n and text[i].isspace():
             i += 1
         if not key or i >= n or text[i] != "=":
-            raise ConfigError(f"invalid DSN: expected key=value near {_safe_near(text, start)}",
-                              "write the DSN as host=… port=… user=… dbname=… (quote values with spaces in '…')")
+            raise ConfigError(
+                f"invalid DSN: expected key=value near {_safe_near(text, start)}",
+                "write the DSN as host=… port=… user=… dbname=… (quote values with spaces in '…')",
+            )
         i += 1
         while i < n and text[i].isspace():
             i += 1
@@ -101,8 +126,9 @@ def parse_keyword_dsn(text: str) -> dict[str, str]:
             i += 1
             while True:
                 if i >= n:
-                    raise ConfigError(f"invalid DSN: unterminated quoted value for {key!r}",
-                                      "close the value with a single quote")
+                    raise ConfigError(
+                        f"invalid DSN: unterminated quoted value for {key!r}", "close the value with a single quote"
+                    )
                 ch = text[i]
                 if ch == "\\" and i + 1 < n:
                     buf.append(text[i + 1])
@@ -138,8 +164,9 @@ def parse_dsn(text: str) -> dict[str, str]:
         try:
             host, port = parts.hostname, parts.port
         except ValueError:
-            raise ConfigError("invalid DSN URL: the port is not a number",
-                              "write it as postgres://USER:PASSWORD@HOST:PORT/DBNAME") from None
+            raise ConfigError(
+                "invalid DSN URL: the port is not a number", "write it as postgres://USER:PASSWORD@HOST:PORT/DBNAME"
+            ) from None
         if host:
             out["host"] = unquote(host)
         if port:
@@ -154,18 +181,22 @@ def parse_dsn(text: str) -> dict[str, str]:
             out[k] = v
         return out
     if "://" in text:
-        raise ConfigError(f"invalid DSN: unsupported URL scheme {text.split('://', 1)[0]!r}",
-                          "use postgres://… or the key=value form")
+        raise ConfigError(
+            f"invalid DSN: unsupported URL scheme {text.split('://', 1)[0]!r}", "use postgres://… or the key=value form"
+        )
     return parse_keyword_dsn(text)
 
 
 # --------------------------------------------------------------------------- the block
 
+
 def database_config(block: Any, *, source: str, prefix: str = "database.") -> DatabaseConfig:
     """Validate a ``database:`` mapping (or DSN string) into a DatabaseConfig."""
     if block is None or block == {} or block == "":
-        raise ConfigError(f"{NOT_CONFIGURED} ({source} has no `database:` block)",
-                          f"{NOT_CONFIGURED_HINT}: add database.host, port, user, password, dbname and sslmode")
+        raise ConfigError(
+            f"{NOT_CONFIGURED} ({source} has no `database:` block)",
+            f"{NOT_CONFIGURED_HINT}: add database.host, port, user, password, dbname and sslmode",
+        )
     if isinstance(block, str):
         values: dict[str, Any] = dict(parse_dsn(block))
     elif isinstance(block, Mapping):
@@ -177,8 +208,10 @@ def database_config(block: Any, *, source: str, prefix: str = "database.") -> Da
             values.update(parse_dsn(dsn))
         values.update({k: v for k, v in block.items() if k != "dsn" and v is not None})
     else:
-        raise ConfigError(f"{NOT_CONFIGURED} ({source}: `database` is a {type(block).__name__}, not a mapping)",
-                          f"{NOT_CONFIGURED_HINT}: database must hold host, port, user, password, dbname and sslmode")
+        raise ConfigError(
+            f"{NOT_CONFIGURED} ({source}: `database` is a {type(block).__name__}, not a mapping)",
+            f"{NOT_CONFIGURED_HINT}: database must hold host, port, user, password, dbname and sslmode",
+        )
 
     missing = [f"{prefix}{k}" for k in REQUIRED if values.get(k) in (None, "")]
     if missing:
@@ -190,19 +223,24 @@ def database_config(block: Any, *, source: str, prefix: str = "database.") -> Da
             return ""
         if not isinstance(v, str):
             # YAML turns 0123 into 83 and yes into True: refuse rather than guess.
-            raise ConfigError(f"{prefix}{key} in {source} must be a string, got a {type(v).__name__}",
-                              f'quote the value in YAML, e.g. {key}: "…"')
+            raise ConfigError(
+                f"{prefix}{key} in {source} must be a string, got a {type(v).__name__}",
+                f'quote the value in YAML, e.g. {key}: "…"',
+            )
         return v
 
     port_raw = values.get("port")
     if isinstance(port_raw, bool) or not isinstance(port_raw, (int, str)):
-        raise ConfigError(f"{prefix}port in {source} must be a number, got a {type(port_raw).__name__}",
-                          "set it to the server's port, e.g. 5432")
+        raise ConfigError(
+            f"{prefix}port in {source} must be a number, got a {type(port_raw).__name__}",
+            "set it to the server's port, e.g. 5432",
+        )
     try:
         port = int(port_raw)
     except ValueError:
-        raise ConfigError(f"{prefix}port in {source} must be a number, got {port_raw!r}",
-                          "set it to the server's port, e.g. 5432") from None
+        raise ConfigError(
+            f"{prefix}port in {source} must be a number, got {port_raw!r}", "set it to the server's port, e.g. 5432"
+        ) from None
     if not 0 < port < 65536:
         raise ConfigError(f"{prefix}port in {source} is out of range: {port}", "use a port between 1 and 65535")
     sslmode = text("sslmode")
@@ -212,9 +250,16 @@ def database_config(block: Any, *, source: str, prefix: str = "database.") -> Da
     for k in EXTRA_OPTIONS:
         if values.get(k) not in (None, ""):
             extra.append((k, str(values[k])))
-    return DatabaseConfig(host=text("host"), port=port, user=text("user"), dbname=text("dbname"),
-                          password=text("password") or None, sslmode=sslmode, extra=tuple(extra),
-                          source=source)
+    return DatabaseConfig(
+        host=text("host"),
+        port=port,
+        user=text("user"),
+        dbname=text("dbname"),
+        password=text("password") or None,
+        sslmode=sslmode,
+        extra=tuple(extra),
+        source=source,
+    )
 
 
 def dsn_to_url(dsn: str) -> str:

@@ -22,6 +22,7 @@ For the layers in order (bronze → bronzehistory → silver → gold by default
 The dev database itself is only connected to (and used as the maintenance
 database for creating the scratch databases); none of its objects change.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,7 @@ COMPLETE = "✅ Migration diff complete"
 @dataclass
 class LayerResult:
     layer: str
-    file: Path | None = None        # the new file in the real directory
+    file: Path | None = None  # the new file in the real directory
     statements: int = 0
     changes: list = field(default_factory=list)
 
@@ -58,8 +59,9 @@ class GenerateResult:
 
 def check_name(name: str) -> None:
     if not _NAME.match(name or ""):
-        raise UsageError(f"invalid migration name {name!r}",
-                         "use letters, digits, '_', '.' and '-' only, e.g. add_firewall_tables")
+        raise UsageError(
+            f"invalid migration name {name!r}", "use letters, digits, '_', '.' and '-' only, e.g. add_firewall_tables"
+        )
 
 
 def check_dev_database(conn) -> None:
@@ -72,11 +74,15 @@ def check_dev_database(conn) -> None:
     except psycopg.OperationalError as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if getattr(exc, "sqlstate", None) == "3D000" or "does not exist" in text:
-            raise DatabaseError(f"dev database {conn.dbname!r} does not exist on {conn.host}:{conn.port}",
-                                f'Run CREATE DATABASE "{conn.dbname}"; (e.g. psql -U postgres -c '
-                                f"'CREATE DATABASE {conn.dbname};') and run genmigrate again") from None
-        raise DatabaseError(f"cannot connect to the dev database {conn}: {text}",
-                            "check that the server is running and the config's host, port, user and password") from None
+            raise DatabaseError(
+                f"dev database {conn.dbname!r} does not exist on {conn.host}:{conn.port}",
+                f'Run CREATE DATABASE "{conn.dbname}"; (e.g. psql -U postgres -c '
+                f"'CREATE DATABASE {conn.dbname};') and run genmigrate again",
+            ) from None
+        raise DatabaseError(
+            f"cannot connect to the dev database {conn}: {text}",
+            "check that the server is running and the config's host, port, user and password",
+        ) from None
 
 
 def _line_of(text: str, position: int | None) -> int:
@@ -106,9 +112,11 @@ def load_desired(conn, schema_dir: Path, layers: Sequence[str]) -> int:
                     line = _line_of(text, int(diag.statement_position) if diag and diag.statement_position else None)
                     where = f"{f}:{line}" if line else str(f)
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    raise MigrationError(f"the desired schema does not load: {where}: {first}",
-                                         "fix the schema file (objects of a layer may use those of earlier layers; "
-                                         "the layer's schema exists already)") from None
+                    raise MigrationError(
+                        f"the desired schema does not load: {where}: {first}",
+                        "fix the schema file (objects of a layer may use those of earlier layers; "
+                        "the layer's schema exists already)",
+                    ) from None
                 count += 1
     return count
 
@@ -118,12 +126,13 @@ def next_number(dirs: Sequence[Path], exclude: Sequence[str] = ()) -> str:
     versions = []
     for d in dirs:
         if d.is_dir():
-            versions += [p.name.split("_", 1)[0].removesuffix(".sql") for p in d.glob("*.sql")
-                         if p.name not in exclude]
+            versions += [p.name.split("_", 1)[0].removesuffix(".sql") for p in d.glob("*.sql") if p.name not in exclude]
     bad = [v for v in versions if not v.isdigit()]
     if bad:
-        raise MigrationDirError(f"cannot number the new migration globally: version {bad[0]!r} is not a number",
-                                "genmigrate numbers files 0001, 0002, … across layers; rename the odd file")
+        raise MigrationDirError(
+            f"cannot number the new migration globally: version {bad[0]!r} is not a number",
+            "genmigrate numbers files 0001, 0002, … across layers; rename the odd file",
+        )
     if not versions:
         return "0001"
     width = max(4, max(len(v) for v in versions))
@@ -150,8 +159,15 @@ def _outside_layers(cat, layers: Sequence[str]) -> list[str]:
     return names
 
 
-def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path, layers: Sequence[str],
-             out: Callable[[str], None] = print) -> GenerateResult:
+def generate(
+    cfg: DatabaseConfig,
+    name: str,
+    *,
+    schema_dir: Path,
+    out_dir: Path,
+    layers: Sequence[str],
+    out: Callable[[str], None] = print,
+) -> GenerateResult:
     from ..inspect.catalog import read_catalog
     from ..inspect.diff import diff, render_changes
     from ..inspect.planner import plan, render
@@ -163,13 +179,16 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
     check_name(name)
     cfg.require_dev()
     if not schema_dir.is_dir():
-        raise MigrationDirError(f"desired schema directory {schema_dir} does not exist",
-                                "pass --schema DIR (holding one directory of .sql files per layer)")
+        raise MigrationDirError(
+            f"desired schema directory {schema_dir} does not exist",
+            "pass --schema DIR (holding one directory of .sql files per layer)",
+        )
     missing = [layer for layer in layers if not (schema_dir / layer).is_dir()]
     if missing:
-        raise MigrationDirError(f"{schema_dir} has no directory for layer(s) {', '.join(missing)}",
-                                f"create {schema_dir}/<layer>/ for each layer "
-                                "(an empty one means the layer has no objects)")
+        raise MigrationDirError(
+            f"{schema_dir} has no directory for layer(s) {', '.join(missing)}",
+            f"create {schema_dir}/<layer>/ for each layer (an empty one means the layer has no objects)",
+        )
     existing = [out_dir / layer for layer in layers if (out_dir / layer).is_dir()]
     if existing:
         Layers.of(existing).validate()  # checksum and version errors before any work
@@ -179,8 +198,10 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
     results = [LayerResult(layer) for layer in layers]
     with tempfile.TemporaryDirectory(prefix="genmigrate-") as tmp:
         work = _copy_layers(out_dir, layers, Path(tmp))
-        with scratch_database(server, "genmigrate_desired", admin_db=cfg.dbname) as want_db, \
-                scratch_database(server, "genmigrate_replay", admin_db=cfg.dbname) as have_db:
+        with (
+            scratch_database(server, "genmigrate_desired", admin_db=cfg.dbname) as want_db,
+            scratch_database(server, "genmigrate_replay", admin_db=cfg.dbname) as have_db,
+        ):
             load_desired(want_db, schema_dir, layers)
             _apply(engine, have_db, Layers.of(work), "replaying the existing migrations")
             desired_all = read_catalog(want_db, schemas=list(layers))
@@ -218,7 +239,8 @@ def generate(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path,
                 raise MigrationError(
                     "the generated migrations do not reproduce the desired schema; nothing was written",
                     "write the remaining changes by hand (see the list above), or report the case",
-                    output=render_changes(residual, desired_label="desired schema", actual_label="migrations"))
+                    output=render_changes(residual, desired_label="desired schema", actual_label="migrations"),
+                )
         for res, wdir in zip(results, work, strict=True):
             if res.file is None:
                 continue
@@ -238,13 +260,22 @@ def _apply(engine, conn, layers, what: str) -> None:
     try:
         engine.apply(conn, layers, engine.ApplyOptions())
     except DbstackError as exc:
-        raise MigrationError(f"{what} failed on a scratch database: {exc.message}",
-                             exc.hint or "fix the migration so it applies to an empty database",
-                             output=exc.output) from None
+        raise MigrationError(
+            f"{what} failed on a scratch database: {exc.message}",
+            exc.hint or "fix the migration so it applies to an empty database",
+            output=exc.output,
+        ) from None
 
 
-def generate_with_atlas(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out_dir: Path, layers: Sequence[str],
-                        out: Callable[[str], None] = print) -> list[Path]:
+def generate_with_atlas(
+    cfg: DatabaseConfig,
+    name: str,
+    *,
+    schema_dir: Path,
+    out_dir: Path,
+    layers: Sequence[str],
+    out: Callable[[str], None] = print,
+) -> list[Path]:
     """The seed's flow: `atlas migrate diff` per layer (config piped on stdin), then renumber globally.
 
     Atlas replays one layer's directory and loads that layer's schema files into
@@ -263,8 +294,10 @@ def generate_with_atlas(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out
     atlas_executable()
     missing = [layer for layer in layers if not (schema_dir / layer).is_dir()]
     if missing:
-        raise MigrationDirError(f"{schema_dir} has no directory for layer(s) {', '.join(missing)}",
-                                f"create {schema_dir}/<layer>/ for each layer")
+        raise MigrationDirError(
+            f"{schema_dir} has no directory for layer(s) {', '.join(missing)}",
+            f"create {schema_dir}/<layer>/ for each layer",
+        )
     dirs = [out_dir / layer for layer in layers]
     for d in dirs:
         d.mkdir(parents=True, exist_ok=True)
@@ -277,11 +310,17 @@ def generate_with_atlas(cfg: DatabaseConfig, name: str, *, schema_dir: Path, out
         before = {p.name for p in d.glob("*.sql")}
         with scratch_database(server, "genmigrate_dev", admin_db=cfg.dbname) as dev:
             hcl = piped_hcl(layer, cfg.url(masked=False), f"file://{d}", dev_url=dev.url(masked=False))
-            rc = run_atlas(["migrate", "diff", name, "--to", f"file://{schema_dir / layer}"], hcl,
-                           env_name=layer, secrets=[cfg.password or ""])
+            rc = run_atlas(
+                ["migrate", "diff", name, "--to", f"file://{schema_dir / layer}"],
+                hcl,
+                env_name=layer,
+                secrets=[cfg.password or ""],
+            )
         if rc != 0:
-            raise MigrationError(f"atlas migrate diff failed for layer {layer} (exit code {rc}); its message is above",
-                                 f"Check {d}/ for conflicts")
+            raise MigrationError(
+                f"atlas migrate diff failed for layer {layer} (exit code {rc}); its message is above",
+                f"Check {d}/ for conflicts",
+            )
         new = sorted(p.name for p in d.glob("*.sql") if p.name not in before)
         pending = list(new)
         for fname in new:

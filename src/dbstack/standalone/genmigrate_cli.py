@@ -3,6 +3,7 @@
 Runs only against a database whose name ends in ``_dev`` (CONFIG_SOURCE /
 CONFIG_FILE / VAULT_* as for ``migrate``); see :mod:`.genmigrate`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,16 +18,26 @@ def parser(defaults) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="genmigrate",
         description="Generate one migration file per changed layer (bronze → bronzehistory → silver → gold), "
-                    "numbered globally across layers, by comparing the desired schema with the layers' "
-                    "migrations replayed on scratch databases of the _dev server.",
+        "numbered globally across layers, by comparing the desired schema with the layers' "
+        "migrations replayed on scratch databases of the _dev server.",
         epilog="The configured dbname must end with _dev. Configuration as for migrate: CONFIG_SOURCE=file "
-               "(CONFIG_FILE) or vault (VAULT_ADDR, VAULT_TOKEN, VAULT_PATH).")
-    p.add_argument("--schema", metavar="DIR", default=None,
-                   help=f"desired schema root: one directory of .sql files per layer (default: {defaults[0]})")
-    p.add_argument("--out", metavar="DIR", default=None,
-                   help=f"migrations root: one directory per layer (default: {defaults[1]})")
-    p.add_argument("--engine", choices=("native", "atlas"), default="native",
-                   help="native (built in, default) or atlas (`atlas migrate diff` per layer, config piped on stdin)")
+        "(CONFIG_FILE) or vault (VAULT_ADDR, VAULT_TOKEN, VAULT_PATH).",
+    )
+    p.add_argument(
+        "--schema",
+        metavar="DIR",
+        default=None,
+        help=f"desired schema root: one directory of .sql files per layer (default: {defaults[0]})",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", default=None, help=f"migrations root: one directory per layer (default: {defaults[1]})"
+    )
+    p.add_argument(
+        "--engine",
+        choices=("native", "atlas"),
+        default="native",
+        help="native (built in, default) or atlas (`atlas migrate diff` per layer, config piped on stdin)",
+    )
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
     p.add_argument("name", help="migration name, e.g. add_firewall_tables")
     return p

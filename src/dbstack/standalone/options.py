@@ -3,6 +3,7 @@
 The section lives in ``settings.DEFAULTS["standalone"]`` (overridable from
 invoke.yaml like every other key); this module only reads it.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,13 +34,17 @@ class StandaloneSettings:
 
 def check_layers(layers: Any, where: str = "dbstack.standalone.layers") -> tuple[str, ...]:
     if isinstance(layers, str) or not isinstance(layers, (list, tuple)) or not layers:
-        raise ConfigError(f"setting {where} must be a non-empty list of layer names, got {layers!r}",
-                          "e.g. [bronze, bronzehistory, silver, gold]")
+        raise ConfigError(
+            f"setting {where} must be a non-empty list of layer names, got {layers!r}",
+            "e.g. [bronze, bronzehistory, silver, gold]",
+        )
     out = []
     for name in layers:
         if not isinstance(name, str) or not _LAYER.match(name):
-            raise ConfigError(f"invalid layer name {name!r} in {where}",
-                              "use lower-case letters, digits and '_' (it is also the layer's PostgreSQL schema)")
+            raise ConfigError(
+                f"invalid layer name {name!r} in {where}",
+                "use lower-case letters, digits and '_' (it is also the layer's PostgreSQL schema)",
+            )
         if name in out:
             raise ConfigError(f"layer {name!r} is listed twice in {where}", "list each layer once")
         out.append(name)
@@ -51,8 +56,9 @@ def standalone_settings(s: Settings) -> StandaloneSettings:
     merged = {**DEFAULTS["standalone"], **dict(raw)}
     for key in ("migrations_dir", "schema_dir", "pyz", "atlas_hcl"):
         if not isinstance(merged[key], str) or not merged[key]:
-            raise ConfigError(f"setting dbstack.standalone.{key} must be a path, got {merged[key]!r}",
-                              "fix it in invoke.yaml")
+            raise ConfigError(
+                f"setting dbstack.standalone.{key} must be a path, got {merged[key]!r}", "fix it in invoke.yaml"
+            )
     return StandaloneSettings(
         migrations_dir=s.resolve(merged["migrations_dir"]),
         layers=check_layers(merged["layers"]),

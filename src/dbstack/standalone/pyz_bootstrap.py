@@ -10,6 +10,7 @@ builds but the most recently used other one (a run of the previous version
 may still be going on); ``inv build-migrate`` prunes the same way. Only the
 standard library is used here.
 """
+
 import os
 import re
 import shutil
@@ -44,19 +45,24 @@ def check_interpreter(info):
     tool = info.get("tool", "migrate")
     want_tag, want_platform = info.get("cache_tag"), info.get("platform")
     if sys.implementation.cache_tag != want_tag or sysconfig.get_platform() != want_platform:
-        fail("this %s.pyz was built for %s on %s, but runs on %s on %s (its bundled database driver "
-             "is compiled for the former)" % (tool, want_tag, want_platform, sys.implementation.cache_tag,
-                                               sysconfig.get_platform()),
-             "run it with that Python (e.g. python3.%s %s.pyz), or rebuild it with `inv build-%s` "
-             "using the Python that will run it" % (want_tag.replace("cpython-3", ""), tool, tool)
-             if want_tag else "rebuild it")
+        fail(
+            "this %s.pyz was built for %s on %s, but runs on %s on %s (its bundled database driver "
+            "is compiled for the former)"
+            % (tool, want_tag, want_platform, sys.implementation.cache_tag, sysconfig.get_platform()),
+            "run it with that Python (e.g. python3.%s %s.pyz), or rebuild it with `inv build-%s` "
+            "using the Python that will run it" % (want_tag.replace("cpython-3", ""), tool, tool)
+            if want_tag
+            else "rebuild it",
+        )
 
 
 def _own_dir(path):
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
-        fail("the cache directory %s is not a directory owned by this user" % path,
-             "remove it, or point DBSTACK_MIGRATE_CACHE at a directory of your own")
+        fail(
+            "the cache directory %s is not a directory owned by this user" % path,
+            "remove it, or point DBSTACK_MIGRATE_CACHE at a directory of your own",
+        )
 
 
 def extract(archive, root, build, tool="migrate"):
@@ -72,8 +78,10 @@ def extract(archive, root, build, tool="migrate"):
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)
     except OSError as exc:
-        fail("cannot create the cache directory %s: %s" % (root, exc.strerror),
-             "set DBSTACK_MIGRATE_CACHE (or XDG_CACHE_HOME) to a writable directory")
+        fail(
+            "cannot create the cache directory %s: %s" % (root, exc.strerror),
+            "set DBSTACK_MIGRATE_CACHE (or XDG_CACHE_HOME) to a writable directory",
+        )
     _own_dir(root)
     tmp = tempfile.mkdtemp(prefix="." + tool + "-" + build + ".", dir=root)
     try:
@@ -82,7 +90,7 @@ def extract(archive, root, build, tool="migrate"):
                 name = info.filename
                 if not name.startswith(LIB) or name.endswith("/"):
                     continue
-                rel = name[len(LIB):]
+                rel = name[len(LIB) :]
                 parts = rel.split("/")
                 if not rel or any(p in ("", ".", "..") for p in parts):
                     fail("%s.pyz contains a bad entry %r" % (tool, name), "rebuild it with `inv build-%s`" % tool)

@@ -1,4 +1,5 @@
 """The invoke task collection (`inv --list`). Tasks are thin adapters."""
+
 from __future__ import annotations
 
 from invoke import Collection

@@ -10,6 +10,7 @@ Every task is made by :func:`task` below, which adds to ``invoke.task``:
   after the task name or left out (``inv kind-cnpg-setup [ENV]``,
   ``inv dev-migrate-refresh [fresh]``), see :class:`_OptionalPositional`.
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,8 +31,8 @@ from ..cli import guarded
 # `inv migrate -h` stays help and `inv <task> -d` stays invoke's debug switch.
 SHORT_FLAGS: dict[str, str] = {
     "dry_run": "n",  # as make -n, rsync -n, git -n
-    "yes": "y",      # as apt-get -y
-    "schema": "s",   # repeatable (`-s bronze -s silver`); the README's `db-inspect -s SCHEMA`
+    "yes": "y",  # as apt-get -y
+    "schema": "s",  # repeatable (`-s bronze -s silver`); the README's `db-inspect -s SCHEMA`
 }
 
 
@@ -60,7 +61,7 @@ class _OptionalPositional(Argument):
 
     _given_default = "\0omitted"  # never a value a user can type (argv holds no NUL)
 
-    @property  # type: ignore[override]
+    @property
     def value(self) -> Any:
         if self._value is not None:
             return self._value
@@ -102,7 +103,8 @@ class Task(invoke.Task):
         self.optional_positional = tuple(optional_positional)
         # After the required positional arguments: those are filled first.
         self.positional = [p for p in self.positional if p not in self.optional_positional] + list(
-            self.optional_positional)
+            self.optional_positional
+        )
 
     def arg_opts(self, name: str, default: Any, taken_names: set) -> dict[str, Any]:
         opts = super().arg_opts(name, default, taken_names)
@@ -127,8 +129,9 @@ class Task(invoke.Task):
         return args
 
 
-def _fill_optional(task_name: str, sig: inspect.Signature, spec: tuple[str, ...],
-                   bound: inspect.BoundArguments) -> None:
+def _fill_optional(
+    task_name: str, sig: inspect.Signature, spec: tuple[str, ...], bound: inspect.BoundArguments
+) -> None:
     """Optional positional arguments: omitted → the parameter's default; a bool's word → True."""
     from ..errors import UsageError
 
@@ -140,8 +143,10 @@ def _fill_optional(task_name: str, sig: inspect.Signature, spec: tuple[str, ...]
         elif isinstance(default, bool) and isinstance(value, str):
             word = name.replace("_", "-")
             if value != word:
-                raise UsageError(f"{task_name}: unknown word {value!r} (the only word it takes is `{word}`)",
-                                 f"`inv {task_name} {word}` (the same as --{word}), or `inv {task_name}`")
+                raise UsageError(
+                    f"{task_name}: unknown word {value!r} (the only word it takes is `{word}`)",
+                    f"`inv {task_name} {word}` (the same as --{word}), or `inv {task_name}`",
+                )
             bound.arguments[name] = True
 
 

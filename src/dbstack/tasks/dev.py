@@ -1,4 +1,5 @@
 """Tasks for working on dbstack itself."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,8 +27,10 @@ def run_checks(names, *, root, call=None) -> None:
     for name in names:
         argv = CHECKS[name]
         if importlib.util.find_spec(argv[0]) is None:
-            raise DbstackError(f"{name}: {argv[0]} is not installed in this environment",
-                               "run ./scripts/setup --test (it installs the test extra), or pass --no-checks")
+            raise DbstackError(
+                f"{name}: {argv[0]} is not installed in this environment",
+                "run ./scripts/setup --test (it installs the test extra), or pass --no-checks",
+            )
         print(f"==> {name}", flush=True)
         code = call([sys.executable, "-m", *argv], cwd=root)
         if code:
@@ -35,13 +38,17 @@ def run_checks(names, *, root, call=None) -> None:
             raise DbstackError(f"{name} failed (exit {code})", f"{fix}; `inv test --no-checks` skips the checks")
 
 
-@task(help={"k": "only tests matching this pytest -k expression",
-            "path": "test file or directory (default: tests/)",
-            "quick": "unit tests only, with this interpreter (no PostgreSQL, Docker or kubectl); of the static "
-                     "checks only `ruff check` runs",
-            "checks": "run ruff (lint and format check) and mypy before the tests (default); --no-checks skips them",
-            "other_pythons": "after a full run, the unit tier and the engine smoke tests under every other "
-                             "supported CPython found here (tests/pythons.py); --no-other-pythons skips them"})
+@task(
+    help={
+        "k": "only tests matching this pytest -k expression",
+        "path": "test file or directory (default: tests/)",
+        "quick": "unit tests only, with this interpreter (no PostgreSQL, Docker or kubectl); of the static "
+        "checks only `ruff check` runs",
+        "checks": "run ruff (lint and format check) and mypy before the tests (default); --no-checks skips them",
+        "other_pythons": "after a full run, the unit tier and the engine smoke tests under every other "
+        "supported CPython found here (tests/pythons.py); --no-other-pythons skips them",
+    }
+)
 def test(c, k=None, path=None, quick=False, checks=True, other_pythons=True):
     """Run ruff and mypy, then the test suite (all tiers), then the unit tier under every other CPython here."""
     from ..errors import DbstackError

@@ -1,4 +1,5 @@
 """Tasks for Kind + CloudNativePG + the Atlas operator (thin adapters over dbstack.k8s)."""
+
 from __future__ import annotations
 
 from ._task import DB_HELP, DIR_FORMAT_HELP, DIR_HELP, settings, task
@@ -28,8 +29,7 @@ def _need_env(env: str | None) -> str:
     return env
 
 
-@task(help={"check": "only compare: exit 1 naming the stale files when the committed ones differ",
-            "db": DB_HELP})
+@task(help={"check": "only compare: exit 1 naming the stale files when the committed ones differ", "db": DB_HELP})
 def cnpg_render(c, check=False, db=None):
     """Render manifests/cnpg/base and overlays/<env> from environments.yaml (Jinja)."""
     from ..k8s import render
@@ -37,9 +37,15 @@ def cnpg_render(c, check=False, db=None):
     render.run(settings(c), check=check, db=db)
 
 
-@task(help={"db": DB_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
-            "output": "file to write (default: manifests/cnpg/base/migrations-configmap.yaml)",
-            "name": "ConfigMap name (default: <name>-migrations from environments.yaml)"})
+@task(
+    help={
+        "db": DB_HELP,
+        "dir": DIR_HELP,
+        "dir_format": DIR_FORMAT_HELP,
+        "output": "file to write (default: manifests/cnpg/base/migrations-configmap.yaml)",
+        "name": "ConfigMap name (default: <name>-migrations from environments.yaml)",
+    }
+)
 def cnpg_gen_migrations(c, db=None, dir=None, dir_format=None, output=None, name=None):
     """Write the migrations ConfigMap for the Atlas operator (all layers, one atlas.sum)."""
     from ..k8s import configmap
@@ -59,8 +65,9 @@ def kind_up(c, dry_run=False):
     _run(steps, dry_run, box)
 
 
-@task(help={"dry_run": DRY_HELP,
-            "force": "delete even when the cluster's nodes lack dbstack's label (not created by us)"})
+@task(
+    help={"dry_run": DRY_HELP, "force": "delete even when the cluster's nodes lack dbstack's label (not created by us)"}
+)
 def kind_down(c, dry_run=False, force=False):
     """Delete the Kind cluster (only the one dbstack created)."""
     from ..k8s.kind import down_steps
@@ -140,9 +147,10 @@ def cnpg_prod(c, dry_run=False):
     deploy(_box(c), "prod", dry_run=dry_run)
 
 
-@task(optional_positional=["env"],
-      help={"env": ENV_HELP + " (default dev); also as the word after the task name", "dry_run": DRY_HELP,
-            "db": DB_HELP})
+@task(
+    optional_positional=["env"],
+    help={"env": ENV_HELP + " (default dev); also as the word after the task name", "dry_run": DRY_HELP, "db": DB_HELP},
+)
 def kind_cnpg_setup(c, env="dev", dry_run=False, db=None):
     """Kind cluster, both operators and one environment with its migrations applied (idempotent)."""
     from ..errors import UsageError
@@ -153,9 +161,11 @@ def kind_cnpg_setup(c, env="dev", dry_run=False, db=None):
     envs = load_environments(box.ks.environments_file)
     if env not in envs.envs:  # ENV is positional here, not --env
         known = ", ".join(envs.envs) or "none"
-        raise UsageError(f"unknown environment {env!r} (known: {known})",
-                         f"name one of them: `inv kind-cnpg-setup ENV` with ENV one of {known} "
-                         f"(environments are defined in {envs.path})")
+        raise UsageError(
+            f"unknown environment {env!r} (known: {known})",
+            f"name one of them: `inv kind-cnpg-setup ENV` with ENV one of {known} "
+            f"(environments are defined in {envs.path})",
+        )
     setup(box, env, dry_run=dry_run, db=db)
 
 
@@ -171,9 +181,15 @@ def cnpg_status(c, env="dev", dry_run=False):
     _run(steps, dry_run, box)
 
 
-@task(help={"env": ENV_HELP + " (default dev)", "source": "db (instance pods, default), atlas or cnpg (operators)",
-            "tail": "lines per pod (default 100)", "follow": "keep streaming all pods' logs until Ctrl-C",
-            "dry_run": DRY_HELP})
+@task(
+    help={
+        "env": ENV_HELP + " (default dev)",
+        "source": "db (instance pods, default), atlas or cnpg (operators)",
+        "tail": "lines per pod (default 100)",
+        "follow": "keep streaming all pods' logs until Ctrl-C",
+        "dry_run": DRY_HELP,
+    }
+)
 def cnpg_logs(c, env="dev", source="db", tail=100, follow=False, dry_run=False):
     """Print the logs of an environment's PostgreSQL instance pods (or of an operator)."""
     from ..k8s.status import logs_steps
@@ -203,10 +219,15 @@ def migrate_cluster(c, env="dev", port=None, db=None, dry_run=False):
     _run(migrate_cluster_steps(box, env, port=int(port) if port else None, db=db), dry_run, box)
 
 
-@task(optional_positional=["env"],
-      help={"env": ENV_HELP + " (default dev); also as the word after the task name", "port": PORT_HELP,
-            "command": "run this SQL (psql --command) instead of an interactive session",
-            "dry_run": DRY_HELP})
+@task(
+    optional_positional=["env"],
+    help={
+        "env": ENV_HELP + " (default dev); also as the word after the task name",
+        "port": PORT_HELP,
+        "command": "run this SQL (psql --command) instead of an interactive session",
+        "dry_run": DRY_HELP,
+    },
+)
 def cnpg_psql(c, env="dev", port=None, command=None, dry_run=False):
     """Open psql on an environment's database through a port-forward (password never in argv)."""
     from ..k8s.forward import psql_steps

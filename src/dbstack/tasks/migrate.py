@@ -1,4 +1,5 @@
 """Tasks that apply migrations: migrate, migrate-dry, migrate-status (Atlas-compatible output)."""
+
 from __future__ import annotations
 
 import sys
@@ -14,14 +15,14 @@ _APPLY_HELP = {
     "allow_dirty": "on a database without revisions: apply even though it already has tables",
     "exec_order": "files added out of order: linear (refuse, default), linear-skip (ignore), non-linear (apply)",
     "tx_mode": "transaction per file (file, default), one for the whole run (all) or none; "
-               "a file's `-- atlas:txmode none` directive overrides file",
+    "a file's `-- atlas:txmode none` directive overrides file",
     "lock_timeout": "how long to wait for another migration's lock, e.g. 10s (default: dbstack.lock_timeout)",
     "revisions_schema": "schema of the atlas_schema_revisions table (default: the database's setting, "
-                        "else atlas_schema_revisions)",
+    "else atlas_schema_revisions)",
     "json": "print the report as JSON (Atlas's `--format '{{ json . }}'` fields) instead of text",
     "amount": "apply at most this many pending files (Atlas's AMOUNT argument)",
     "interrupted": "after a run killed inside a txmode-none statement whose effect is unknown: skip (it took "
-                   "effect) or rerun (it did not); without it such a statement is never run twice",
+    "effect) or rerun (it did not); without it such a statement is never run twice",
 }
 
 
@@ -47,8 +48,23 @@ class _Progress:
             self.stream.flush()
 
 
-def _apply(c, dry_run, db, target, dir, dir_format, baseline, allow_dirty, exec_order, tx_mode,
-           lock_timeout, revisions_schema, json, amount, interrupted=None) -> None:
+def _apply(
+    c,
+    dry_run,
+    db,
+    target,
+    dir,
+    dir_format,
+    baseline,
+    allow_dirty,
+    exec_order,
+    tx_mode,
+    lock_timeout,
+    revisions_schema,
+    json,
+    amount,
+    interrupted=None,
+) -> None:
     import json as jsonlib
 
     from ..errors import DbstackError, MigrationError
@@ -58,15 +74,20 @@ def _apply(c, dry_run, db, target, dir, dir_format, baseline, allow_dirty, exec_
     s = settings(c)
     n = parse_amount(amount)  # Atlas checks AMOUNT before anything else
     opts = ApplyOptions(
-        dry_run=dry_run, baseline=baseline or None, allow_dirty=bool(allow_dirty),
-        exec_order=exec_order or "linear", tx_mode=tx_mode or "file",
+        dry_run=dry_run,
+        baseline=baseline or None,
+        allow_dirty=bool(allow_dirty),
+        exec_order=exec_order or "linear",
+        tx_mode=tx_mode or "file",
         lock_timeout=s.lock_timeout if lock_timeout in (None, "") else parse_duration(lock_timeout),
-        revisions_schema=revisions_schema or None, amount=n, interrupted=interrupted or "")
+        revisions_schema=revisions_schema or None,
+        amount=n,
+        interrupted=interrupted or "",
+    )
     progress = _Progress()
     color = sys.stdout.isatty() and not json
     try:
-        report = commands.migrate(s, db=db, target=target, dir=dir, dir_format=dir_format, opts=opts,
-                                  out=progress)
+        report = commands.migrate(s, db=db, target=target, dir=dir, dir_format=dir_format, opts=opts, out=progress)
     except DbstackError as exc:
         progress.close()
         rep = exc.report
@@ -106,26 +127,89 @@ def _empty_report(s, db, target, dir, dir_format, dry_run):
 
 
 @task(help=_APPLY_HELP)
-def migrate(c, db=None, target=None, dir=None, dir_format=None, baseline=None, allow_dirty=False,
-            exec_order="linear", tx_mode="file", lock_timeout=None, revisions_schema=None, json=False,
-            amount=None, interrupted=None):
+def migrate(
+    c,
+    db=None,
+    target=None,
+    dir=None,
+    dir_format=None,
+    baseline=None,
+    allow_dirty=False,
+    exec_order="linear",
+    tx_mode="file",
+    lock_timeout=None,
+    revisions_schema=None,
+    json=False,
+    amount=None,
+    interrupted=None,
+):
     """Apply pending migrations (like `atlas migrate apply`; same output and revisions table)."""
-    _apply(c, False, db, target, dir, dir_format, baseline, allow_dirty, exec_order, tx_mode, lock_timeout,
-           revisions_schema, json, amount, interrupted)
+    _apply(
+        c,
+        False,
+        db,
+        target,
+        dir,
+        dir_format,
+        baseline,
+        allow_dirty,
+        exec_order,
+        tx_mode,
+        lock_timeout,
+        revisions_schema,
+        json,
+        amount,
+        interrupted,
+    )
 
 
 @task(help=_APPLY_HELP)
-def migrate_dry(c, db=None, target=None, dir=None, dir_format=None, baseline=None, allow_dirty=False,
-                exec_order="linear", tx_mode="file", lock_timeout=None, revisions_schema=None, json=False,
-                amount=None, interrupted=None):
+def migrate_dry(
+    c,
+    db=None,
+    target=None,
+    dir=None,
+    dir_format=None,
+    baseline=None,
+    allow_dirty=False,
+    exec_order="linear",
+    tx_mode="file",
+    lock_timeout=None,
+    revisions_schema=None,
+    json=False,
+    amount=None,
+    interrupted=None,
+):
     """Show what `inv migrate` would apply; changes nothing (no table, no baseline row, no lock left)."""
-    _apply(c, True, db, target, dir, dir_format, baseline, allow_dirty, exec_order, tx_mode, lock_timeout,
-           revisions_schema, json, amount, interrupted)
+    _apply(
+        c,
+        True,
+        db,
+        target,
+        dir,
+        dir_format,
+        baseline,
+        allow_dirty,
+        exec_order,
+        tx_mode,
+        lock_timeout,
+        revisions_schema,
+        json,
+        amount,
+        interrupted,
+    )
 
 
-@task(help={"db": DB_HELP, "target": TARGET_HELP, "dir": DIR_HELP, "dir_format": DIR_FORMAT_HELP,
-            "revisions_schema": _APPLY_HELP["revisions_schema"],
-            "json": "print the status as JSON (Atlas's `--format '{{ json . }}'` fields)"})
+@task(
+    help={
+        "db": DB_HELP,
+        "target": TARGET_HELP,
+        "dir": DIR_HELP,
+        "dir_format": DIR_FORMAT_HELP,
+        "revisions_schema": _APPLY_HELP["revisions_schema"],
+        "json": "print the status as JSON (Atlas's `--format '{{ json . }}'` fields)",
+    }
+)
 def migrate_status(c, db=None, target=None, dir=None, dir_format=None, revisions_schema=None, json=False):
     """Show applied and pending migrations (like `atlas migrate status`); exit 2 when files are pending."""
     import json as jsonlib
@@ -133,13 +217,16 @@ def migrate_status(c, db=None, target=None, dir=None, dir_format=None, revisions
     from ..errors import PendingMigrations
     from ..migrations import commands
 
-    rep = commands.migration_status(settings(c), db=db, target=target, dir=dir, dir_format=dir_format,
-                                    revisions_schema=revisions_schema or None)
+    rep = commands.migration_status(
+        settings(c), db=db, target=target, dir=dir, dir_format=dir_format, revisions_schema=revisions_schema or None
+    )
     if json:
         print(jsonlib.dumps(rep.to_json(), ensure_ascii=False))
     else:
         sys.stdout.write(rep.render_text(color=sys.stdout.isatty()))
     if rep.is_pending:
         n = len(rep.pending)
-        raise PendingMigrations(f"{n} migration file{'s are' if n != 1 else ' is'} pending",
-                                "run `inv migrate` to apply them (`inv migrate-dry` shows what would run)")
+        raise PendingMigrations(
+            f"{n} migration file{'s are' if n != 1 else ' is'} pending",
+            "run `inv migrate` to apply them (`inv migrate-dry` shows what would run)",
+        )

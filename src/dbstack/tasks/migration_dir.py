@@ -1,4 +1,5 @@
 """Tasks for migration directories: hash, validate, new."""
+
 from __future__ import annotations
 
 import sys
@@ -34,11 +35,20 @@ def migrate_validate(c, db=None, dir=None, dir_format=None):
     for w in ls.nul_warnings():
         print(w, file=sys.stderr)
     n = len(ls.files())
-    print(f"ok: {n} migration file{'s' if n != 1 else ''} in {len(ls.dirs)} director{'ies' if len(ls.dirs) != 1 else 'y'} match atlas.sum")
+    dirs = len(ls.dirs)
+    print(
+        f"ok: {n} migration file{'s' if n != 1 else ''} in {dirs} director{'ies' if dirs != 1 else 'y'} match atlas.sum"
+    )
 
 
-@task(help={"name": "description part of the new file name, e.g. add_users_phone",
-            "db": DB_HELP, "dir": DIR_HELP, "layer": "layer (directory name) to add the file to, for layered databases"})
+@task(
+    help={
+        "name": "description part of the new file name, e.g. add_users_phone",
+        "db": DB_HELP,
+        "dir": DIR_HELP,
+        "layer": "layer (directory name) to add the file to, for layered databases",
+    }
+)
 def migrate_new(c, name, db=None, dir=None, layer=None):
     """Create the next migration file (timestamp or sequential number) and re-hash."""
     path = layers(c, db, dir).new_file(name, layer)

@@ -10,6 +10,7 @@ with `--env E` listed in $FAKE_ATLAS_DIFF, it writes the file Atlas would
 name `20260208154545_NAME.sql` into the directory (and leaves atlas.sum
 alone: the caller re-hashes after renaming).
 """
+
 import json
 import os
 import re
@@ -20,7 +21,7 @@ record = {"argv": args, "env": dict(os.environ), "config": None, "dir_files": No
 if "--config" in args:
     url = args[args.index("--config") + 1]
     if url.startswith("file://"):
-        with open(url[len("file://"):], encoding="utf-8") as fh:
+        with open(url[len("file://") :], encoding="utf-8") as fh:
             record["config"] = fh.read()
         m = re.search(r'dir\s*=\s*"file://([^"]+)"', record["config"])
         if m and os.path.isdir(m.group(1)):

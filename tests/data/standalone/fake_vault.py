@@ -7,6 +7,7 @@ call, ``GET /v1/<mount>/data/<path>`` with the ``X-Vault-Token`` header:
 right token, 403 ``permission denied`` for any other token, 404 for an
 unknown path. It listens on 127.0.0.1 only and records every request.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,12 +50,28 @@ class FakeVault:
                 if key not in fake.secrets:
                     self._send(404, {"errors": []})
                     return
-                self._send(200, {
-                    "request_id": "fake", "lease_id": "", "renewable": False, "lease_duration": 0,
-                    "data": {"data": fake.secrets[key],
-                             "metadata": {"created_time": "2024-01-01T00:00:00Z", "custom_metadata": None,
-                                          "deletion_time": "", "destroyed": False, "version": 1}},
-                    "wrap_info": None, "warnings": None, "auth": None})
+                self._send(
+                    200,
+                    {
+                        "request_id": "fake",
+                        "lease_id": "",
+                        "renewable": False,
+                        "lease_duration": 0,
+                        "data": {
+                            "data": fake.secrets[key],
+                            "metadata": {
+                                "created_time": "2024-01-01T00:00:00Z",
+                                "custom_metadata": None,
+                                "deletion_time": "",
+                                "destroyed": False,
+                                "version": 1,
+                            },
+                        },
+                        "wrap_info": None,
+                        "warnings": None,
+                        "auth": None,
+                    },
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -1,6 +1,7 @@
 """Watching for a password where it must never be: process command lines and
 environments (``/proc/*/cmdline``, ``/proc/*/environ``) while a tool runs, and
 the files the tool wrote."""
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,9 @@ class ProcScanner:
         self._thread.join()
 
 
-def run_watched(argv: Sequence[str], *, secrets: Sequence[bytes],
-                **kw) -> tuple[subprocess.CompletedProcess, ProcScanner]:
+def run_watched(
+    argv: Sequence[str], *, secrets: Sequence[bytes], **kw
+) -> tuple[subprocess.CompletedProcess, ProcScanner]:
     """Run a command to completion while scanning /proc; also checks its output."""
     with ProcScanner(secrets) as scanner:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)

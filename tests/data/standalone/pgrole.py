@@ -1,4 +1,5 @@
 """A login role with a hard password and a database it owns, on the test server."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,16 +20,20 @@ def role_and_database(server, *, dbname: str | None = None, createdb: bool = Fal
     password = HARD_PASSWORD_PREFIX + uuid.uuid4().hex
     dbname = dbname or f"hotpot_{tag}"
     with psycopg.connect(**server.connect_kwargs(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN {} PASSWORD {}").format(
-            sql.Identifier(user), sql.SQL("CREATEDB" if createdb else "NOCREATEDB"), sql.Literal(password)))
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN {} PASSWORD {}").format(
+                sql.Identifier(user), sql.SQL("CREATEDB" if createdb else "NOCREATEDB"), sql.Literal(password)
+            )
+        )
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(dbname), sql.Identifier(user)))
     try:
         yield user, password, dbname
     finally:
         with psycopg.connect(**server.connect_kwargs(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-            rows = conn.execute("SELECT datname FROM pg_database "
-                                "WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = %s)", (user,)).fetchall()
+            rows = conn.execute(
+                "SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = %s)", (user,)
+            ).fetchall()
             for (name,) in rows:  # scratch databases a failed run may have left
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(user)))
@@ -37,6 +42,17 @@ def role_and_database(server, *, dbname: str | None = None, createdb: bool = Fal
 def write_config(path, server, user: str, password: str, dbname: str, sslmode: str = "disable") -> None:
     import yaml
 
-    path.write_text(yaml.safe_dump({"database": {
-        "host": server.host, "port": server.port, "user": user, "password": password,
-        "dbname": dbname, "sslmode": sslmode}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "database": {
+                    "host": server.host,
+                    "port": server.port,
+                    "user": user,
+                    "password": password,
+                    "dbname": dbname,
+                    "sslmode": sslmode,
+                }
+            }
+        )
+    )

@@ -30,8 +30,10 @@ def name_of(a):
 if args[:2] == ["create", "cluster"]:
     name = name_of(args)
     if name in names:
-        print(f'ERROR: failed to create cluster: node(s) already exist for a cluster with the name "{name}"',
-              file=sys.stderr)
+        print(
+            f'ERROR: failed to create cluster: node(s) already exist for a cluster with the name "{name}"',
+            file=sys.stderr,
+        )
         sys.exit(1)
     names.append(name)
     open(state, "w").write("\n".join(names) + "\n")
@@ -40,9 +42,11 @@ if args[:2] == ["create", "cluster"]:
     cfg = cfg or {"apiVersion": "v1", "kind": "Config", "clusters": [], "contexts": [], "users": []}
     ctx = f"kind-{name}"
     cfg["clusters"] = [c for c in cfg["clusters"] if c["name"] != ctx] + [
-        {"name": ctx, "cluster": {"server": "https://127.0.0.1:40123"}}]
+        {"name": ctx, "cluster": {"server": "https://127.0.0.1:40123"}}
+    ]
     cfg["contexts"] = [c for c in cfg["contexts"] if c["name"] != ctx] + [
-        {"name": ctx, "context": {"cluster": ctx, "user": ctx}}]
+        {"name": ctx, "context": {"cluster": ctx, "user": ctx}}
+    ]
     cfg["current-context"] = ctx
     open(kc, "w").write(yaml.safe_dump(cfg))
     print(f'Set kubectl context to "{ctx}"', file=sys.stderr)
