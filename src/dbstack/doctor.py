@@ -77,10 +77,10 @@ def _tool_checks() -> list[Check]:
 
 def _version_check(tool: str, path: str) -> Check:
     """kind/helm/kubectl: present and new enough for what the Kubernetes tasks pin."""
-    from .k8s.programs import HINTS, _wheel_kubectl, tool_version, version_problem
+    from .k8s.programs import HINTS, tool_version, version_problem, wheel_kubectl
 
     if tool == "kubectl":
-        path = _wheel_kubectl() or path  # the one the Kubernetes tasks run (the pinned wheel first)
+        path = wheel_kubectl() or path  # the one the Kubernetes tasks run (the pinned wheel first)
     _, version = tool_version(tool, path=path)
     problem = version_problem(tool, version)
     if problem:

@@ -34,7 +34,7 @@ FAKEBIN = ROOT / "tests" / "data" / "k8s" / "fakebin"
 @pytest.fixture
 def setup(tmp_path, fresh_db, monkeypatch):
     # the fake kubectl must be the one found (not the pinned wheel's)
-    monkeypatch.setattr(programs, "_wheel_kubectl", lambda: None)
+    monkeypatch.setattr(programs, "wheel_kubectl", lambda: None)
     root = tmp_path / "proj"
     shutil.copytree(ROOT / "manifests", root / "manifests", ignore=shutil.ignore_patterns("credentials.env"))
     shutil.copytree(ROOT / "kind", root / "kind")

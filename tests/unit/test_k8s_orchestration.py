@@ -861,7 +861,7 @@ def test_missing_kind_or_helm_is_one_message_and_no_change(world, missing):
 
 
 def test_missing_kubectl_is_one_message_and_no_change(world, monkeypatch):
-    monkeypatch.setattr(programs, "_wheel_kubectl", lambda: None)
+    monkeypatch.setattr(programs, "wheel_kubectl", lambda: None)
     world.cluster("dbstack")
     before = snapshot(world.root)
     for dry in (True, False):

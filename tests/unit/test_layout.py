@@ -220,3 +220,34 @@ def test_the_readme_map_matches_the_layers():
             documented[f"dbstack.{n}"] = int(layer) - 1
     expected = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer if pkg != "dbstack"}
     assert documented == expected
+
+
+def test_no_module_imports_another_modules_private_names():
+    # A name with a leading underscore is a module's own business; one another module needs gets a public name.
+    private = []
+    for m, path in MODULES.items():
+        for line, module, name in _imports(m, path):
+            if name and name.startswith("_") and not name.startswith("__") and module != m:
+                private.append(f"{path.relative_to(ROOT)}:{line}: {module}.{name}")
+        for node in ast.walk(ast.parse(path.read_bytes())):
+            # `from . import sql as S` then `S._comment(...)`: the same thing spelled as an attribute.
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in _module_aliases(m, path)
+            ):
+                private.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert not private, "\n".join(private)
+
+
+def _module_aliases(name: str, path: Path) -> set[str]:
+    aliases = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                for line, module, imported in _imports(name, path):
+                    if line == node.lineno and imported == a.name and f"{module}.{a.name}" in MODULES:
+                        aliases.add(a.asname or a.name)
+    return aliases

@@ -233,17 +233,13 @@ def migrate_diff(
     """Write the live database's hand-made changes as the next migration (dev targets only)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..errors import UsageError
     from ..inspect.catalog import read_catalog
     from ..inspect.planner import plan_partial, render
     from ..inspect.scratch import MAINTENANCE_DB
     from ..migrations.commands import resolve
-    from ..migrations.layers import _NAME
+    from ..migrations.layers import check_migration_name
 
-    if not _NAME.match(name or ""):
-        raise UsageError(
-            f"invalid migration name {name!r}", "use letters, digits, '_', '.' and '-' only, e.g. add_users_phone"
-        )
+    check_migration_name(name)
     # No --force here: that flag writes an unverified file, it does not widen the targets.
     t = settings.require_dev(target, False, "migrate-diff")
     live, layers, rev_schema = resolve(settings, db=db, target=target, dir=dir)

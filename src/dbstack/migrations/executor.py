@@ -244,7 +244,7 @@ class NonLinearError(MigrationError):
         self.pending = pending
 
 
-def _last_index(files: Sequence[MigrationFile], pred: Callable[[MigrationFile], bool]) -> int:
+def last_index(files: Sequence[MigrationFile], pred: Callable[[MigrationFile], bool]) -> int:
     for i in range(len(files) - 1, -1, -1):
         if pred(files[i]):
             return i
@@ -260,7 +260,7 @@ def pending_after(
     last = revs[-1]
     partially = last.applied != last.total
     if partially:
-        idx = _last_index(files, lambda f: f.version == last.version)
+        idx = last_index(files, lambda f: f.version == last.version)
         if idx == -1:
             raise MigrationError(
                 f'sql/migrate: missing migration: revision "{last.version}_{last.description}.sql" is partially '
@@ -269,7 +269,7 @@ def pending_after(
                 "with `atlas migrate set`",
             )
     else:
-        idx = _last_index(files, lambda f: f.version <= last.version)
+        idx = last_index(files, lambda f: f.version <= last.version)
         if idx == -1:
             return list(files)
         idx += 1
@@ -1037,7 +1037,7 @@ def _pending(conn, spec, table: RevisionTable, files, revs: list[Revision], opts
             )
         pending = list(files)
         if opts.baseline:
-            idx = _last_index(files, lambda f: f.version == opts.baseline)
+            idx = last_index(files, lambda f: f.version == opts.baseline)
             if idx == -1:
                 raise MigrationError(
                     f'baseline version "{opts.baseline}" not found',

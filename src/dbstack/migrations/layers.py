@@ -19,7 +19,15 @@ from .directory import HashFile, MigrationDir, MigrationFile, check_versions
 
 _TIMESTAMP = re.compile(r"^\d{14}$")
 _NUMBER = re.compile(r"^\d+$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_migration_name(name: str | None, example: str = "add_users_phone") -> None:
+    """The NAME of a new migration file (migrate-new, migrate-diff, genmigrate): refused with one message."""
+    if not FILE_NAME.match(name or ""):
+        raise UsageError(
+            f"invalid migration name {name!r}", f"use letters, digits, '_', '.' and '-' only, e.g. {example}"
+        )
 
 
 def _version_key(v: str) -> tuple:
@@ -103,10 +111,7 @@ class Layers:
 
     def new_file(self, name: str, layer: str | None = None, now: datetime | None = None, content: bytes = b"") -> Path:
         """Create the next migration file (Atlas writes it empty) and re-hash its layer."""
-        if not _NAME.match(name):
-            raise UsageError(
-                f"invalid migration name {name!r}", "use letters, digits, '_', '.' and '-' only, e.g. add_users_phone"
-            )
+        check_migration_name(name)
         target = self.layer(layer)
         for d in self.dirs:
             d.validate()

@@ -32,10 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DatabaseError, DbstackError, MigrationDirError, MigrationError, UsageError
+from ..errors import DatabaseError, DbstackError, MigrationDirError, MigrationError
 from .dsn import DatabaseConfig
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SYNCED = "The migration directory is synced with the desired state, no changes to be made"
 COMPLETE = "✅ Migration diff complete"
 
@@ -58,10 +57,9 @@ class GenerateResult:
 
 
 def check_name(name: str) -> None:
-    if not _NAME.match(name or ""):
-        raise UsageError(
-            f"invalid migration name {name!r}", "use letters, digits, '_', '.' and '-' only, e.g. add_firewall_tables"
-        )
+    from ..migrations.layers import check_migration_name
+
+    check_migration_name(name, example="add_firewall_tables")
 
 
 def check_dev_database(conn) -> None:
