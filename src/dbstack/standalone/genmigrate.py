@@ -77,10 +77,9 @@ def check_dev_database(conn) -> None:
                 f'Run CREATE DATABASE "{conn.dbname}"; (e.g. psql -U postgres -c '
                 f"'CREATE DATABASE {conn.dbname};') and run genmigrate again",
             ) from None
-        raise DatabaseError(
-            f"cannot connect to the dev database {conn}: {text}",
-            "check that the server is running and the config's host, port, user and password",
-        ) from None
+        from ..postgres import connect_error
+
+        raise connect_error(conn.conn_spec(), exc) from None
 
 
 def _line_of(text: str, position: int | None) -> int:
