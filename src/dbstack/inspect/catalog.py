@@ -36,7 +36,6 @@ from ..settings import ConnSpec
 
 REVISIONS_TABLE = "atlas_schema_revisions"
 REVISIONS_SCHEMA = "atlas_schema_revisions"
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 # Extensions present in every database (template1); never part of a schema.
 BUILTIN_EXTENSIONS = ("plpgsql",)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import KubernetesError
-from .api import describe
 from .programs import display
 from .steps import Step
 from .toolbox import Toolbox
@@ -167,7 +166,3 @@ def atlas_install_steps(box: Toolbox) -> list[Step]:
             install,
         )
     ]
-
-
-def describe_objects(objs: list[dict]) -> list[str]:
-    return [describe(o) for o in objs]

@@ -230,11 +230,6 @@ class MigrationWatch:
         return Progress(done, summary)
 
 
-def migration_ready(obj: dict | None, expected_version: str | None) -> Progress:
-    """One-shot judgement (no history): done or not, never a failure (see MigrationWatch)."""
-    return MigrationWatch(expected_version, persist=10**9)(obj)
-
-
 def wait_for(
     what: str,
     fetch: Callable[[], dict | None],

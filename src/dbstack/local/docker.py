@@ -33,7 +33,6 @@ L_ONEOFF = "com.docker.compose.oneoff"
 L_WORKDIR = "com.docker.compose.project.working_dir"
 L_CONFIG = "com.docker.compose.project.config_files"
 L_VOLUME = "com.docker.compose.volume"
-L_VERSION = "com.docker.compose.version"
 L_DBSTACK = "io.dbstack.managed-by"
 
 CONTAINER_PORT = 5432

@@ -469,7 +469,3 @@ def check_versions(files: Sequence[MigrationFile]) -> None:
     if problems:
         _, message, hint = problems[0]
         raise MigrationDirError(message, hint)
-
-
-def load_layers(dirs: Sequence[str | os.PathLike], format: str = "atlas") -> list[MigrationDir]:
-    return [MigrationDir(d, format) for d in dirs]

@@ -45,8 +45,7 @@ if TYPE_CHECKING:
     from .layers import Layers
     from .report import ApplyReport
 
-# Go's hash/fnv.New32 (FNV-1, not FNV-1a) of "atlas_migrate_execute".
-LOCK_NAME = "atlas_migrate_execute"
+# Go's hash/fnv.New32 (FNV-1, not FNV-1a) of Atlas's lock name "atlas_migrate_execute".
 LOCK_KEY = 2686470616
 LOCK_HELD = "acquiring database lock: sql/schema: lock is held by other session"
 

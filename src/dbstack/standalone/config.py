@@ -19,7 +19,6 @@ from typing import Any
 from ..errors import ConfigError
 from .dsn import EXTRA_OPTIONS, FIELDS, DatabaseConfig, database_config
 
-SOURCES = ("file", "vault")
 DEFAULT_CONFIG_FILE = "config.yaml"
 
 
