@@ -121,9 +121,8 @@ class Probe:
 
     def registry_has_image(self) -> tuple[bool, str]:
         """Ask the registry, through the engine, whether it has the image (downloads nothing)."""
-        import requests
-
         import docker
+        import requests
 
         try:
             self.docker.client().images.get_registry_data(self.docker.image)

@@ -86,9 +86,8 @@ def data_mount(image_config: dict[str, Any], service_env: dict[str, str], compos
 
 
 def _docker_errors():
-    import requests
-
     import docker
+    import requests
 
     return (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
