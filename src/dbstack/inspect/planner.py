@@ -97,6 +97,16 @@ class Plan:
     steps: dict[int, list[Step]] = field(default_factory=dict)
     unsupported: list[str] = field(default_factory=list)
     late: list[tuple[Any, list[Step]]] = field(default_factory=list)  # views / functions in dependency order
+    # Objects already re-planned whole: several changed attributes of one policy, trigger, constraint
+    # or function give one drop-and-create, not one each.
+    replanned: set[str] = field(default_factory=set)
+
+    def first_time(self, key: str) -> bool:
+        """True the first time an object is re-planned whole; False after."""
+        if key in self.replanned:
+            return False
+        self.replanned.add(key)
+        return True
 
     def add(self, phase: int, comment: str, *sql: str) -> None:
         for s in sql:
@@ -105,7 +115,7 @@ class Plan:
     def statements(self) -> list[Step]:
         out: list[Step] = []
         for phase in sorted(self.steps):
-            if phase == LATE or phase < 0:  # negative phases are bookkeeping
+            if phase == LATE:
                 continue
             if phase > LATE and self.late:
                 out += self._late_steps()
@@ -373,10 +383,8 @@ def _policy(p: Plan, c: Change, dt: dict, at: dict) -> None:
             S.comment_sql("POLICY", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
         )
         return
-    stamp = f"-- policy {want.schema}.{want.table}.{name}"
-    if any(st.sql == stamp for st in p.steps.get(-1, [])):
+    if not p.first_time(f"policy {want.schema}.{want.table}.{name}"):
         return
-    p.steps.setdefault(-1, []).append(Step("", stamp))
     # ALTER POLICY cannot change the command or AS RESTRICTIVE: drop and create.
     p.add(DROP_POLICIES, f'Drop policy "{name}"', S.drop_policy_sql(have))
     p.add(POLICIES, f'Create policy "{name}"', S.create_policy_sql(want))
@@ -738,10 +746,8 @@ def _constraint(p: Plan, c: Change, dt: dict, at: dict) -> None:
             CONSTRAINTS, f'Modify "{d.name}" table', f"ALTER TABLE {d.qualified} VALIDATE CONSTRAINT {_q(want.name)};"
         )
         return
-    stamp = f"-- constraint {d.schema}.{d.name}.{c.object_type}.{name}"
-    if any(st.sql == stamp for st in p.steps.get(-1, [])):
+    if not p.first_time(f"constraint {d.schema}.{d.name}.{c.object_type}.{name}"):
         return
-    p.steps.setdefault(-1, []).append(Step("", stamp))
     p.add(DROP_FKS if fk else DROP_CONSTRAINTS, f'Modify "{d.name}" table', S.drop_constraint_sql(a, have.name))
     p.add(FKS if fk else CONSTRAINTS, f'Modify "{d.name}" table', S.add_constraint_sql(d, want))
     if want.comment is not None:
@@ -810,10 +816,8 @@ def _trigger(p: Plan, c: Change, dt: dict, dv: dict, at: dict, av: dict) -> None
             S.comment_sql("TRIGGER", f"{_q(name)} ON {qualify(want.schema, want.table)}", want.comment),
         )
         return
-    stamp = f"-- trigger {want.schema}.{want.table}.{name}"
-    if any(st.sql == stamp for st in p.steps.get(-1, [])):
+    if not p.first_time(f"trigger {want.schema}.{want.table}.{name}"):
         return
-    p.steps.setdefault(-1, []).append(Step("", stamp))
     if want.definition == have.definition:  # only enabled/disabled changed
         p.add(
             TRIGGERS,
@@ -885,10 +889,8 @@ def _function(p: Plan, c: Change, df: dict, af: dict) -> None:
             S.function_comment_sql(want) or S.comment_sql("FUNCTION", want.signature, None),
         )
         return
-    stamp = f"-- function {key}"
-    if any(st.sql == stamp for st in p.steps.get(-1, [])):
+    if not p.first_time(f"function {key}"):
         return
-    p.steps.setdefault(-1, []).append(Step("", stamp))
     if want.result != have.result or want.kind != have.kind:
         # CREATE OR REPLACE cannot change the result type.
         p.add(DROP_FUNCS, f'Drop "{have.name}" {have.kind}', S.drop_function_sql(have))
