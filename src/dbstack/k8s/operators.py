@@ -90,16 +90,7 @@ def cnpg_install_steps(box: Toolbox) -> list[Step]:
         for o in objs:
             api.apply(o, field_manager=ks.field_manager, force=True)
         box.out(f"applied {len(objs)} objects server-side (context {ks.context})")
-        wait_for(
-            f"Deployment {dep}",
-            lambda: api.get("apps/v1", "Deployment", ks.cnpg_deployment, ks.cnpg_namespace),
-            deployment_ready,
-            timeout=ks.operator_timeout,
-            clock=box.clock,
-            out=box.out,
-            interval=box.poll_interval,
-            hint=f"kubectl --context {ks.context} -n {ks.cnpg_namespace} describe deployment {ks.cnpg_deployment}",
-        )
+        _wait_for_deployment(box, api, ks.cnpg_namespace, ks.cnpg_deployment)
 
     return [
         Step(
@@ -115,6 +106,21 @@ def cnpg_install_steps(box: Toolbox) -> list[Step]:
             install,
         )
     ]
+
+
+def _wait_for_deployment(box: Toolbox, api, namespace: str, name: str) -> None:
+    """Wait until an operator's Deployment is Available (the operator timeout), naming the kubectl that shows why."""
+    ks = box.ks
+    wait_for(
+        f"Deployment {namespace}/{name}",
+        lambda: api.get("apps/v1", "Deployment", name, namespace),
+        deployment_ready,
+        timeout=ks.operator_timeout,
+        clock=box.clock,
+        out=box.out,
+        interval=box.poll_interval,
+        hint=f"kubectl --context {ks.context} -n {namespace} describe deployment {name}",
+    )
 
 
 def helm_argv(box: Toolbox) -> list[str]:
@@ -145,16 +151,7 @@ def atlas_install_steps(box: Toolbox) -> list[Step]:
     def install() -> None:
         api = box.api()
         box.runner.run(helm_argv(box), timeout=ks.operator_timeout + 120)
-        wait_for(
-            f"Deployment {dep}",
-            lambda: api.get("apps/v1", "Deployment", ks.atlas_deployment, ks.atlas_namespace),
-            deployment_ready,
-            timeout=ks.operator_timeout,
-            clock=box.clock,
-            out=box.out,
-            interval=box.poll_interval,
-            hint=f"kubectl --context {ks.context} -n {ks.atlas_namespace} describe deployment {ks.atlas_deployment}",
-        )
+        _wait_for_deployment(box, api, ks.atlas_namespace, ks.atlas_deployment)
 
     return [
         Step(
