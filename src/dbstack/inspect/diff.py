@@ -349,31 +349,13 @@ def diff(desired: Catalog, actual: Catalog) -> list[Change]:
     )
     # An extension's comment comes with the extension; its version and schema matter.
     simple("extension", desired.extensions, actual.extensions, lambda e: e.name, str, ("name", "comment"))
-    simple("enum", desired.enums, actual.enums, lambda e: (e.schema, e.name), lambda k: _dotted(*k), ("schema", "name"))
-    simple(
-        "domain",
-        desired.domains,
-        actual.domains,
-        lambda e: (e.schema, e.name),
-        lambda k: _dotted(*k),
-        ("schema", "name"),
-    )
-    simple(
-        "composite type",
-        desired.composites,
-        actual.composites,
-        lambda e: (e.schema, e.name),
-        lambda k: _dotted(*k),
-        ("schema", "name"),
-    )
-    simple(
-        "range type",
-        desired.ranges,
-        actual.ranges,
-        lambda e: (e.schema, e.name),
-        lambda k: _dotted(*k),
-        ("schema", "name"),
-    )
+    for kind, want, have in (
+        ("enum", desired.enums, actual.enums),
+        ("domain", desired.domains, actual.domains),
+        ("composite type", desired.composites, actual.composites),
+        ("range type", desired.ranges, actual.ranges),
+    ):
+        simple(kind, want, have, lambda e: (e.schema, e.name), lambda k: _dotted(*k), ("schema", "name"))
     simple(
         "sequence",
         desired.sequences,
