@@ -7,6 +7,7 @@ lazy import hides a cycle from Python, not from the reader.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from testpaths import ROOT
@@ -40,11 +41,18 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """Each module parsed once for all the checks (they walk the same trees many times)."""
+    return ast.parse(path.read_bytes(), str(path))
+
+
+@functools.cache
 def _imports(name: str, path: Path) -> list[tuple[int, str, str | None]]:
     """(line, module, imported name or None) for every dbstack import, wherever it is written."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = []
-    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Import):
             found += [(node.lineno, a.name, None) for a in node.names if a.name.split(".")[0] == "dbstack"]
         elif isinstance(node, ast.ImportFrom):
@@ -68,9 +76,10 @@ def _edges() -> dict[str, set[str]]:
     return graph
 
 
+@functools.cache
 def _defined(path: Path) -> set[str]:
     names = set()
-    for node in ast.walk(ast.parse(path.read_bytes())):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.col_offset == 0:
             names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.col_offset == 0:
@@ -165,7 +174,7 @@ def test_invoke_only_in_tasks():
         m
         for m, path in MODULES.items()
         if not m.startswith("dbstack.tasks")
-        for node in ast.walk(ast.parse(path.read_bytes()))
+        for node in ast.walk(_tree(path))
         if isinstance(node, (ast.Import, ast.ImportFrom))
         and any((getattr(node, "module", None) or a.name).split(".")[0] == "invoke" for a in node.names)
     ]
@@ -175,7 +184,7 @@ def test_invoke_only_in_tasks():
 def test_heavy_clients_are_imported_inside_functions():
     top = []
     for m, path in MODULES.items():
-        for node in ast.parse(path.read_bytes()).body:
+        for node in _tree(path).body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 from_module = isinstance(node, ast.ImportFrom) and node.module
                 names = [node.module] if from_module else [a.name for a in node.names]
@@ -229,7 +238,7 @@ def test_no_module_imports_another_modules_private_names():
         for line, module, name in _imports(m, path):
             if name and name.startswith("_") and not name.startswith("__") and module != m:
                 private.append(f"{path.relative_to(ROOT)}:{line}: {module}.{name}")
-        for node in ast.walk(ast.parse(path.read_bytes())):
+        for node in ast.walk(_tree(path)):
             # `from . import sql as S` then `S._comment(...)`: the same thing spelled as an attribute.
             if (
                 isinstance(node, ast.Attribute)
@@ -244,7 +253,7 @@ def test_no_module_imports_another_modules_private_names():
 
 def _module_aliases(name: str, path: Path) -> set[str]:
     aliases = set()
-    for node in ast.walk(ast.parse(path.read_bytes())):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.ImportFrom):
             for a in node.names:
                 for line, module, imported in _imports(name, path):
